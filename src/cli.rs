@@ -1,0 +1,177 @@
+//! The command line as the user types it; every value is checked here so bad input fails fast with exit 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use scraper::Selector;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crawl",
+    version,
+    about = "A fast concurrent blog crawler: crawler threads fetch, parser threads extract, one JSON line per URL.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub crawl: CrawlArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the embedded blog site on 127.0.0.1 until interrupted.
+    Serve(ServeArgs),
+    /// Serve the embedded site in-process and crawl it in single then multi mode.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// One thread fetches then parses each URL in turn.
+    Single,
+    /// Crawler threads fetch, parser threads parse, a bounded channel between them.
+    Multi,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Single => "single",
+            Mode::Multi => "multi",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CrawlArgs {
+    /// File with one URL per line, or '-' for stdin. Blank lines and '#' comments are skipped.
+    #[arg(value_name = "URLS", required = true)]
+    pub urls: Option<PathBuf>,
+
+    /// single: one thread does everything; multi: crawler and parser pools.
+    #[arg(long, value_enum, default_value_t = Mode::Multi)]
+    pub mode: Mode,
+
+    /// Fetch threads (multi mode).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count)]
+    pub crawlers: usize,
+
+    /// Parse threads (multi mode) [default: number of CPUs]
+    #[arg(long, value_name = "N", value_parser = thread_count)]
+    pub parsers: Option<usize>,
+
+    /// Capacity of the bounded page channel between crawlers and parsers [default: 4 x parsers]
+    #[arg(long, value_name = "N", value_parser = thread_count)]
+    pub queue: Option<usize>,
+
+    /// CSS selector of the elements whose links are recorded.
+    #[arg(long, value_name = "CSS", default_value = "a[href]", value_parser = css_selector)]
+    pub select: Selector,
+
+    /// Append records to FILE (created if needed) instead of writing to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Total time allowed for one request, body included (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    pub timeout: Duration,
+
+    /// User-Agent header sent with every request.
+    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT)]
+    pub user_agent: String,
+
+    /// Print no summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+
+    /// Delay before every response, as a slow real server would have.
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
+    pub latency: Duration,
+
+    /// Number of list pages (/list/1.html ...); each lists 20 posts.
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = thread_count)]
+    pub pages: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Delay before every response of the embedded site.
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
+    pub latency: Duration,
+
+    /// Number of list pages to crawl.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count)]
+    pub pages: usize,
+
+    /// Fetch threads for the multi run.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count)]
+    pub crawlers: usize,
+}
+
+/// Upper bound on pool sizes: past this, threads cost more than they give.
+const MAX_THREADS: usize = 4096;
+
+fn thread_count(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    match n {
+        0 => Err("must be at least 1".into()),
+        n if n > MAX_THREADS => Err(format!("must be at most {MAX_THREADS}")),
+        n => Ok(n),
+    }
+}
+
+fn css_selector(s: &str) -> Result<Selector, String> {
+    Selector::parse(s).map_err(|e| format!("not a valid CSS selector ({e})"))
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 10s or 500ms)"))
+}
+
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match duration(s)? {
+        d if d.is_zero() => Err("must be longer than zero".into()),
+        d => Ok(d),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn counts_reject_zero_and_junk() {
+        assert!(thread_count("0").is_err());
+        assert!(thread_count("-1").is_err());
+        assert!(thread_count("x").is_err());
+        assert_eq!(thread_count("3"), Ok(3));
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("10s"), Ok(Duration::from_secs(10)));
+        assert!(positive_duration("0s").is_err());
+        assert!(duration("ten").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! Entry point: parse the command line, run the chosen command, turn the outcome into an exit code.
+
+mod cli;
+mod config;
+mod demo;
+mod exit;
+mod fetch;
+mod output;
+mod parse;
+mod pipeline;
+mod record;
+mod report;
+mod site;
+
+use clap::error::ErrorKind as ClapErrorKind;
+use clap::Parser;
+
+use cli::{Cli, Command};
+use exit::{ExitCode, UsageError};
+
+fn main() {
+    let code = match Cli::try_parse() {
+        Ok(cli) => match run(cli) {
+            Ok(code) => code,
+            Err(e) => report_error(&e),
+        },
+        Err(e) => clap_error(&e),
+    };
+    std::process::exit(code.code());
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Serve(args)) => demo::serve(args),
+        Some(Command::Demo(args)) => demo::demo(args),
+        None => {
+            let config = config::Config::from_args(cli.crawl)?;
+            let quiet = config.quiet;
+            let summary = pipeline::run(config)?;
+            if !quiet && !summary.output_closed {
+                eprintln!("{summary}");
+            }
+            Ok(ExitCode::Success)
+        }
+    }
+}
+
+fn report_error(e: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    if e.is::<UsageError>() {
+        ExitCode::Usage
+    } else {
+        ExitCode::Failure
+    }
+}
+
+/// A bad value gets clap's first line only ("invalid value 'x' for '--y': why"), which says it all;
+/// structural mistakes keep clap's usage hint. Help and version are not errors.
+fn clap_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::Success
+        }
+        ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid value"));
+            ExitCode::Usage
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::Usage
+        }
+    }
+}

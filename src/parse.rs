@@ -1,0 +1,103 @@
+//! Extracts the title and the selected links from a page body; CPU work that runs on parser threads.
+
+use std::sync::LazyLock;
+
+use scraper::{ElementRef, Html, Selector};
+use url::Url;
+
+use crate::record::Link;
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub title: Option<String>,
+    pub links: Vec<Link>,
+}
+
+static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").expect("valid"));
+static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
+
+pub fn parse(body: &[u8], base: &Url, select: &Selector) -> Parsed {
+    let text = String::from_utf8_lossy(body);
+    let document = Html::parse_document(&text);
+    let title = document.select(&TITLE).next().map(|t| squash(t.text()));
+    let links = document
+        .select(select)
+        .filter_map(|element| link(element, base))
+        .collect();
+    Parsed { title, links }
+}
+
+/// A selected element gives its own href, or else that of the first link inside it,
+/// so `--select h2.title` works as well as `--select h2.title a`.
+fn link(element: ElementRef, base: &Url) -> Option<Link> {
+    let anchor = if element.attr("href").is_some() {
+        element
+    } else {
+        element.select(&ANCHOR).next()?
+    };
+    let href = base.join(anchor.attr("href")?.trim()).ok()?;
+    // mailto:, javascript: and the like are not pages a crawler can follow.
+    if !matches!(href.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(Link {
+        href: href.into(),
+        text: squash(element.text()),
+    })
+}
+
+/// Joins text pieces and folds every run of whitespace into one space, as a browser shows it.
+fn squash<'a>(pieces: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for word in pieces.flat_map(str::split_whitespace) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(html: &str, css: &str) -> Parsed {
+        let base = Url::parse("https://blog.example/list/2.html").unwrap();
+        parse(html.as_bytes(), &base, &Selector::parse(css).unwrap())
+    }
+
+    #[test]
+    fn title_and_links_are_trimmed_and_resolved() {
+        let page = run(
+            "<title>\n  Page  two </title><a href='/p/1'> First\n post </a><a href='../x?a=1&amp;b=2'>X</a>",
+            "a[href]",
+        );
+        assert_eq!(page.title.as_deref(), Some("Page two"));
+        let hrefs: Vec<_> = page.links.iter().map(|l| l.href.as_str()).collect();
+        assert_eq!(
+            hrefs,
+            ["https://blog.example/p/1", "https://blog.example/x?a=1&b=2"]
+        );
+        assert_eq!(page.links[0].text, "First post");
+    }
+
+    #[test]
+    fn selector_picks_elements_and_their_inner_links() {
+        let html = "<h2 class=t><a href='/a'>A</a></h2><a class=post href='/b'>B</a><a href='mailto:x@y'>m</a>";
+        assert_eq!(
+            run(html, "a.post").links,
+            [Link {
+                href: "https://blog.example/b".into(),
+                text: "B".into()
+            }]
+        );
+        assert_eq!(run(html, "h2.t").links[0].href, "https://blog.example/a");
+        assert_eq!(run(html, "a").links.len(), 2, "mailto links are dropped");
+    }
+
+    #[test]
+    fn no_title_is_null() {
+        assert_eq!(run("<p>hi</p>", "a").title, None);
+    }
+}

@@ -1,0 +1,78 @@
+//! The one JSON line each URL line becomes: the contract that jq scripts and other tools read.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// The URL line as given, trimmed.
+    pub url: String,
+    /// Where the last redirect landed; null when nothing was fetched.
+    pub final_url: Option<String>,
+    pub status: Option<u16>,
+    pub title: Option<String>,
+    pub links: Vec<Link>,
+    /// Body bytes received (after content decoding).
+    pub bytes: u64,
+    /// Wall time of the request and body read; null when nothing was fetched.
+    pub fetch_ms: Option<f64>,
+    /// Time spent parsing; null when the page was not parsed.
+    pub parse_ms: Option<f64>,
+    pub error: Option<PageError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub href: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        PageError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a page has no usable result. The snake_case names are part of the output contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line is not an absolute http(s) URL; it was never fetched.
+    InvalidUrl,
+    /// No connection, or the request failed before a response arrived.
+    Connect,
+    /// The request or the body took longer than --timeout.
+    Timeout,
+    /// The server answered with a status outside 2xx.
+    HttpStatus,
+    /// The body could not be read to the end.
+    Body,
+    /// Too many redirects, or a redirect loop.
+    Redirect,
+}
+
+impl Record {
+    pub fn is_ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Appends the record and a newline to `out`, so the writer gets whole lines only.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        // Serializing plain strings and numbers into a Vec cannot fail.
+        serde_json::to_writer(&mut *out, self).expect("record serializes");
+        out.push(b'\n');
+    }
+}
+
+/// Milliseconds with microsecond resolution: fine enough for parse times, short enough to read.
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}

@@ -1,0 +1,379 @@
+//! What a user of `crawl URLS` sees: one exact record per URL line, in both modes.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{blog_page, comparable, crawl, Response, Server};
+
+/// A tiny blog: list pages with two posts each, posts, and a few error pages.
+fn blog() -> Server {
+    Server::start(|req, _| match req.path.as_str() {
+        "/404" => Response::status(404),
+        "/500" => Response::status(500),
+        p if p.starts_with("/list/") => {
+            let n = &p["/list/".len()..];
+            Response::html(blog_page(
+                &format!("List {n}"),
+                &[&format!("/post/{n}-1"), &format!("post/{n}-2")],
+            ))
+        }
+        p if p.starts_with("/post/") => {
+            Response::html(blog_page(&format!("Post {}", &p[6..]), &[]))
+        }
+        _ => Response::status(404),
+    })
+}
+
+fn lines(server: &Server, paths: &[&str]) -> String {
+    paths.iter().map(|p| server.url(p) + "\n").collect()
+}
+
+#[test]
+fn a_page_becomes_one_exact_record() {
+    let server = blog();
+    let run = crawl(
+        &["-q", "--select", "a.post-item-title", "-"],
+        &lines(&server, &["/list/7"]),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let records = run.records();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert!(r["fetch_ms"].as_f64().unwrap() > 0.0);
+    assert!(r["parse_ms"].as_f64().unwrap() >= 0.0);
+    let body_len = blog_page("List 7", &["/post/7-1", "post/7-2"]).len();
+    assert_eq!(
+        comparable(records)[0],
+        json!({
+            "url": server.url("/list/7"),
+            "final_url": server.url("/list/7"),
+            "status": 200,
+            "title": "List 7",
+            "links": [
+                {"href": server.url("/post/7-1"), "text": "Post /post/7-1"},
+                {"href": server.url("/list/post/7-2"), "text": "Post post/7-2"},
+            ],
+            "bytes": body_len,
+            "error": null,
+        })
+    );
+    assert!(run.stderr.is_empty(), "-q prints nothing: {}", run.stderr);
+}
+
+#[test]
+fn n_lines_give_n_records_in_both_modes() {
+    let server = blog();
+    let mut input = String::from("# seeds\n\n   \n");
+    for i in 0..40 {
+        input.push_str(&format!("  {}  \n", server.url(&format!("/list/{i}"))));
+        if i % 10 == 0 {
+            input.push_str("# a comment\n\n");
+        }
+    }
+    input.push_str(&server.url("/404")); // the last line has no newline
+    for mode in ["single", "multi"] {
+        let run = crawl(&["--mode", mode, "-q", "-"], &input);
+        assert_eq!(run.code(), 0);
+        let records = run.records();
+        assert_eq!(records.len(), 41, "{mode}");
+        let mut urls: Vec<_> = records
+            .iter()
+            .map(|r| r["url"].as_str().unwrap().to_string())
+            .collect();
+        urls.sort();
+        urls.dedup();
+        assert_eq!(urls.len(), 41, "{mode}: every line once, trimmed");
+        assert!(urls.iter().all(|u| !u.contains(' ')));
+    }
+}
+
+#[test]
+fn single_and_multi_give_the_same_records() {
+    let server = blog();
+    let mut paths: Vec<String> = (0..30).map(|i| format!("/list/{i}")).collect();
+    paths.extend(["/404".into(), "/500".into(), "/post/x".into()]);
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let mut input = lines(&server, &paths);
+    input.push_str("not a url\n");
+    let single = crawl(&["--mode", "single", "-q", "-"], &input);
+    let multi = crawl(
+        &[
+            "--mode",
+            "multi",
+            "--crawlers",
+            "5",
+            "--parsers",
+            "3",
+            "-q",
+            "-",
+        ],
+        &input,
+    );
+    let (single, multi) = (comparable(single.records()), comparable(multi.records()));
+    assert_eq!(single.len(), 34);
+    assert_eq!(single, multi);
+}
+
+#[test]
+fn invalid_lines_are_records_and_never_fetched() {
+    let server = blog();
+    let bad = [
+        "ftp://example.com/x",
+        "javascript:alert(1)",
+        "just-words",
+        "http://",
+        "file:///etc/passwd",
+        "/list/1",
+    ];
+    let run = crawl(&["-q", "-"], &bad.join("\n"));
+    assert_eq!(run.code(), 0);
+    let records = run.records();
+    assert_eq!(records.len(), bad.len());
+    for r in &records {
+        assert_eq!(r["error"]["kind"], "invalid_url", "{r}");
+        assert_eq!(r["status"], Value::Null);
+        assert_eq!(r["final_url"], Value::Null);
+        assert_eq!(r["fetch_ms"], Value::Null);
+        assert!(bad.contains(&r["url"].as_str().unwrap()));
+    }
+    assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn error_statuses_keep_their_status() {
+    let server = blog();
+    for mode in ["single", "multi"] {
+        let run = crawl(
+            &["--mode", mode, "-q", "-"],
+            &lines(&server, &["/404", "/500"]),
+        );
+        assert_eq!(run.code(), 0, "failed pages do not fail the crawl");
+        let mut records = run.records();
+        records.sort_by_key(|r| r["status"].as_u64());
+        for (r, status) in records.iter().zip([404, 500]) {
+            assert_eq!(r["status"], status);
+            assert_eq!(r["error"]["kind"], "http_status");
+            assert!(r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&status.to_string()));
+            assert_eq!(r["links"], json!([]));
+        }
+    }
+}
+
+#[test]
+fn unreachable_and_slow_servers_are_connect_and_timeout() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_url = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let slow = Server::start(|_, _| {
+        std::thread::sleep(Duration::from_secs(3));
+        Response::html("<title>late</title>")
+    });
+    let input = format!("{closed_url}\n{}\n", slow.url("/"));
+    let run = crawl(&["--timeout", "300ms", "-q", "-"], &input);
+    let records = run.records();
+    let kind =
+        |url: &str| records.iter().find(|r| r["url"] == url).unwrap()["error"]["kind"].clone();
+    assert_eq!(kind(&closed_url), "connect");
+    assert_eq!(kind(&slow.url("/")), "timeout");
+    assert!(
+        run.elapsed < Duration::from_secs(3),
+        "the timeout cut the wait: {:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn select_picks_only_matching_links() {
+    let server = blog();
+    let all = crawl(&["-q", "-"], &lines(&server, &["/list/3"]));
+    let hrefs = |run: &support::Run| -> Vec<String> {
+        run.records()[0]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["href"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        hrefs(&all),
+        [
+            server.url("/"),
+            server.url("/about"),
+            server.url("/post/3-1"),
+            server.url("/list/post/3-2")
+        ],
+        "a[href] by default; mailto: is not a page"
+    );
+    let posts = crawl(
+        &["-q", "--select", "a.post-item-title", "-"],
+        &lines(&server, &["/list/3"]),
+    );
+    assert_eq!(
+        hrefs(&posts),
+        [server.url("/post/3-1"), server.url("/list/post/3-2")]
+    );
+    let headings = crawl(
+        &["-q", "--select", "h2", "-"],
+        &lines(&server, &["/list/3"]),
+    );
+    assert_eq!(
+        hrefs(&headings),
+        hrefs(&posts),
+        "an element without href gives its first inner link"
+    );
+}
+
+#[test]
+fn output_file_is_appended_to() {
+    let server = blog();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let out_arg = out.to_str().unwrap();
+    let input = lines(&server, &["/list/1", "/list/2", "/404"]);
+    for round in 1..=2 {
+        let run = crawl(&["-q", "-o", out_arg, "-"], &input);
+        assert_eq!(run.code(), 0);
+        assert!(run.stdout.is_empty(), "records go to the file only");
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 3 * round);
+        assert!(text.ends_with('\n'));
+        for line in text.lines() {
+            serde_json::from_str::<Value>(line).unwrap();
+        }
+    }
+}
+
+#[test]
+fn url_file_is_read_like_stdin() {
+    let server = blog();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("urls.txt");
+    std::fs::write(&file, lines(&server, &["/list/1", "/list/2"])).unwrap();
+    let run = crawl(&["-q", file.to_str().unwrap()], "");
+    assert_eq!(run.records().len(), 2);
+}
+
+#[test]
+fn summary_tells_mode_threads_and_counts() {
+    let server = blog();
+    let run = crawl(
+        &["--crawlers", "3", "--parsers", "2", "-"],
+        &lines(&server, &["/list/1", "/404"]),
+    );
+    let summary = run.stderr.trim();
+    assert_eq!(summary.lines().count(), 1, "{summary}");
+    for part in [
+        "multi mode",
+        "3 crawlers",
+        "2 parsers",
+        "2 pages",
+        "1 ok",
+        "1 failed",
+        "pages/s",
+    ] {
+        assert!(summary.contains(part), "{part} missing from: {summary}");
+    }
+    let single = crawl(&["--mode", "single", "-"], &lines(&server, &["/list/1"]));
+    assert!(
+        single
+            .stderr
+            .contains("single mode, 1 crawler, 1 parser: 1 pages, 1 ok, 0 failed"),
+        "{}",
+        single.stderr
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_crawl_quietly() {
+    let server = Server::start(|_, _| {
+        std::thread::sleep(Duration::from_millis(5));
+        Response::html(blog_page("x", &["/a", "/b"]))
+    });
+    let input: String = (0..400)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    for mode in ["single", "multi"] {
+        let mut child = support::bin()
+            .args(["--mode", mode, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let text = input.clone();
+        let feeder =
+            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, text.as_bytes()));
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        serde_json::from_str::<Value>(&first).unwrap();
+        drop(stdout); // like `| head -1`
+        let out = child.wait_with_output().unwrap();
+        let _ = feeder.join();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{mode}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{mode}: {stderr}");
+        assert!(!stderr.contains("error"), "{mode}: {stderr}");
+        assert!(server.requests() < 400 * 2, "the crawl stopped early");
+    }
+}
+
+#[test]
+fn multi_really_runs_crawlers_concurrently() {
+    // The first `n` requests each wait until `n` are in flight at once, so the count is reached
+    // through the counter, not through timing; one that gives up (after 5 s, so a broken build
+    // cannot hang) answers 503 and fails the test through its record.
+    for crawlers in [2, 4, 7] {
+        let server = Server::start(move |_, stats| {
+            if stats.requests() <= crawlers
+                && !stats.wait_for_in_flight(crawlers, Duration::from_secs(5))
+            {
+                return Response::status(503);
+            }
+            Response::html(blog_page("x", &[]))
+        });
+        let input: String = (0..3 * crawlers)
+            .map(|i| server.url(&format!("/{i}")) + "\n")
+            .collect();
+        let n = crawlers.to_string();
+        let run = crawl(&["--crawlers", &n, "--parsers", "1", "-q", "-"], &input);
+        let records = run.records();
+        assert_eq!(records.len(), 3 * crawlers);
+        assert!(
+            records.iter().all(|r| r["status"] == 200),
+            "{crawlers} requests met at once"
+        );
+        assert_eq!(
+            server.max_in_flight(),
+            crawlers,
+            "never more than --crawlers at once"
+        );
+    }
+}
+
+#[test]
+fn single_never_has_two_requests_in_flight() {
+    let server = Server::start(|_, _| {
+        std::thread::sleep(Duration::from_millis(20));
+        Response::html(blog_page("x", &[]))
+    });
+    let input: String = (0..10)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    let run = crawl(&["--mode", "single", "--crawlers", "8", "-q", "-"], &input);
+    assert_eq!(run.records().len(), 10);
+    assert_eq!(server.max_in_flight(), 1);
+    assert_eq!(
+        server.paths(),
+        (0..10).map(|i| format!("/{i}")).collect::<Vec<_>>(),
+        "in order"
+    );
+}
