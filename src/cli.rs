@@ -81,6 +81,38 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
     pub timeout: Duration,
 
+    /// Time allowed to open a connection.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    pub connect_timeout: Duration,
+
+    /// Retries after a connect error, a timeout, a broken body, or a 408, 429 or 5xx response.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+
+    /// Longest Retry-After to honour; a server asking for more gets no retry.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub max_retry_wait: Duration,
+
+    /// Redirects to follow before giving up with kind `redirect`.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// Largest body to read, after decompression (e.g. 10MiB, 500KB, 4096).
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size)]
+    pub max_bytes: u64,
+
+    /// Follow redirects from public hosts to loopback, private and link-local addresses.
+    #[arg(long)]
+    pub allow_private: bool,
+
+    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve.
+    #[arg(long, value_name = "HOST:ADDR", value_parser = resolve_pin)]
+    pub resolve: Vec<(String, std::net::IpAddr)>,
+
+    /// Finish an interrupted crawl: skip URLs that already have a record in --output.
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+
     /// User-Agent header sent with every request.
     #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT)]
     pub user_agent: String,
@@ -149,6 +181,46 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (try e.g. 10MiB or 500KB)"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' (use B, KB, KiB, MB, MiB, GB or GiB)"
+            ))
+        }
+    };
+    match n.checked_mul(scale) {
+        Some(0) => Err("must be at least 1 byte".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err("too large".into()),
+    }
+}
+
+fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
+    let (host, addr) = s
+        .split_once(':')
+        .ok_or("expected HOST:ADDR, e.g. blog.example:127.0.0.1")?;
+    let ip =
+        crate::private::parse_ip(addr).ok_or_else(|| format!("'{addr}' is not an IP address"))?;
+    if host.is_empty() {
+        return Err("expected HOST:ADDR, e.g. blog.example:127.0.0.1".into());
+    }
+    Ok((host.to_ascii_lowercase(), ip))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +237,27 @@ mod tests {
         assert!(thread_count("-1").is_err());
         assert!(thread_count("x").is_err());
         assert_eq!(thread_count("3"), Ok(3));
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(byte_size("10MiB"), Ok(10 << 20));
+        assert_eq!(byte_size("500KB"), Ok(500_000));
+        assert_eq!(byte_size("4096"), Ok(4096));
+        assert!(byte_size("0").is_err());
+        assert!(byte_size("ten").is_err());
+        assert!(byte_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn resolve_pins_a_host_to_an_address() {
+        let ip = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            resolve_pin("Blog.Example:127.0.0.1"),
+            Ok(("blog.example".into(), ip))
+        );
+        assert!(resolve_pin("blog.example:8.8").is_err());
+        assert!(resolve_pin("nocolon").is_err());
     }
 
     #[test]

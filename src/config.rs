@@ -1,17 +1,17 @@
 //! Checks the raw arguments once, at start-up, and turns them into everything a crawl needs.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::thread;
-use std::time::Duration;
 
-use reqwest::blocking::Client;
 use scraper::Selector;
 
 use crate::cli::{CrawlArgs, Mode};
 use crate::exit::UsageError;
-use crate::fetch;
-use crate::output::Output;
+use crate::fetch::{Fetcher, Limits};
+use crate::output::{self, Output};
+use crate::stop::Stop;
 
 /// Where the URL lines come from; read lazily, one line at a time.
 pub type Input = Box<dyn BufRead + Send>;
@@ -22,11 +22,13 @@ pub struct Config {
     pub parsers: usize,
     pub queue: usize,
     pub select: Selector,
-    pub timeout: Duration,
-    pub client: Client,
+    pub fetcher: Fetcher,
     pub quiet: bool,
     pub input: Input,
     pub output: Output,
+    /// URL lines that already have a record (--resume); they are not crawled again.
+    pub done: HashSet<String>,
+    pub stop: Stop,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -55,24 +57,45 @@ impl Config {
             }
             Box::new(BufReader::new(file))
         };
+        let mut done = HashSet::new();
         let output = match &args.output {
-            Some(path) => Output::append(path).map_err(|e| {
-                UsageError(format!("cannot open output file '{}': {e}", path.display()))
-            })?,
+            Some(path) => {
+                let cannot = |e: io::Error| {
+                    UsageError(format!("cannot open output file '{}': {e}", path.display()))
+                };
+                if args.resume {
+                    done = output::resume(path).map_err(cannot)?;
+                }
+                Output::append(path).map_err(cannot)?
+            }
             None => Output::stdout(),
         };
         let parsers = args.parsers.unwrap_or_else(default_parsers);
+        let limits = Limits {
+            timeout: args.timeout,
+            connect_timeout: args.connect_timeout,
+            retries: args.retries,
+            max_retry_wait: args.max_retry_wait,
+            max_redirects: args.max_redirects,
+            max_bytes: args.max_bytes,
+            allow_private: args.allow_private,
+            user_agent: args.user_agent,
+            resolve: args.resolve,
+        };
+        let stop = Stop::default();
+        stop.install()?;
         Ok(Config {
             mode: args.mode,
             crawlers: args.crawlers,
             parsers,
             queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
             select: args.select,
-            timeout: args.timeout,
-            client: fetch::client(args.timeout, &args.user_agent)?,
+            fetcher: Fetcher::new(limits)?,
             quiet: args.quiet,
             input,
             output,
+            done,
+            stop,
         })
     }
 }

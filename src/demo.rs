@@ -1,16 +1,18 @@
 //! The offline commands: `serve` exposes the embedded blog, `demo` crawls it both ways to show what threads buy.
 
+use std::collections::HashSet;
 use std::io::Cursor;
-use std::time::Duration;
 
 use scraper::Selector;
 
 use crate::cli::{DemoArgs, Mode, ServeArgs};
 use crate::config::{default_parsers, default_queue, Config};
 use crate::exit::ExitCode;
+use crate::fetch::{Fetcher, Limits};
 use crate::output::Output;
 use crate::report::Summary;
-use crate::{fetch, pipeline, site};
+use crate::stop::Stop;
+use crate::{pipeline, site};
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let site = site::start(
@@ -58,11 +60,12 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             parsers,
             queue: default_queue(parsers),
             select: select.clone(),
-            timeout: Duration::from_secs(30),
-            client: fetch::client(Duration::from_secs(30), fetch::USER_AGENT)?,
+            fetcher: Fetcher::new(Limits::default())?,
             quiet: false,
             input: Box::new(Cursor::new(seeds.clone().into_bytes())),
             output: Output::discard(),
+            done: HashSet::new(),
+            stop: Stop::default(),
         };
         let summary = pipeline::run(config)?;
         println!("{summary}");

@@ -9,6 +9,10 @@ pub enum ExitCode {
     Failure,
     /// Bad arguments, a bad selector or an unreadable URL file; nothing was fetched.
     Usage,
+    /// Stopped by Ctrl-C (SIGINT), or by a second one at once.
+    Interrupted,
+    /// Stopped by SIGTERM.
+    Terminated,
 }
 
 impl ExitCode {
@@ -17,6 +21,8 @@ impl ExitCode {
             ExitCode::Success => 0,
             ExitCode::Failure => 1,
             ExitCode::Usage => 2,
+            ExitCode::Interrupted => 130,
+            ExitCode::Terminated => 143,
         }
     }
 }

@@ -1,19 +1,65 @@
-//! Turns a URL into a status and a body with the shared blocking client, and any failure into an error kind.
+//! Turns a URL into a status and a body with the shared blocking client, within every limit, retrying what deserves it.
 
+use std::fmt;
 use std::io::{self, Read};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::blocking::Client;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::redirect;
 use url::Url;
 
+use crate::decode::{self, BodyKind, SNIFF_LEN};
+use crate::private;
 use crate::record::{millis, ErrorKind, PageError};
+use crate::retry;
+use crate::stop::Stop;
 
-/// What one request produced; parsing decides the rest of the record.
+/// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
+pub const USER_AGENT: &str = concat!("crawl/", env!("CARGO_PKG_VERSION"));
+
+/// The fetch limits, as the command line gave them.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retries: u32,
+    pub max_retry_wait: Duration,
+    pub max_redirects: usize,
+    pub max_bytes: u64,
+    pub allow_private: bool,
+    pub user_agent: String,
+    /// Host names pinned to an address, as curl's --resolve does.
+    pub resolve: Vec<(String, IpAddr)>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retries: 2,
+            max_retry_wait: Duration::from_secs(60),
+            max_redirects: 10,
+            max_bytes: 10 * 1024 * 1024,
+            allow_private: false,
+            user_agent: USER_AGENT.into(),
+            resolve: Vec::new(),
+        }
+    }
+}
+
+/// What one URL produced over all its attempts; parsing decides the rest of the record.
 #[derive(Debug, Default)]
 pub struct Fetched {
     pub final_url: Option<Url>,
     pub status: Option<u16>,
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// Body bytes received; more than `body.len()` when the body was dropped for its size.
+    pub bytes: u64,
+    pub attempts: u32,
     pub fetch_ms: Option<f64>,
     pub error: Option<PageError>,
 }
@@ -28,19 +74,170 @@ impl Fetched {
     }
 }
 
-/// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
-pub const USER_AGENT: &str = concat!("crawl/", env!("CARGO_PKG_VERSION"));
+/// The one client every crawler thread shares (so they share its connection pool), and the limits.
+pub struct Fetcher {
+    client: Client,
+    limits: Limits,
+}
 
-/// Builds the one client every crawler thread shares, so they share its connection pool.
-pub fn client(timeout: Duration, user_agent: &str) -> anyhow::Result<Client> {
-    let client = Client::builder()
-        .user_agent(user_agent)
-        .timeout(timeout)
-        .gzip(true)
-        .brotli(true)
-        .deflate(true)
-        .build()?;
-    Ok(client)
+/// Whether a failed attempt deserves another, and what the server asked us to wait.
+enum Retry {
+    No,
+    Yes { after: Option<Duration> },
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let mut builder = Client::builder()
+            .user_agent(&limits.user_agent)
+            // Each read may take the whole budget; the request's own timeout bounds the total.
+            .timeout(limits.timeout)
+            .connect_timeout(limits.connect_timeout)
+            .redirect(redirect_policy(limits.max_redirects, limits.allow_private))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true);
+        for (host, ip) in &limits.resolve {
+            builder = builder.resolve(host, SocketAddr::new(*ip, 0));
+        }
+        Ok(Fetcher {
+            client: builder.build()?,
+            limits,
+        })
+    }
+
+    /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
+    pub fn fetch(&self, url: &Url, stop: &Stop) -> Fetched {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut fetched = loop {
+            attempts += 1;
+            let (fetched, retry) = self.attempt(url);
+            let Retry::Yes { after } = retry else {
+                break fetched;
+            };
+            if attempts > self.limits.retries {
+                break fetched;
+            }
+            let wait = match after {
+                // Asked to come back later than we are willing to wait: give up now.
+                Some(after) if after > self.limits.max_retry_wait => break fetched,
+                Some(after) => after,
+                None => retry::backoff(attempts, self.limits.max_retry_wait),
+            };
+            if !stop.sleep(wait) {
+                break fetched;
+            }
+        };
+        fetched.attempts = attempts;
+        fetched.fetch_ms = Some(millis(started.elapsed()));
+        fetched
+    }
+
+    fn attempt(&self, url: &Url) -> (Fetched, Retry) {
+        let started = Instant::now();
+        // A per-request timeout is a deadline for the whole exchange, body included,
+        // whereas the client's own timeout restarts at every read.
+        let request = self.client.get(url.clone()).timeout(self.limits.timeout);
+        let mut response = match request.send() {
+            Ok(response) => response,
+            Err(e) => {
+                let error = classify(&e);
+                let retry = match error.kind {
+                    ErrorKind::Connect | ErrorKind::Timeout => Retry::Yes { after: None },
+                    _ => Retry::No,
+                };
+                return (Fetched::failed(error), retry);
+            }
+        };
+        let status = response.status();
+        let header = |name| {
+            let value = response.headers().get(name)?.to_str().ok()?;
+            Some(value.to_owned())
+        };
+        let mut fetched = Fetched {
+            final_url: Some(response.url().clone()),
+            status: Some(status.as_u16()),
+            content_type: header(CONTENT_TYPE),
+            ..Fetched::default()
+        };
+        if !status.is_success() {
+            fetched.error = Some(PageError::new(ErrorKind::HttpStatus, status.to_string()));
+            let retry = if retry::is_retryable_status(status.as_u16()) {
+                let after =
+                    header(RETRY_AFTER).and_then(|v| retry::retry_after(&v, SystemTime::now()));
+                Retry::Yes { after }
+            } else {
+                Retry::No
+            };
+            // The body of an error page is not parsed, so it is not read either.
+            return (fetched, retry);
+        }
+        let retry = match self.read_body(&mut response, &mut fetched, started + self.limits.timeout)
+        {
+            Ok(()) => Retry::No,
+            Err((error, retry)) => {
+                fetched.error = Some(error);
+                retry
+            }
+        };
+        (fetched, retry)
+    }
+
+    /// Reads a small prefix first, so that a page that is not HTML costs no more than that,
+    /// then the rest up to --max-bytes (decompressed), so no body can outgrow the cap.
+    fn read_body(
+        &self,
+        response: &mut Response,
+        fetched: &mut Fetched,
+        deadline: Instant,
+    ) -> Result<(), (PageError, Retry)> {
+        let content_type = fetched.content_type.as_deref();
+        let body = &mut fetched.body;
+        let read = read_up_to(response, body, SNIFF_LEN as u64, deadline);
+        fetched.bytes = body.len() as u64;
+        read?;
+        if decode::classify(content_type, body) == BodyKind::Other {
+            let what = content_type.unwrap_or("no Content-Type; sniffed");
+            body.clear();
+            let error = PageError::new(ErrorKind::NotHtml, format!("not HTML ({what})"));
+            return Err((error, Retry::No));
+        }
+        let cap = self.limits.max_bytes;
+        let read = read_up_to(response, body, cap + 1, deadline);
+        fetched.bytes = body.len() as u64;
+        read?;
+        if fetched.bytes > cap {
+            *body = Vec::new();
+            let message = format!("body larger than --max-bytes ({cap} bytes)");
+            return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
+        }
+        Ok(())
+    }
+}
+
+/// Reads until `body` holds `limit` bytes or the body ends.
+fn read_up_to(
+    response: &mut Response,
+    body: &mut Vec<u8>,
+    limit: u64,
+    deadline: Instant,
+) -> Result<(), (PageError, Retry)> {
+    let mut chunk = [0u8; 16 * 1024];
+    while (body.len() as u64) < limit {
+        let want = chunk.len().min((limit - body.len() as u64) as usize);
+        match response.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(classify_io(&e)),
+        }
+        if Instant::now() > deadline {
+            let error = PageError::new(ErrorKind::Timeout, "body not complete within --timeout");
+            return Err((error, Retry::Yes { after: None }));
+        }
+    }
+    Ok(())
 }
 
 /// Turns a URL line into something fetchable, or says why it is not.
@@ -58,61 +255,57 @@ pub fn target(line: &str) -> Result<Url, PageError> {
     Ok(url)
 }
 
-pub fn fetch(client: &Client, url: &Url, timeout: Duration) -> Fetched {
-    let started = Instant::now();
-    let mut fetched = request(client, url, timeout, started);
-    fetched.fetch_ms = Some(millis(started.elapsed()));
-    fetched
+/// Why the redirect policy refused to follow.
+#[derive(Debug)]
+enum RedirectRefused {
+    TooMany(usize),
+    Loop,
+    Private(String),
 }
 
-fn request(client: &Client, url: &Url, timeout: Duration, started: Instant) -> Fetched {
-    // A per-request timeout is a deadline for the whole exchange, body included,
-    // whereas the client's own timeout restarts at every read.
-    let mut response = match client.get(url.clone()).timeout(timeout).send() {
-        Ok(response) => response,
-        Err(e) => return Fetched::failed(classify(&e)),
-    };
-    let status = response.status();
-    let mut fetched = Fetched {
-        final_url: Some(response.url().clone()),
-        status: Some(status.as_u16()),
-        ..Fetched::default()
-    };
-    if let Err(e) = read_body(&mut response, &mut fetched.body, started + timeout) {
-        fetched.error = Some(e);
-    } else if !status.is_success() {
-        fetched.error = Some(PageError::new(ErrorKind::HttpStatus, status.to_string()));
+impl fmt::Display for RedirectRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectRefused::TooMany(n) => write!(f, "more than {n} redirects"),
+            RedirectRefused::Loop => f.write_str("redirect loop"),
+            RedirectRefused::Private(to) => write!(
+                f,
+                "redirect from a public host to a private address ({to}); --allow-private permits it"
+            ),
+        }
     }
-    fetched
 }
 
-fn read_body(
-    response: &mut impl Read,
-    body: &mut Vec<u8>,
-    deadline: Instant,
-) -> Result<(), PageError> {
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        match response.read(&mut chunk) {
-            Ok(0) => return Ok(()),
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(classify_io(&e)),
+impl std::error::Error for RedirectRefused {}
+
+fn redirect_policy(max: usize, allow_private: bool) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        let previous = attempt.previous();
+        if previous.contains(attempt.url()) {
+            return attempt.error(RedirectRefused::Loop);
         }
-        if Instant::now() > deadline {
-            return Err(PageError::new(
-                ErrorKind::Timeout,
-                "body not complete within --timeout",
-            ));
+        if previous.len() > max {
+            return attempt.error(RedirectRefused::TooMany(max));
         }
-    }
+        let from_public = previous
+            .last()
+            .is_some_and(|from| !private::is_private(from));
+        if !allow_private && from_public && private::is_private(attempt.url()) {
+            let to = attempt.url().to_string();
+            return attempt.error(RedirectRefused::Private(to));
+        }
+        attempt.follow()
+    })
 }
 
 fn classify(e: &reqwest::Error) -> PageError {
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_redirect() {
+    let refused = find_cause::<RedirectRefused>(e);
+    let kind = if let Some(RedirectRefused::Private(_)) = refused {
+        ErrorKind::Blocked
+    } else if refused.is_some() || e.is_redirect() {
         ErrorKind::Redirect
+    } else if e.is_timeout() {
+        ErrorKind::Timeout
     } else if e.is_body() || e.is_decode() {
         ErrorKind::Body
     } else {
@@ -121,17 +314,42 @@ fn classify(e: &reqwest::Error) -> PageError {
     PageError::new(kind, chain(e))
 }
 
-fn classify_io(e: &io::Error) -> PageError {
-    let timed_out = e.kind() == io::ErrorKind::TimedOut
-        || e.get_ref()
-            .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-            .is_some_and(reqwest::Error::is_timeout);
-    let kind = if timed_out {
-        ErrorKind::Timeout
+/// Body read errors: a timeout, a broken connection (worth another try) or bad content (not).
+fn classify_io(e: &io::Error) -> (PageError, Retry) {
+    let inner = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<reqwest::Error>());
+    let (kind, retry) =
+        if e.kind() == io::ErrorKind::TimedOut || inner.is_some_and(reqwest::Error::is_timeout) {
+            (ErrorKind::Timeout, true)
+        } else if inner.is_some_and(reqwest::Error::is_decode)
+            || find_cause::<io::Error>(e as &(dyn std::error::Error + 'static))
+                .is_some_and(|io| io.kind() == io::ErrorKind::InvalidData)
+        {
+            // Corrupt gzip or brotli: the same bytes would come again.
+            (ErrorKind::Body, false)
+        } else {
+            (ErrorKind::Body, true)
+        };
+    let retry = if retry {
+        Retry::Yes { after: None }
     } else {
-        ErrorKind::Body
+        Retry::No
     };
-    PageError::new(kind, chain(e))
+    (PageError::new(kind, chain(e)), retry)
+}
+
+fn find_cause<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// reqwest's top-level messages ("error sending request") hide the cause; the chain names it.
@@ -177,6 +395,15 @@ mod tests {
         assert_eq!(
             target("http://a.org/p#top").unwrap().as_str(),
             "http://a.org/p"
+        );
+    }
+
+    #[test]
+    fn idn_hosts_and_unicode_paths_are_encoded() {
+        let url = target("https://例子.测试/博客/文章 1?q=并发").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://xn--fsqu00a.xn--0zwm56d/%E5%8D%9A%E5%AE%A2/%E6%96%87%E7%AB%A0%201?q=%E5%B9%B6%E5%8F%91"
         );
     }
 }

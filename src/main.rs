@@ -2,21 +2,27 @@
 
 mod cli;
 mod config;
+mod decode;
 mod demo;
 mod exit;
 mod fetch;
+mod nesting;
 mod output;
 mod parse;
 mod pipeline;
+mod private;
 mod record;
 mod report;
+mod retry;
 mod site;
+mod stop;
 
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::Parser;
 
 use cli::{Cli, Command};
 use exit::{ExitCode, UsageError};
+use report::Ending;
 
 fn main() {
     let code = match Cli::try_parse() {
@@ -37,10 +43,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = config::Config::from_args(cli.crawl)?;
             let quiet = config.quiet;
             let summary = pipeline::run(config)?;
-            if !quiet && !summary.output_closed {
+            if !quiet && summary.ending != Ending::OutputClosed {
                 eprintln!("{summary}");
             }
-            Ok(ExitCode::Success)
+            Ok(match summary.ending {
+                Ending::Interrupted(signal) if signal == signal_hook::consts::SIGTERM => {
+                    ExitCode::Terminated
+                }
+                Ending::Interrupted(_) => ExitCode::Interrupted,
+                Ending::Complete | Ending::OutputClosed => ExitCode::Success,
+            })
         }
     }
 }

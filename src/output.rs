@@ -1,11 +1,14 @@
 //! The single owner of the output: whole lines to stdout or an appended file, and a closed pipe told apart from a failure.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 pub struct Output {
     inner: BufWriter<Box<dyn Write + Send>>,
+    /// The file behind `inner`, when there is one, to fsync at the end.
+    file: Option<File>,
 }
 
 /// Why writing stopped.
@@ -27,24 +30,26 @@ impl From<io::Error> for WriteError {
 }
 
 impl Output {
-    pub fn new(target: Box<dyn Write + Send>) -> Self {
+    fn new(target: Box<dyn Write + Send>, file: Option<File>) -> Self {
         Output {
             inner: BufWriter::with_capacity(64 * 1024, target),
+            file,
         }
     }
 
     pub fn stdout() -> Self {
-        Output::new(Box::new(io::stdout()))
+        Output::new(Box::new(io::stdout()), None)
     }
 
     /// Appends, so a second run adds to the records of the first instead of destroying them.
     pub fn append(path: &Path) -> io::Result<Self> {
-        let file: File = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(Output::new(Box::new(file)))
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let sync = file.try_clone()?;
+        Ok(Output::new(Box::new(file), Some(sync)))
     }
 
     pub fn discard() -> Self {
-        Output::new(Box::new(io::sink()))
+        Output::new(Box::new(io::sink()), None)
     }
 
     /// `line` must end in a newline; lines are only ever written whole.
@@ -57,5 +62,68 @@ impl Output {
     pub fn flush(&mut self) -> Result<(), WriteError> {
         self.inner.flush()?;
         Ok(())
+    }
+
+    /// Flushes and, for a file, waits until the records are on disk, so they survive a power cut.
+    pub fn finish(&mut self) -> Result<(), WriteError> {
+        self.flush()?;
+        if let Some(file) = &self.file {
+            file.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// Prepares FILE for `--resume`: cuts a torn last line (left by kill -9 or a power cut) and
+/// returns the URL of every record in it, so those URLs are not crawled again.
+pub fn resume(path: &Path) -> io::Result<HashSet<String>> {
+    #[derive(serde::Deserialize)]
+    struct Seen {
+        url: String,
+    }
+    let mut done = HashSet::new();
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(done),
+        Err(e) => return Err(e),
+    };
+    let mut reader = BufReader::new(&mut file);
+    let (mut whole, mut line) = (0u64, Vec::new());
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        whole += n as u64;
+        if let Ok(seen) = serde_json::from_slice::<Seen>(&line) {
+            done.insert(seen.url);
+        }
+    }
+    drop(reader);
+    if file.seek(SeekFrom::End(0))? != whole {
+        file.set_len(whole)?;
+        file.sync_all()?;
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_cuts_a_torn_line_and_lists_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let whole = "{\"url\":\"http://a/\",\"status\":200}\n{\"url\":\"http://b/\"}\n";
+        std::fs::write(&path, format!("{whole}{{\"url\":\"http://c/\",\"sta")).unwrap();
+        let done = resume(&path).unwrap();
+        assert_eq!(
+            done,
+            HashSet::from(["http://a/".to_string(), "http://b/".to_string()])
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        assert_eq!(resume(&dir.path().join("none")).unwrap(), HashSet::new());
     }
 }

@@ -5,26 +5,37 @@ use std::sync::LazyLock;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+use crate::decode;
+use crate::nesting;
 use crate::record::Link;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Parsed {
     pub title: Option<String>,
     pub links: Vec<Link>,
+    pub encoding: Option<&'static str>,
+    pub truncated: bool,
 }
 
 static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").expect("valid"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
 
-pub fn parse(body: &[u8], base: &Url, select: &Selector) -> Parsed {
-    let text = String::from_utf8_lossy(body);
-    let document = Html::parse_document(&text);
+pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url, select: &Selector) -> Parsed {
+    let decoded = decode::decode(body, content_type);
+    // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
+    let (html, truncated) = nesting::limit(&decoded.text);
+    let document = Html::parse_document(html);
     let title = document.select(&TITLE).next().map(|t| squash(t.text()));
     let links = document
         .select(select)
         .filter_map(|element| link(element, base))
         .collect();
-    Parsed { title, links }
+    Parsed {
+        title,
+        links,
+        encoding: Some(decoded.encoding),
+        truncated,
+    }
 }
 
 /// A selected element gives its own href, or else that of the first link inside it,
@@ -64,7 +75,7 @@ mod tests {
 
     fn run(html: &str, css: &str) -> Parsed {
         let base = Url::parse("https://blog.example/list/2.html").unwrap();
-        parse(html.as_bytes(), &base, &Selector::parse(css).unwrap())
+        parse(html.as_bytes(), None, &base, &Selector::parse(css).unwrap())
     }
 
     #[test]
@@ -80,6 +91,7 @@ mod tests {
             ["https://blog.example/p/1", "https://blog.example/x?a=1&b=2"]
         );
         assert_eq!(page.links[0].text, "First post");
+        assert_eq!(page.encoding, Some("utf-8"));
     }
 
     #[test]
@@ -99,5 +111,18 @@ mod tests {
     #[test]
     fn no_title_is_null() {
         assert_eq!(run("<p>hi</p>", "a").title, None);
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_and_flagged() {
+        let html = format!(
+            "<title>deep</title><a href='/top'>top</a>{}",
+            "<div>".repeat(100_000)
+        );
+        let page = run(&html, "a");
+        assert!(page.truncated);
+        assert_eq!(page.title.as_deref(), Some("deep"));
+        assert_eq!(page.links.len(), 1);
+        assert!(!run("<title>flat</title>", "a").truncated);
     }
 }

@@ -13,10 +13,16 @@ pub struct Record {
     pub links: Vec<Link>,
     /// Body bytes received (after content decoding).
     pub bytes: u64,
+    /// The character encoding the body was decoded with; null when it was not decoded.
+    pub encoding: Option<&'static str>,
+    /// Requests made for this URL, retries included; 0 when it was never requested.
+    pub attempts: u32,
     /// Wall time of the request and body read; null when nothing was fetched.
     pub fetch_ms: Option<f64>,
     /// Time spent parsing; null when the page was not parsed.
     pub parse_ms: Option<f64>,
+    /// The page nested too deep to parse whole; title and links come from the part before the cut.
+    pub truncated: bool,
     pub error: Option<PageError>,
 }
 
@@ -57,6 +63,12 @@ pub enum ErrorKind {
     Body,
     /// Too many redirects, or a redirect loop.
     Redirect,
+    /// The body is larger than --max-bytes.
+    TooLarge,
+    /// The body is not HTML or XML (by Content-Type, or sniffed).
+    NotHtml,
+    /// A redirect from a public host to a private address, refused without --allow-private.
+    Blocked,
 }
 
 impl Record {

@@ -13,8 +13,17 @@ pub struct Summary {
     pub ok: u64,
     pub failed: u64,
     pub elapsed: Duration,
-    /// The reader closed the output before the crawl ended.
-    pub output_closed: bool,
+    pub ending: Ending,
+}
+
+/// How the crawl ended; only `Complete` means every URL line got its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Complete,
+    /// Stopped by this signal; URLs not finished within the grace period have no record.
+    Interrupted(i32),
+    /// The reader closed the output (`| head`).
+    OutputClosed,
 }
 
 impl Summary {
@@ -47,7 +56,11 @@ impl fmt::Display for Summary {
             self.failed,
             self.elapsed.as_secs_f64(),
             self.pages_per_s()
-        )
+        )?;
+        match self.ending {
+            Ending::Interrupted(signal) => write!(f, "; interrupted by {}", signal_name(signal)),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -56,5 +69,13 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT".into(),
+        15 => "SIGTERM".into(),
+        n => format!("signal {n}"),
     }
 }

@@ -58,6 +58,9 @@ fn a_page_becomes_one_exact_record() {
                 {"href": server.url("/list/post/7-2"), "text": "Post post/7-2"},
             ],
             "bytes": body_len,
+            "encoding": "utf-8",
+            "attempts": 1,
+            "truncated": false,
             "error": null,
         })
     );

@@ -28,10 +28,15 @@ impl Request {
     }
 }
 
+/// Writes a response by hand on the open connection.
+pub type RawWriter = Box<dyn FnOnce(&mut TcpStream) + Send>;
+
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Takes over the connection instead: for responses no well-behaved server would send.
+    pub raw: Option<RawWriter>,
 }
 
 impl Response {
@@ -44,6 +49,15 @@ impl Response {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
             body,
+            raw: None,
+        }
+    }
+
+    /// Writes whatever `f` writes, then closes the connection.
+    pub fn raw(f: impl FnOnce(&mut TcpStream) + Send + 'static) -> Self {
+        Response {
+            raw: Some(Box::new(f)),
+            ..Response::new(200, "text/html", Vec::new())
         }
     }
 
@@ -158,8 +172,14 @@ fn serve_connection(conn: TcpStream, stats: &Stats, handler: &Handler) {
             stats.max_in_flight.fetch_max(*now, Ordering::SeqCst);
             stats.changed.notify_all();
         }
-        let response = handler(&request, stats);
-        let sent = write_response(&mut writer, &request, &response);
+        let mut response = handler(&request, stats);
+        let sent = match response.raw.take() {
+            Some(raw) => {
+                raw(&mut writer);
+                Err(std::io::Error::other("raw responses end the connection"))
+            }
+            None => write_response(&mut writer, &request, &response),
+        };
         *stats.in_flight.lock().unwrap() -= 1;
         stats.changed.notify_all();
         if sent.is_err() {

@@ -1,0 +1,185 @@
+//! Stopping and resuming: Ctrl-C and SIGTERM end on whole lines, and --resume completes a crawl after kill -9.
+
+mod support;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Response, Server};
+
+fn slow_server(latency: Duration) -> Server {
+    Server::start(move |req, _| {
+        sleep(latency);
+        Response::html(format!("<title>{}</title>", req.path))
+    })
+}
+
+fn url_file(dir: &Path, server: &Server, n: usize) -> String {
+    let path = dir.join("urls.txt");
+    let text: String = (0..n)
+        .map(|i| server.url(&format!("/page/{i}")) + "\n")
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn start(args: &[&str]) -> Child {
+    support::bin()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Waits until the output file holds at least `n` lines, so the crawl is known to be under way.
+fn wait_for_lines(path: &Path, n: usize) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.lines().count() >= n) {
+            return;
+        }
+        sleep(Duration::from_millis(20));
+    }
+    panic!("no progress in {}", path.display());
+}
+
+/// Every line must be whole JSON; returns the urls.
+fn records(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "the last line is whole"
+    );
+    text.lines()
+        .map(|l| {
+            let v: Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("torn line ({e}): {l}"));
+            v["url"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
+    let server = slow_server(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let urls = url_file(dir.path(), &server, 200);
+    for (mode, sig, code) in [
+        ("multi", "-INT", 130),
+        ("single", "-INT", 130),
+        ("multi", "-TERM", 143),
+    ] {
+        let out = dir.path().join(format!("{mode}{sig}.jsonl"));
+        let mut child = start(&[
+            "--mode",
+            mode,
+            "--crawlers",
+            "4",
+            "-o",
+            out.to_str().unwrap(),
+            &urls,
+        ]);
+        wait_for_lines(&out, 3);
+        let sent = Instant::now();
+        signal(&child, sig);
+        let status = child.wait().unwrap();
+        let took = sent.elapsed();
+        assert_eq!(status.code(), Some(code), "{mode} {sig}");
+        assert!(
+            took < Duration::from_millis(2500),
+            "{mode} {sig}: {took:?} from signal to exit"
+        );
+        let done = records(&out);
+        assert!(done.len() < 200, "{mode} {sig}: stopped early");
+        let unique: HashSet<_> = done.iter().collect();
+        assert_eq!(unique.len(), done.len(), "no URL twice");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(stderr.contains("interrupted by"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let server = Server::start(|_, _| {
+        sleep(Duration::from_secs(20));
+        Response::html("<title>late</title>")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = url_file(dir.path(), &server, 10);
+    let mut child = start(&["--timeout", "60s", &urls]);
+    let until = Instant::now() + Duration::from_secs(10);
+    while server.requests() == 0 && Instant::now() < until {
+        sleep(Duration::from_millis(20));
+    }
+    signal(&child, "-INT");
+    sleep(Duration::from_millis(100));
+    let sent = Instant::now();
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(
+        sent.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        sent.elapsed()
+    );
+}
+
+#[test]
+fn resume_after_kill_9_completes_with_one_record_per_url() {
+    let server = slow_server(Duration::from_millis(100));
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60;
+    let urls = url_file(dir.path(), &server, n);
+    let out = dir.path().join("out.jsonl");
+    let out_arg = out.to_str().unwrap();
+    for (round, mode) in ["multi", "single"].iter().enumerate() {
+        let mut child = start(&[
+            "--mode",
+            mode,
+            "--crawlers",
+            "3",
+            "--resume",
+            "-o",
+            out_arg,
+            &urls,
+        ]);
+        wait_for_lines(&out, 5 + 10 * round);
+        signal(&child, "-KILL");
+        child.wait().unwrap();
+        // A crash can leave half a line; simulate the worst case.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&out)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"url\":\"http://torn"))
+            .unwrap();
+    }
+    let before = server.requests();
+    let status = start(&["--resume", "-o", out_arg, &urls]).wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let done = records(&out);
+    assert_eq!(done.len(), n, "exactly one record per URL");
+    assert_eq!(done.iter().collect::<HashSet<_>>().len(), n);
+    assert!(
+        server.requests() - before < n,
+        "URLs already recorded were not fetched again"
+    );
+}
+
+#[test]
+fn resume_needs_an_output_file() {
+    let run = support::crawl(&["--resume", "-"], "");
+    assert_eq!(run.code(), 2);
+}
