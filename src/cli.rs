@@ -109,6 +109,42 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "HOST:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
+    /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub depth: u32,
+
+    /// Follow links to any host, not only the host of the seed they came from.
+    #[arg(long)]
+    pub all_hosts: bool,
+
+    /// Follow only links whose URL matches REGEX (repeatable: any may match).
+    #[arg(long, value_name = "REGEX", value_parser = regex)]
+    pub include: Vec<regex::Regex>,
+
+    /// Never follow links whose URL matches REGEX (repeatable).
+    #[arg(long, value_name = "REGEX", value_parser = regex)]
+    pub exclude: Vec<regex::Regex>,
+
+    /// Stop after this many pages have been taken in, URL lines included.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pages: Option<u64>,
+
+    /// Ignore robots.txt.
+    #[arg(long)]
+    pub no_robots: bool,
+
+    /// Least time between the starts of two requests to one host (robots.txt Crawl-delay may ask for more).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    pub delay: Duration,
+
+    /// Most requests in flight to one host at once [default: no cap beyond --crawlers]
+    #[arg(long, value_name = "N", value_parser = thread_count)]
+    pub per_host: Option<usize>,
+
+    /// Extra field under "fields": NAME=CSS for the first match's text, NAME=CSS@ATTR for an attribute (repeatable).
+    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::extract::parse_field)]
+    pub field: Vec<crate::extract::Field>,
+
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
     #[arg(long, requires = "output")]
     pub resume: bool,
@@ -179,6 +215,17 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
         d if d.is_zero() => Err("must be longer than zero".into()),
         d => Ok(d),
     }
+}
+
+fn regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| {
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or("bad regex")
+            .trim()
+            .to_string()
+    })
 }
 
 fn byte_size(s: &str) -> Result<u64, String> {

@@ -4,13 +4,17 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::thread;
+use std::time::Duration;
 
 use scraper::Selector;
 
 use crate::cli::{CrawlArgs, Mode};
 use crate::exit::UsageError;
+use crate::extract::Field;
 use crate::fetch::{Fetcher, Limits};
+use crate::frontier::Scope;
 use crate::output::{self, Output};
+use crate::robots;
 use crate::stop::Stop;
 
 /// Where the URL lines come from; read lazily, one line at a time.
@@ -29,6 +33,12 @@ pub struct Config {
     /// URL lines that already have a record (--resume); they are not crawled again.
     pub done: HashSet<String>,
     pub stop: Stop,
+    pub scope: Scope,
+    /// Obey robots.txt, matching groups against this product token; None with --no-robots.
+    pub robots: Option<String>,
+    pub delay: Duration,
+    pub per_host: Option<usize>,
+    pub fields: Vec<Field>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -79,9 +89,18 @@ impl Config {
             max_redirects: args.max_redirects,
             max_bytes: args.max_bytes,
             allow_private: args.allow_private,
-            user_agent: args.user_agent,
+            user_agent: args.user_agent.clone(),
             resolve: args.resolve,
         };
+        let scope = Scope {
+            depth: args.depth,
+            all_hosts: args.all_hosts,
+            include: args.include,
+            exclude: args.exclude,
+            max_pages: args.max_pages,
+            allow_private: args.allow_private,
+        };
+        let robots = (!args.no_robots).then(|| robots::agent_token(&args.user_agent).to_string());
         let stop = Stop::default();
         stop.install()?;
         Ok(Config {
@@ -96,6 +115,11 @@ impl Config {
             output,
             done,
             stop,
+            scope,
+            robots,
+            delay: args.delay,
+            per_host: args.per_host,
+            fields: args.field,
         })
     }
 }

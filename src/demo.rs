@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::Cursor;
+use std::time::Duration;
 
 use scraper::Selector;
 
@@ -9,6 +10,7 @@ use crate::cli::{DemoArgs, Mode, ServeArgs};
 use crate::config::{default_parsers, default_queue, Config};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
+use crate::frontier::Scope;
 use crate::output::Output;
 use crate::report::Summary;
 use crate::stop::Stop;
@@ -66,6 +68,11 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             output: Output::discard(),
             done: HashSet::new(),
             stop: Stop::default(),
+            scope: Scope::default(),
+            robots: Some("crawl".into()),
+            delay: Duration::ZERO,
+            per_host: None,
+            fields: Vec::new(),
         };
         let summary = pipeline::run(config)?;
         println!("{summary}");

@@ -14,6 +14,7 @@ use crate::decode::{self, BodyKind, SNIFF_LEN};
 use crate::private;
 use crate::record::{millis, ErrorKind, PageError};
 use crate::retry;
+use crate::sitemap;
 use crate::stop::Stop;
 
 /// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
@@ -106,13 +107,23 @@ impl Fetcher {
         })
     }
 
-    /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
+    /// Fetches a page: HTML, XML or a gzipped sitemap; anything else is `not_html`.
     pub fn fetch(&self, url: &Url, stop: &Stop) -> Fetched {
+        self.fetch_as(url, stop, Expect::Page)
+    }
+
+    /// Fetches a file of any type, such as robots.txt.
+    pub fn fetch_file(&self, url: &Url, stop: &Stop) -> Fetched {
+        self.fetch_as(url, stop, Expect::AnyType)
+    }
+
+    /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
+    fn fetch_as(&self, url: &Url, stop: &Stop, expect: Expect) -> Fetched {
         let started = Instant::now();
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
-            let (fetched, retry) = self.attempt(url);
+            let (fetched, retry) = self.attempt(url, expect);
             let Retry::Yes { after } = retry else {
                 break fetched;
             };
@@ -134,7 +145,7 @@ impl Fetcher {
         fetched
     }
 
-    fn attempt(&self, url: &Url) -> (Fetched, Retry) {
+    fn attempt(&self, url: &Url, expect: Expect) -> (Fetched, Retry) {
         let started = Instant::now();
         // A per-request timeout is a deadline for the whole exchange, body included,
         // whereas the client's own timeout restarts at every read.
@@ -173,8 +184,8 @@ impl Fetcher {
             // The body of an error page is not parsed, so it is not read either.
             return (fetched, retry);
         }
-        let retry = match self.read_body(&mut response, &mut fetched, started + self.limits.timeout)
-        {
+        let deadline = started + self.limits.timeout;
+        let retry = match self.read_body(&mut response, &mut fetched, deadline, expect) {
             Ok(()) => Retry::No,
             Err((error, retry)) => {
                 fetched.error = Some(error);
@@ -191,13 +202,19 @@ impl Fetcher {
         response: &mut Response,
         fetched: &mut Fetched,
         deadline: Instant,
+        expect: Expect,
     ) -> Result<(), (PageError, Retry)> {
         let content_type = fetched.content_type.as_deref();
         let body = &mut fetched.body;
         let read = read_up_to(response, body, SNIFF_LEN as u64, deadline);
         fetched.bytes = body.len() as u64;
         read?;
-        if decode::classify(content_type, body) == BodyKind::Other {
+        // A gzipped sitemap (sitemap.xml.gz) is the one binary body a crawler wants.
+        let gzipped = sitemap::is_gzip(body);
+        if expect == Expect::Page
+            && !gzipped
+            && decode::classify(content_type, body) == BodyKind::Other
+        {
             let what = content_type.unwrap_or("no Content-Type; sniffed");
             body.clear();
             let error = PageError::new(ErrorKind::NotHtml, format!("not HTML ({what})"));
@@ -212,8 +229,28 @@ impl Fetcher {
             let message = format!("body larger than --max-bytes ({cap} bytes)");
             return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
         }
+        if expect == Expect::Page && gzipped {
+            let unzipped = sitemap::gunzip(body, cap)
+                .map_err(|e| (PageError::new(ErrorKind::Body, e), Retry::No))?;
+            if sitemap::parse(&unzipped).is_none() {
+                body.clear();
+                let error = PageError::new(
+                    ErrorKind::NotHtml,
+                    "not HTML (gzip data that is not a sitemap)",
+                );
+                return Err((error, Retry::No));
+            }
+            *body = unzipped;
+        }
         Ok(())
     }
+}
+
+/// What a caller will do with the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Page,
+    AnyType,
 }
 
 /// Reads until `body` holds `limit` bytes or the body ends.

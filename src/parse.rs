@@ -6,26 +6,56 @@ use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
 use crate::decode;
+use crate::extract::{self, Field, Meta};
 use crate::nesting;
 use crate::record::Link;
+use crate::sitemap::{self, Sitemap};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Parsed {
     pub title: Option<String>,
+    /// The selected links, or for a sitemap the URLs it lists.
     pub links: Vec<Link>,
+    pub meta: Meta,
+    /// One value per --field, in order.
+    pub fields: Vec<Option<String>>,
     pub encoding: Option<&'static str>,
     pub truncated: bool,
+    /// The body was a sitemap or sitemap index, not a page.
+    pub sitemap: bool,
 }
 
 static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").expect("valid"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
 
-pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url, select: &Selector) -> Parsed {
+pub fn parse(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+    select: &Selector,
+    fields: &[Field],
+) -> Parsed {
+    if let Some(map) = sitemap::parse(body) {
+        let (Sitemap::UrlSet(locs) | Sitemap::Index(locs)) = map;
+        let links = locs
+            .into_iter()
+            .filter_map(|loc| base.join(&loc).ok())
+            .map(|href| Link {
+                href: href.into(),
+                text: String::new(),
+            })
+            .collect();
+        return Parsed {
+            links,
+            sitemap: true,
+            ..Parsed::default()
+        };
+    }
     let decoded = decode::decode(body, content_type);
     // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
     let (html, truncated) = nesting::limit(&decoded.text);
     let document = Html::parse_document(html);
-    let title = document.select(&TITLE).next().map(|t| squash(t.text()));
+    let title = document.select(&TITLE).next().map(extract::text);
     let links = document
         .select(select)
         .filter_map(|element| link(element, base))
@@ -33,8 +63,11 @@ pub fn parse(body: &[u8], content_type: Option<&str>, base: &Url, select: &Selec
     Parsed {
         title,
         links,
+        meta: extract::meta(&document, base),
+        fields: extract::fields(&document, fields),
         encoding: Some(decoded.encoding),
         truncated,
+        sitemap: false,
     }
 }
 
@@ -53,20 +86,8 @@ fn link(element: ElementRef, base: &Url) -> Option<Link> {
     }
     Some(Link {
         href: href.into(),
-        text: squash(element.text()),
+        text: extract::text(element),
     })
-}
-
-/// Joins text pieces and folds every run of whitespace into one space, as a browser shows it.
-fn squash<'a>(pieces: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for word in pieces.flat_map(str::split_whitespace) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -75,7 +96,13 @@ mod tests {
 
     fn run(html: &str, css: &str) -> Parsed {
         let base = Url::parse("https://blog.example/list/2.html").unwrap();
-        parse(html.as_bytes(), None, &base, &Selector::parse(css).unwrap())
+        parse(
+            html.as_bytes(),
+            None,
+            &base,
+            &Selector::parse(css).unwrap(),
+            &[],
+        )
     }
 
     #[test]
@@ -106,6 +133,12 @@ mod tests {
         );
         assert_eq!(run(html, "h2.t").links[0].href, "https://blog.example/a");
         assert_eq!(run(html, "a").links.len(), 2, "mailto links are dropped");
+    }
+
+    #[test]
+    fn text_split_across_elements_is_not_split_into_words() {
+        let page = run("<a href='/x'>Hel<em>lo</em>\n there</a>", "a");
+        assert_eq!(page.links[0].text, "Hello there");
     }
 
     #[test]

@@ -2,19 +2,27 @@
 
 use std::collections::HashSet;
 use std::io::{self, BufRead};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crossbeam_channel::{
+    bounded, select_biased, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError,
+};
 use scraper::Selector;
 
 use crate::cli::Mode;
 use crate::config::{Config, Input};
+use crate::extract::Field;
 use crate::fetch::{self, Fetched, Fetcher};
+use crate::frontier::{Frontier, Job, Msg, Scope};
 use crate::output::{Output, WriteError};
 use crate::parse::{self, Parsed};
+use crate::polite::Politeness;
 use crate::record::{millis, ErrorKind, PageError, Record};
-use crate::report::{Ending, Summary};
+use crate::report::{Ending, Summary, Tallies};
+use crate::robots::{RobotsCache, Rules};
 use crate::stop::Stop;
 
 /// After a stop is asked for, pages already in flight get this long to reach the output.
@@ -26,15 +34,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// Longer URL lines are refused rather than held in memory whole.
 const MAX_LINE: usize = 64 * 1024;
 
-/// A URL line on its way to a crawler.
-struct Job {
-    line: String,
-    target: Result<url::Url, PageError>,
-}
-
 /// A fetched page on its way to a parser.
 struct Page {
-    line: String,
+    job: Job,
     fetched: Fetched,
 }
 
@@ -42,6 +44,15 @@ struct Page {
 struct Line {
     ok: bool,
     json: Vec<u8>,
+}
+
+/// What a crawler made of a job.
+enum Crawled {
+    Page(Page),
+    /// Not fetched and no record: a link robots.txt disallows, or a stop.
+    Skipped,
+    /// Its host must wait this long; other jobs may go first.
+    Later(Job, Duration),
 }
 
 /// What the crawl threads share; lives on the engine thread.
@@ -52,9 +63,13 @@ struct Work {
     queue: usize,
     select: Selector,
     fetcher: Fetcher,
-    input: Input,
+    input: Mutex<Input>,
     done: HashSet<String>,
     stop: Stop,
+    scope: Scope,
+    robots: Option<(RobotsCache, String)>,
+    politeness: Arc<Politeness>,
+    fields: Vec<Field>,
 }
 
 /// Counts what the writer has written; only the writer touches it, so no atomics.
@@ -80,6 +95,11 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         mut output,
         done,
         stop,
+        scope,
+        robots,
+        delay,
+        per_host,
+        fields,
     } = config;
     let (crawlers, parsers) = match mode {
         Mode::Single => (1, 1),
@@ -93,9 +113,13 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         queue,
         select,
         fetcher,
-        input,
+        input: Mutex::new(input),
         done,
         stop: stop.clone(),
+        scope,
+        robots: robots.map(|agent| (RobotsCache::default(), agent)),
+        politeness: Politeness::new(delay, per_host),
+        fields,
     };
     let engine = thread::Builder::new()
         .name("engine".into())
@@ -105,9 +129,13 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     let written = write_all(&mut output, &mut tally, &line_rx, &stop);
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
+    let mut tallies = Tallies::default();
     let ending = match written {
         Ok(None) => match engine.join() {
-            Ok(Ok(())) => Ending::Complete,
+            Ok(Ok(counted)) => {
+                tallies = counted;
+                Ending::Complete
+            }
             Ok(Err(e)) => return Err(anyhow::Error::new(e).context("cannot read URL lines")),
             Err(panic) => std::panic::resume_unwind(panic),
         },
@@ -130,86 +158,313 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         failed: tally.failed,
         elapsed: started.elapsed(),
         ending,
+        tallies,
     })
 }
 
 impl Work {
-    fn run(self, lines: Sender<Line>) -> io::Result<()> {
-        match self.mode {
-            Mode::Single => self.single(lines),
-            Mode::Multi => self.multi(lines),
+    fn run(self, lines: Sender<Line>) -> io::Result<Tallies> {
+        let (link_tx, link_rx) = unbounded::<Msg>();
+        let (seed_tx, seed_rx) = bounded::<Job>(self.crawlers * 2);
+        let crawlers = match self.mode {
+            Mode::Single => 1,
+            Mode::Multi => self.crawlers,
+        };
+        let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, crawlers);
+        let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
+        let shared = Shared {
+            work: &self,
+            frontier: &frontier,
+            hits: &hits,
+        };
+        let read = match self.mode {
+            Mode::Single => shared.single(lines, &link_rx, &seed_rx),
+            Mode::Multi => shared.multi(lines, &link_rx, &seed_rx),
+        };
+        read?;
+        Ok(Tallies {
+            robots: frontier.skipped.robots.load(Ordering::Relaxed),
+            blocked: frontier.skipped.blocked.load(Ordering::Relaxed),
+            unmatched_fields: self
+                .fields
+                .iter()
+                .zip(&hits)
+                .filter(|(_, hits)| hits.load(Ordering::Relaxed) == 0)
+                .map(|(field, _)| field.name.clone())
+                .collect(),
+        })
+    }
+}
+
+/// What every crawl thread borrows.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    work: &'a Work,
+    frontier: &'a Frontier,
+    /// Pages on which each --field matched.
+    hits: &'a [AtomicU64],
+}
+
+impl Shared<'_> {
+    /// One thread, in order: take a job (found links first, then the next URL line), fetch,
+    /// parse, hand over.
+    fn single(
+        self,
+        lines: Sender<Line>,
+        links: &Receiver<Msg>,
+        seeds: &Receiver<Job>,
+    ) -> io::Result<()> {
+        let mut input = jobs(&self.work.done);
+        let mut reading = true;
+        loop {
+            if self.work.stop.is_requested() {
+                return Ok(());
+            }
+            let job = match links.try_recv() {
+                Ok(Msg::Job(job)) => job,
+                Ok(Msg::Quit) => return Ok(()),
+                Err(_) if reading => {
+                    match input.next(&mut *self.work.input.lock().unwrap()) {
+                        Some(job) => {
+                            if !self.frontier.seed(job?) {
+                                reading = false;
+                                self.frontier.seeds_done();
+                            }
+                        }
+                        None => {
+                            reading = false;
+                            self.frontier.seeds_done();
+                        }
+                    }
+                    match seeds.try_recv() {
+                        Ok(job) => job,
+                        Err(_) => continue,
+                    }
+                }
+                // Nothing queued and no more lines: the level switch has sent jobs or Quit.
+                Err(_) => continue,
+            };
+            match self.crawl(job) {
+                Crawled::Page(page) => {
+                    if lines.send(self.finish(page)).is_err() {
+                        return Ok(());
+                    }
+                    self.frontier.done();
+                }
+                Crawled::Skipped => self.frontier.done(),
+                Crawled::Later(job, wait) => self.later(job, wait),
+            }
         }
     }
 
-    /// One thread, in order: fetch, parse, hand over, next.
-    fn single(self, lines: Sender<Line>) -> io::Result<()> {
-        for job in jobs(self.input, &self.done) {
-            if self.stop.is_requested() {
-                break;
-            }
-            let page = crawl(job?, &self.fetcher, &self.stop);
-            if lines.send(finish(page, &self.select)).is_err() {
-                break;
-            }
-        }
-        Ok(())
+    /// Sends a job whose host must wait to the back of the queue. The short nap keeps crawlers
+    /// from spinning when every queued job is for that same host.
+    fn later(self, job: Job, wait: Duration) {
+        self.frontier.requeue(job);
+        self.work.stop.sleep(wait.min(Duration::from_millis(20)));
     }
 
     /// A feeder streams URL lines to crawler threads, which send bodies through the bounded page
-    /// channel to parser threads, which send finished lines to the writer. Every stage ends when
-    /// the stage before it drops its sender; a writer that stops early unwinds the stages the
-    /// same way, through failed sends.
-    fn multi(self, lines: Sender<Line>) -> io::Result<()> {
+    /// channel to parser threads, which send finished lines to the writer and links back to the
+    /// frontier. Only the page channel is bounded, so the cycle cannot deadlock. The frontier's
+    /// in-flight count tells the crawlers to quit; each stage then ends when the stage before it
+    /// drops its senders, and a writer that stops early unwinds them through failed sends.
+    fn multi(
+        self,
+        lines: Sender<Line>,
+        links: &Receiver<Msg>,
+        seeds: &Receiver<Job>,
+    ) -> io::Result<()> {
         let Work {
             crawlers,
             parsers,
             queue,
-            select,
-            fetcher,
-            input,
-            done,
             stop,
             ..
-        } = self;
-        let (job_tx, job_rx) = bounded::<Job>(crawlers * 2);
-        let (page_tx, page_rx) = bounded::<Page>(queue);
-        let (fetcher, select, stop, done) = (&fetcher, &select, &stop, &done);
+        } = self.work;
+        let (page_tx, page_rx) = bounded::<Page>(*queue);
 
         thread::scope(|s| {
             let feeder = spawn(s, "feeder".into(), move || {
-                for job in jobs(input, done) {
-                    if stop.is_requested() || job_tx.send(job?).is_err() {
+                let mut input = jobs(&self.work.done);
+                let mut reader = self.work.input.lock().unwrap();
+                while let Some(job) = input.next(&mut *reader) {
+                    if stop.is_requested() || !self.frontier.seed(job?) {
                         break;
                     }
                 }
+                self.frontier.seeds_done();
                 Ok::<_, io::Error>(())
             });
-            for i in 1..=crawlers {
-                let (jobs, pages) = (job_rx.clone(), page_tx.clone());
-                spawn(s, format!("crawler-{i}"), move || {
-                    for job in jobs {
-                        if stop.is_requested() || pages.send(crawl(job, fetcher, stop)).is_err() {
-                            break;
+            for i in 1..=*crawlers {
+                let pages = page_tx.clone();
+                spawn(s, format!("crawler-{i}"), move || loop {
+                    let job = select_biased! {
+                        recv(links) -> msg => match msg {
+                            Ok(Msg::Job(job)) => job,
+                            Ok(Msg::Quit) | Err(_) => break,
+                        },
+                        recv(seeds) -> job => match job {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        },
+                        default(POLL) => {
+                            if stop.is_requested() { break }
+                            continue;
                         }
+                    };
+                    if stop.is_requested() {
+                        break;
+                    }
+                    match self.crawl(job) {
+                        Crawled::Page(page) => {
+                            if pages.send(page).is_err() {
+                                break;
+                            }
+                        }
+                        Crawled::Skipped => self.frontier.done(),
+                        Crawled::Later(job, wait) => self.later(job, wait),
                     }
                 });
             }
-            for i in 1..=parsers {
+            for i in 1..=*parsers {
                 let (pages, lines) = (page_rx.clone(), lines.clone());
                 spawn(s, format!("parser-{i}"), move || {
                     for page in pages {
-                        if lines.send(finish(page, select)).is_err() {
+                        if lines.send(self.finish(page)).is_err() {
                             break;
                         }
+                        self.frontier.done();
                     }
                 });
             }
             // Only the threads hold channel ends now, so each stage sees its input close.
-            drop((job_rx, page_tx, page_rx, lines));
+            drop((page_tx, page_rx, lines));
             feeder
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
+    }
+
+    /// The crawler's half of the work: robots.txt, politeness and the network.
+    fn crawl(self, job: Job) -> Crawled {
+        let url = match &job.target {
+            Ok(url) => url.clone(),
+            Err(e) => {
+                let fetched = Fetched::failed(e.clone());
+                return Crawled::Page(Page { job, fetched });
+            }
+        };
+        let Work { fetcher, stop, .. } = self.work;
+        let rules = self.work.robots.as_ref().map(|(cache, agent)| {
+            cache.rules(&url, |robots| fetcher.fetch_file(robots, stop), agent)
+        });
+        if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
+            let error = match rules {
+                // The page itself would fail the same way; say how, not "robots".
+                Rules::Unreachable(error) => error.clone(),
+                _ if job.parent.is_some() => {
+                    self.frontier.skipped.robots.fetch_add(1, Ordering::Relaxed);
+                    return Crawled::Skipped;
+                }
+                _ => PageError::new(ErrorKind::Robots, "disallowed by robots.txt"),
+            };
+            let fetched = Fetched::failed(error);
+            return Crawled::Page(Page { job, fetched });
+        }
+        let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
+        let host = url.host_str().unwrap_or_default();
+        let slot = loop {
+            match self.work.politeness.try_start(host, crawl_delay) {
+                Ok(slot) => break slot,
+                // Other hosts' jobs, or later ones, can go first while this host waits.
+                Err(wait) if self.frontier.others_waiting() => return Crawled::Later(job, wait),
+                Err(wait) => {
+                    if !stop.sleep(wait) {
+                        return Crawled::Skipped;
+                    }
+                }
+            }
+        };
+        let fetched = fetcher.fetch(&url, stop);
+        drop(slot);
+        if let Some(landed) = fetched.final_url.as_ref().filter(|landed| **landed != url) {
+            self.frontier.landed(landed);
+        }
+        Crawled::Page(Page { job, fetched })
+    }
+
+    /// The parser's half of the work: CPU only, ending in the serialized line; links found go
+    /// to the frontier.
+    fn finish(self, page: Page) -> Line {
+        let Page { job, fetched } = page;
+        let Fetched {
+            final_url,
+            status,
+            content_type,
+            body,
+            bytes,
+            attempts,
+            fetch_ms,
+            error,
+        } = fetched;
+        let (parsed, parse_ms) = match &final_url {
+            Some(base) if error.is_none() => {
+                let started = Instant::now();
+                let parsed = parse::parse(
+                    &body,
+                    content_type.as_deref(),
+                    base,
+                    &self.work.select,
+                    &self.work.fields,
+                );
+                (parsed, Some(millis(started.elapsed())))
+            }
+            _ => (Parsed::default(), None),
+        };
+        if let Some(base) = &final_url {
+            let scope = job
+                .scope
+                .clone()
+                .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
+            if parsed.sitemap {
+                self.frontier.listed(base, job.depth, &scope, &parsed.links);
+            } else {
+                self.frontier
+                    .discovered(base, job.depth, &scope, &parsed.links);
+            }
+        }
+        let mut fields = serde_json::Map::new();
+        for ((field, value), hits) in self.work.fields.iter().zip(parsed.fields).zip(self.hits) {
+            if value.is_some() {
+                hits.fetch_add(1, Ordering::Relaxed);
+            }
+            fields.insert(field.name.clone(), value.into());
+        }
+        let record = Record {
+            url: job.line,
+            final_url: final_url.map(String::from),
+            status,
+            title: parsed.title,
+            links: parsed.links,
+            meta: parsed.meta,
+            fields,
+            depth: job.depth,
+            parent: job.parent.map(|p| p.to_string()),
+            bytes,
+            encoding: parsed.encoding,
+            attempts,
+            fetch_ms,
+            parse_ms,
+            truncated: parsed.truncated,
+            error,
+        };
+        let mut json = Vec::with_capacity(256 + 128 * record.links.len());
+        record.write_line(&mut json);
+        Line {
+            ok: record.is_ok(),
+            json,
+        }
     }
 }
 
@@ -264,41 +519,48 @@ fn write_all(
     Ok(stop.signal())
 }
 
-/// Streams the URL lines: trimmed, blank lines, `#` comments and already-recorded URLs skipped,
-/// any bytes accepted.
-fn jobs<'a>(
-    mut input: Input,
+/// Turns URL lines into jobs: trimmed, blank lines, `#` comments and already-recorded URLs
+/// skipped, any bytes accepted.
+struct Lines<'a> {
     done: &'a HashSet<String>,
-) -> impl Iterator<Item = io::Result<Job>> + 'a {
-    let mut buf = Vec::new();
-    std::iter::from_fn(move || loop {
-        buf.clear();
-        let too_long = match read_line(&mut input, &mut buf) {
-            Ok(None) => return None,
-            Ok(Some(too_long)) => too_long,
-            Err(e) => return Some(Err(e)),
-        };
-        let line = String::from_utf8_lossy(&buf);
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || done.contains(line) {
-            continue;
+    buf: Vec<u8>,
+}
+
+fn jobs(done: &HashSet<String>) -> Lines<'_> {
+    Lines {
+        done,
+        buf: Vec::new(),
+    }
+}
+
+impl Lines<'_> {
+    fn next(&mut self, input: &mut dyn BufRead) -> Option<io::Result<Job>> {
+        loop {
+            self.buf.clear();
+            let too_long = match read_line(input, &mut self.buf) {
+                Ok(None) => return None,
+                Ok(Some(too_long)) => too_long,
+                Err(e) => return Some(Err(e)),
+            };
+            let line = String::from_utf8_lossy(&self.buf);
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || self.done.contains(line) {
+                continue;
+            }
+            let target = if too_long {
+                let message = format!("line longer than {MAX_LINE} bytes");
+                Err(PageError::new(ErrorKind::InvalidUrl, message))
+            } else {
+                fetch::target(line)
+            };
+            return Some(Ok(Job::seed(line.to_owned(), target)));
         }
-        let target = if too_long {
-            let message = format!("line longer than {MAX_LINE} bytes");
-            Err(PageError::new(ErrorKind::InvalidUrl, message))
-        } else {
-            fetch::target(line)
-        };
-        return Some(Ok(Job {
-            line: line.to_owned(),
-            target,
-        }));
-    })
+    }
 }
 
 /// Reads one line into `buf`, keeping at most MAX_LINE bytes of it; None at the end of input,
 /// else whether the line was longer than that.
-fn read_line(input: &mut Input, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
+fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
     let mut too_long = false;
     let mut any = false;
     loop {
@@ -323,59 +585,5 @@ fn read_line(input: &mut Input, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
         if ended {
             return Ok(Some(too_long));
         }
-    }
-}
-
-/// The crawler's half of the work: network only.
-fn crawl(job: Job, fetcher: &Fetcher, stop: &Stop) -> Page {
-    let fetched = match &job.target {
-        Ok(url) => fetcher.fetch(url, stop),
-        Err(e) => Fetched::failed(e.clone()),
-    };
-    Page {
-        line: job.line,
-        fetched,
-    }
-}
-
-/// The parser's half of the work: CPU only, ending in the serialized line.
-fn finish(page: Page, select: &Selector) -> Line {
-    let Fetched {
-        final_url,
-        status,
-        content_type,
-        body,
-        bytes,
-        attempts,
-        fetch_ms,
-        error,
-    } = page.fetched;
-    let (parsed, parse_ms) = match &final_url {
-        Some(base) if error.is_none() => {
-            let started = Instant::now();
-            let parsed = parse::parse(&body, content_type.as_deref(), base, select);
-            (parsed, Some(millis(started.elapsed())))
-        }
-        _ => (Parsed::default(), None),
-    };
-    let record = Record {
-        url: page.line,
-        final_url: final_url.map(String::from),
-        status,
-        title: parsed.title,
-        links: parsed.links,
-        bytes,
-        encoding: parsed.encoding,
-        attempts,
-        fetch_ms,
-        parse_ms,
-        truncated: parsed.truncated,
-        error,
-    };
-    let mut json = Vec::with_capacity(256 + 128 * record.links.len());
-    record.write_line(&mut json);
-    Line {
-        ok: record.is_ok(),
-        json,
     }
 }

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::extract::Meta;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     /// The URL line as given, trimmed.
@@ -11,6 +13,15 @@ pub struct Record {
     pub status: Option<u16>,
     pub title: Option<String>,
     pub links: Vec<Link>,
+    #[serde(flatten)]
+    pub meta: Meta,
+    /// Values of the --field selectors, by name; left out when no --field was given.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Link steps from the URL lines: 0 for a line, 1 for a page it links to.
+    pub depth: u32,
+    /// The page that linked to this one (or the sitemap that listed it); null for URL lines.
+    pub parent: Option<String>,
     /// Body bytes received (after content decoding).
     pub bytes: u64,
     /// The character encoding the body was decoded with; null when it was not decoded.
@@ -69,6 +80,8 @@ pub enum ErrorKind {
     NotHtml,
     /// A redirect from a public host to a private address, refused without --allow-private.
     Blocked,
+    /// robots.txt disallows this URL line for our user-agent; it was not fetched.
+    Robots,
 }
 
 impl Record {

@@ -14,6 +14,18 @@ pub struct Summary {
     pub failed: u64,
     pub elapsed: Duration,
     pub ending: Ending,
+    pub tallies: Tallies,
+}
+
+/// What the crawl left out, counted so the summary can say so.
+#[derive(Debug, Clone, Default)]
+pub struct Tallies {
+    /// Links not followed because robots.txt disallows them.
+    pub robots: u64,
+    /// Links from public pages to private addresses, not followed.
+    pub blocked: u64,
+    /// --field names whose selector matched nothing on any page.
+    pub unmatched_fields: Vec<String>,
 }
 
 /// How the crawl ended; only `Complete` means every URL line got its record.
@@ -57,10 +69,30 @@ impl fmt::Display for Summary {
             self.elapsed.as_secs_f64(),
             self.pages_per_s()
         )?;
-        match self.ending {
-            Ending::Interrupted(signal) => write!(f, "; interrupted by {}", signal_name(signal)),
-            _ => Ok(()),
+        if self.tallies.robots > 0 {
+            write!(
+                f,
+                "; {} links disallowed by robots.txt",
+                self.tallies.robots
+            )?;
         }
+        if self.tallies.blocked > 0 {
+            write!(
+                f,
+                "; {} links to private addresses not followed",
+                self.tallies.blocked
+            )?;
+        }
+        if let Ending::Interrupted(signal) = self.ending {
+            write!(f, "; interrupted by {}", signal_name(signal))?;
+        }
+        for name in &self.tallies.unmatched_fields {
+            write!(
+                f,
+                "\ncrawl: warning: --field {name} matched nothing on any page"
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -53,6 +53,13 @@ fn a_page_becomes_one_exact_record() {
             "final_url": server.url("/list/7"),
             "status": 200,
             "title": "List 7",
+            "description": null,
+            "canonical": null,
+            "lang": null,
+            "published": null,
+            "author": null,
+            "depth": 0,
+            "parent": null,
             "links": [
                 {"href": server.url("/post/7-1"), "text": "Post /post/7-1"},
                 {"href": server.url("/list/post/7-2"), "text": "Post post/7-2"},
@@ -347,7 +354,10 @@ fn multi_really_runs_crawlers_concurrently() {
             .map(|i| server.url(&format!("/{i}")) + "\n")
             .collect();
         let n = crawlers.to_string();
-        let run = crawl(&["--crawlers", &n, "--parsers", "1", "-q", "-"], &input);
+        let run = crawl(
+            &["--no-robots", "--crawlers", &n, "--parsers", "1", "-q", "-"],
+            &input,
+        );
         let records = run.records();
         assert_eq!(records.len(), 3 * crawlers);
         assert!(
@@ -371,7 +381,18 @@ fn single_never_has_two_requests_in_flight() {
     let input: String = (0..10)
         .map(|i| server.url(&format!("/{i}")) + "\n")
         .collect();
-    let run = crawl(&["--mode", "single", "--crawlers", "8", "-q", "-"], &input);
+    let run = crawl(
+        &[
+            "--mode",
+            "single",
+            "--crawlers",
+            "8",
+            "--no-robots",
+            "-q",
+            "-",
+        ],
+        &input,
+    );
     assert_eq!(run.records().len(), 10);
     assert_eq!(server.max_in_flight(), 1);
     assert_eq!(

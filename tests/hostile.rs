@@ -307,7 +307,7 @@ fn redirect_loops_and_long_chains_are_redirect_errors() {
     case(
         &s,
         "/chain/0",
-        &["--max-redirects", "3"],
+        &["--max-redirects", "3", "--no-robots"],
         Some("redirect"),
         Duration::from_secs(3),
     );

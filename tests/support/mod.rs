@@ -82,7 +82,7 @@ pub struct Stats {
     changed: Condvar,
     max_in_flight: AtomicUsize,
     requests: AtomicUsize,
-    paths: Mutex<Vec<String>>,
+    paths: Mutex<Vec<(String, Instant)>>,
 }
 
 impl Stats {
@@ -149,6 +149,11 @@ impl Server {
 
     /// Paths requested so far, in arrival order.
     pub fn paths(&self) -> Vec<String> {
+        self.arrivals().into_iter().map(|(path, _)| path).collect()
+    }
+
+    /// Paths requested so far, with the time each request arrived.
+    pub fn arrivals(&self) -> Vec<(String, Instant)> {
         self.stats.paths.lock().unwrap().clone()
     }
 }
@@ -165,7 +170,11 @@ fn serve_connection(conn: TcpStream, stats: &Stats, handler: &Handler) {
     let mut writer = conn;
     while let Some(request) = read_request(&mut reader) {
         stats.requests.fetch_add(1, Ordering::SeqCst);
-        stats.paths.lock().unwrap().push(request.path.clone());
+        stats
+            .paths
+            .lock()
+            .unwrap()
+            .push((request.path.clone(), Instant::now()));
         {
             let mut now = stats.in_flight.lock().unwrap();
             *now += 1;

@@ -1,0 +1,232 @@
+//! Which URLs a crawl visits, each once, level by level, and how it knows it is done: an in-flight count, never a timeout.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_channel::Sender;
+use regex::Regex;
+use url::Url;
+
+use crate::normalize::normalize;
+use crate::private;
+use crate::record::{Link, PageError};
+
+/// A URL on its way to a crawler.
+pub struct Job {
+    /// The URL as the record will show it: the line the user wrote, or the link as resolved.
+    pub line: String,
+    pub target: Result<Url, PageError>,
+    pub depth: u32,
+    pub parent: Option<Arc<str>>,
+    /// The host links from this page must stay on; None until the seed's final host is known.
+    pub scope: Option<Arc<str>>,
+}
+
+impl Job {
+    pub fn seed(line: String, target: Result<Url, PageError>) -> Job {
+        Job {
+            line,
+            target,
+            depth: 0,
+            parent: None,
+            scope: None,
+        }
+    }
+}
+
+pub enum Msg {
+    Job(Job),
+    /// Sent once per crawler when nothing is left: the crawl is complete.
+    Quit,
+}
+
+/// The rules for following links, as the command line gave them.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub depth: u32,
+    pub all_hosts: bool,
+    pub include: Vec<Regex>,
+    pub exclude: Vec<Regex>,
+    pub max_pages: Option<u64>,
+    pub allow_private: bool,
+}
+
+/// Why links were not followed, for the summary.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    pub robots: AtomicU64,
+    pub blocked: AtomicU64,
+}
+
+/// Pages are visited breadth first, one level at a time: links found at depth d wait in `next`
+/// until every page of depth d is done, so each page gets its shortest depth whatever the
+/// thread timing, and a run with --depth N visits the same set every time.
+pub struct Frontier {
+    scope: Scope,
+    seen: Mutex<HashSet<String>>,
+    next: Mutex<Vec<Job>>,
+    /// Jobs sent and not yet done, plus one for the feeder while it still has lines.
+    in_flight: AtomicUsize,
+    admitted: AtomicU64,
+    jobs: Sender<Msg>,
+    /// URL lines go through their own bounded channel, so a long file is never read ahead far.
+    seeds: Sender<Job>,
+    crawlers: usize,
+    pub skipped: Skipped,
+}
+
+impl Frontier {
+    pub fn new(scope: Scope, jobs: Sender<Msg>, seeds: Sender<Job>, crawlers: usize) -> Frontier {
+        Frontier {
+            scope,
+            seen: Mutex::new(HashSet::new()),
+            next: Mutex::new(Vec::new()),
+            in_flight: AtomicUsize::new(1),
+            admitted: AtomicU64::new(0),
+            jobs,
+            seeds,
+            crawlers,
+            skipped: Skipped::default(),
+        }
+    }
+
+    /// Queues a URL line. Every line counts, even a repeat: each gets its record.
+    /// Returns false once --max-pages is reached, so the feeder can stop reading.
+    pub fn seed(&self, job: Job) -> bool {
+        if !self.admit() {
+            return false;
+        }
+        if let Ok(url) = &job.target {
+            self.seen.lock().unwrap().insert(normalize(url).into());
+        }
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _ = self.seeds.send(job);
+        true
+    }
+
+    /// Whether other jobs are queued, so one whose host must wait can let them go first.
+    pub fn others_waiting(&self) -> bool {
+        !self.jobs.is_empty() || !self.seeds.is_empty()
+    }
+
+    /// The feeder has no more lines.
+    pub fn seeds_done(&self) {
+        self.done();
+    }
+
+    /// Marks where a redirect landed as seen, so links to it are not fetched again.
+    pub fn landed(&self, url: &Url) {
+        self.seen.lock().unwrap().insert(normalize(url).into());
+    }
+
+    /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule wait for the
+    /// next level.
+    pub fn discovered(&self, page: &Url, depth: u32, scope: &Arc<str>, links: &[Link]) {
+        if depth >= self.scope.depth {
+            return;
+        }
+        let parent: Arc<str> = page.as_str().into();
+        let from_public = !private::is_private(page);
+        let mut found = Vec::new();
+        for link in links {
+            let Ok(url) = Url::parse(&link.href) else {
+                continue;
+            };
+            if !self.in_scope(&url, scope) {
+                continue;
+            }
+            if from_public && !self.scope.allow_private && private::is_private(&url) {
+                self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let key = String::from(normalize(&url));
+            if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
+                continue;
+            }
+            found.push(Job {
+                line: key,
+                target: Ok(url),
+                depth: depth + 1,
+                parent: Some(parent.clone()),
+                scope: Some(scope.clone()),
+            });
+        }
+        self.next.lock().unwrap().extend(found);
+    }
+
+    /// URLs a sitemap lists join the sitemap's own level, so they are sent at once.
+    pub fn listed(&self, sitemap: &Url, depth: u32, scope: &Arc<str>, locs: &[Link]) {
+        let parent: Arc<str> = sitemap.as_str().into();
+        for loc in locs {
+            let Ok(url) = Url::parse(&loc.href) else {
+                continue;
+            };
+            if !self.in_scope(&url, scope) {
+                continue;
+            }
+            let key = String::from(normalize(&url));
+            if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
+                continue;
+            }
+            self.send(Job {
+                line: key,
+                target: Ok(url),
+                depth,
+                parent: Some(parent.clone()),
+                scope: Some(scope.clone()),
+            });
+        }
+    }
+
+    /// Puts a job back at the end of the queue, e.g. while its host must wait.
+    pub fn requeue(&self, job: Job) {
+        let _ = self.jobs.send(Msg::Job(job));
+    }
+
+    /// One job is finished (its record written, or it was skipped). The last one of a level
+    /// releases the next level; when there is none, the crawl is over.
+    pub fn done(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        let next = std::mem::take(&mut *self.next.lock().unwrap());
+        if next.is_empty() {
+            for _ in 0..self.crawlers {
+                let _ = self.jobs.send(Msg::Quit);
+            }
+        } else {
+            // Counted before any is sent, so a fast crawler cannot take the count to zero early.
+            self.in_flight.fetch_add(next.len(), Ordering::SeqCst);
+            for job in next {
+                let _ = self.jobs.send(Msg::Job(job));
+            }
+        }
+    }
+
+    fn send(&self, job: Job) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _ = self.jobs.send(Msg::Job(job));
+    }
+
+    fn admit(&self) -> bool {
+        match self.scope.max_pages {
+            Some(max) => self.admitted.fetch_add(1, Ordering::SeqCst) < max,
+            None => true,
+        }
+    }
+
+    fn in_scope(&self, url: &Url, scope: &str) -> bool {
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
+        if !self.scope.all_hosts && url.host_str() != Some(scope) {
+            return false;
+        }
+        let text = url.as_str();
+        if !self.scope.include.is_empty() && !self.scope.include.iter().any(|r| r.is_match(text)) {
+            return false;
+        }
+        !self.scope.exclude.iter().any(|r| r.is_match(text))
+    }
+}

@@ -1,0 +1,99 @@
+//! Per-host pacing (--delay, Crawl-delay, --per-host), so one slow-to-please host never holds up the others.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Host {
+    active: usize,
+    next_start: Option<Instant>,
+}
+
+pub struct Politeness {
+    delay: Duration,
+    per_host: Option<usize>,
+    hosts: Mutex<HashMap<String, Host>>,
+}
+
+/// A request slot on one host; dropping it frees the slot.
+pub struct Slot {
+    host: String,
+    owner: Arc<Politeness>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(host) = self.owner.hosts.lock().unwrap().get_mut(&self.host) {
+            host.active -= 1;
+        }
+    }
+}
+
+impl Politeness {
+    pub fn new(delay: Duration, per_host: Option<usize>) -> Arc<Politeness> {
+        Arc::new(Politeness {
+            delay,
+            per_host,
+            hosts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Takes a slot on `host` now, or says how long until one may be free. `crawl_delay` is what
+    /// the host's robots.txt asks; the longer of it and --delay applies.
+    pub fn try_start(
+        self: &Arc<Self>,
+        host: &str,
+        crawl_delay: Option<Duration>,
+    ) -> Result<Slot, Duration> {
+        let gap = crawl_delay.map_or(self.delay, |d| d.max(self.delay));
+        let now = Instant::now();
+        let mut hosts = self.hosts.lock().unwrap();
+        let state = hosts.entry(host.to_string()).or_default();
+        if self.per_host.is_some_and(|max| state.active >= max) {
+            return Err(Duration::from_millis(5));
+        }
+        if let Some(at) = state.next_start.filter(|at| *at > now) {
+            return Err(at - now);
+        }
+        state.active += 1;
+        state.next_start = (!gap.is_zero()).then(|| now + gap);
+        Ok(Slot {
+            host: host.to_string(),
+            owner: self.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_spaces_starts_on_one_host_only() {
+        let p = Politeness::new(Duration::from_millis(200), None);
+        let first = p.try_start("a", None);
+        assert!(first.is_ok());
+        let wait = p.try_start("a", None).err().unwrap();
+        assert!(wait > Duration::from_millis(150) && wait <= Duration::from_millis(200));
+        assert!(
+            p.try_start("b", None).is_ok(),
+            "another host is not held up"
+        );
+        assert!(p.try_start("c", Some(Duration::from_secs(1))).is_ok());
+        assert!(
+            p.try_start("c", None).err().unwrap() > Duration::from_millis(900),
+            "Crawl-delay wins when longer"
+        );
+    }
+
+    #[test]
+    fn per_host_caps_concurrent_requests() {
+        let p = Politeness::new(Duration::ZERO, Some(2));
+        let a = p.try_start("h", None).unwrap();
+        let _b = p.try_start("h", None).unwrap();
+        assert!(p.try_start("h", None).is_err());
+        drop(a);
+        assert!(p.try_start("h", None).is_ok());
+    }
+}

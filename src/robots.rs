@@ -1,0 +1,146 @@
+//! robots.txt, fetched once per host and obeyed with RFC 9309 semantics, so crawl is welcome back.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::fetch::Fetched;
+use crate::record::PageError;
+
+/// What one host's robots.txt says to us.
+pub enum Rules {
+    /// 4xx, or no robots.txt: everything is allowed.
+    AllowAll,
+    /// 5xx: the host is treated as fully disallowed (RFC 9309, section 2.3.1.4).
+    DisallowAll,
+    /// No response at all: disallowed too, but the record tells why (connect, timeout...).
+    Unreachable(PageError),
+    Parsed(texting_robots::Robot),
+}
+
+impl Rules {
+    pub fn allowed(&self, url: &Url) -> bool {
+        match self {
+            Rules::AllowAll => true,
+            Rules::DisallowAll | Rules::Unreachable(_) => false,
+            Rules::Parsed(robot) => robot.allowed(url.as_str()),
+        }
+    }
+
+    pub fn crawl_delay(&self) -> Option<Duration> {
+        match self {
+            Rules::Parsed(robot) => robot.delay.map(|s| Duration::from_secs_f32(s.max(0.0))),
+            _ => None,
+        }
+    }
+
+    /// Judges a robots.txt response: the status first, then the body.
+    pub fn from_response(agent: &str, status: Option<u16>, body: &[u8]) -> Rules {
+        match status {
+            Some(200..=299) => {
+                texting_robots::Robot::new(agent, body).map_or(Rules::AllowAll, Rules::Parsed)
+            }
+            Some(400..=499) => Rules::AllowAll,
+            _ => Rules::DisallowAll,
+        }
+    }
+
+    pub fn from_fetch(agent: &str, fetched: &Fetched) -> Rules {
+        match (&fetched.error, fetched.status) {
+            (Some(error), None) => Rules::Unreachable(error.clone()),
+            (_, status) => Rules::from_response(agent, status, &fetched.body),
+        }
+    }
+}
+
+/// The product token robots.txt groups are matched against: "crawl" from "crawl/0.1.0 (...)".
+pub fn agent_token(user_agent: &str) -> &str {
+    user_agent
+        .split(['/', ' '])
+        .next()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("crawl")
+}
+
+/// One robots.txt per host for the whole crawl. Crawlers that need the same host's rules wait
+/// for the first one to fetch them instead of fetching them again.
+#[derive(Default)]
+pub struct RobotsCache {
+    hosts: Mutex<HashMap<String, Arc<OnceLock<Arc<Rules>>>>>,
+}
+
+impl RobotsCache {
+    /// The rules for `url`'s host; `fetch` gets a robots.txt URL.
+    pub fn rules(&self, url: &Url, fetch: impl FnOnce(&Url) -> Fetched, agent: &str) -> Arc<Rules> {
+        let origin = url.origin().ascii_serialization();
+        let cell = self
+            .hosts
+            .lock()
+            .unwrap()
+            .entry(origin)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| {
+            let mut robots = url.clone();
+            robots.set_path("/robots.txt");
+            robots.set_query(None);
+            Arc::new(Rules::from_fetch(agent, &fetch(&robots)))
+        })
+        .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    const TXT: &[u8] = b"User-agent: *\nDisallow: /private\nAllow: /private/ok\nCrawl-delay: 2\n\nUser-agent: crawl\nDisallow: /no-crawl\nAllow: /no-crawl/but-this\nCrawl-delay: 0.5\nSitemap: http://a.test/sitemap.xml\n";
+
+    #[test]
+    fn our_group_wins_and_the_longest_match_decides() {
+        let rules = Rules::from_response("crawl", Some(200), TXT);
+        assert!(!rules.allowed(&url("http://a.test/no-crawl/x")));
+        assert!(rules.allowed(&url("http://a.test/no-crawl/but-this/y")));
+        assert!(rules.allowed(&url("http://a.test/private"))); // only the * group says so
+        assert_eq!(rules.crawl_delay(), Some(Duration::from_millis(500)));
+        let other = Rules::from_response("otherbot", Some(200), TXT);
+        assert!(!other.allowed(&url("http://a.test/private/x")));
+        assert!(other.allowed(&url("http://a.test/private/ok/x")));
+    }
+
+    #[test]
+    fn status_decides_before_the_body() {
+        assert!(Rules::from_response("crawl", Some(404), b"").allowed(&url("http://a.test/x")));
+        assert!(!Rules::from_response("crawl", Some(503), b"").allowed(&url("http://a.test/x")));
+        assert!(!Rules::from_response("crawl", None, b"").allowed(&url("http://a.test/x")));
+    }
+
+    #[test]
+    fn agent_token_is_the_product_name() {
+        assert_eq!(agent_token("crawl/0.1.0"), "crawl");
+        assert_eq!(agent_token("MyBot/2.0 (+http://x)"), "MyBot");
+    }
+
+    #[test]
+    fn each_host_is_fetched_once() {
+        let cache = RobotsCache::default();
+        let mut calls = 0;
+        for path in ["/a", "/b", "/c"] {
+            let fetch = |_: &Url| {
+                calls += 1;
+                Fetched {
+                    status: Some(404),
+                    ..Fetched::default()
+                }
+            };
+            cache.rules(&url(&format!("http://a.test{path}")), fetch, "crawl");
+        }
+        assert_eq!(calls, 1);
+    }
+}

@@ -1,0 +1,498 @@
+//! Crawling a whole site: link following, scope, dedup, robots.txt, politeness and sitemaps.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{crawl, Response, Server};
+
+fn page(title: &str, links: &[&str]) -> Response {
+    let anchors: String = links
+        .iter()
+        .map(|l| format!("<a href=\"{l}\">{l}</a>\n"))
+        .collect();
+    Response::html(format!(
+        "<html lang=\"en\"><head><title>{title}</title></head><body>{anchors}</body></html>"
+    ))
+}
+
+fn sitemap(root: &str, locs: &[String]) -> String {
+    let (outer, inner) = if root == "urlset" {
+        ("urlset", "url")
+    } else {
+        ("sitemapindex", "sitemap")
+    };
+    let items: String = locs
+        .iter()
+        .map(|l| format!("<{inner}><loc>{l}</loc></{inner}>"))
+        .collect();
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{outer} xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{items}</{outer}>")
+}
+
+/// A small blog with cycles, pagination, a Chinese path linked raw and encoded, an off-host
+/// link, robots.txt rules, sitemaps and an endless trap.
+fn site() -> Server {
+    Server::start(|req, _| {
+        let host = req.header("host").unwrap().to_string();
+        let abs = |p: &str| format!("http://{host}{p}");
+        let path = req.path.as_str();
+        match path {
+            "/robots.txt" => Response::new(
+                200,
+                "text/plain",
+                b"User-agent: *\nDisallow: /private\nAllow: /private/open\n".to_vec(),
+            ),
+            "/" => page(
+                "home",
+                &[
+                    "/list/1",
+                    "/about",
+                    "/博客/文章",
+                    "/%E5%8D%9A%E5%AE%A2/%E6%96%87%E7%AB%A0",
+                    "http://other.test/away",
+                    "/private/secret",
+                    "/private/open/page",
+                    "/trap/1",
+                    "/#top",
+                    "mailto:me@example.com",
+                ],
+            ),
+            "/about" => page("about", &["/"]),
+            "/%E5%8D%9A%E5%AE%A2/%E6%96%87%E7%AB%A0" => page("文章", &["/"]),
+            "/private/open/page" => page("open", &[]),
+            "/private/secret" => page("secret", &[]),
+            "/sitemap.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("urlset", &[abs("/hidden/1"), abs("/hidden/2")]).into_bytes(),
+            ),
+            "/sitemap.xml.gz" => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(sitemap("urlset", &[abs("/hidden/3")]).as_bytes())
+                    .unwrap();
+                Response::new(200, "application/gzip", gz.finish().unwrap())
+            }
+            "/sitemap-index.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("index", &[abs("/sitemap.xml"), abs("/sitemap.xml.gz")]).into_bytes(),
+            ),
+            p if p.starts_with("/hidden/") => page("hidden", &[]),
+            p if p.starts_with("/list/") => {
+                let n: u32 = p[6..].parse().unwrap();
+                let mut links = vec![format!("/post/{n}-a"), format!("/post/{n}-b"), "/".into()];
+                if n < 3 {
+                    links.push(format!("/list/{}", n + 1));
+                }
+                if n > 1 {
+                    links.push(format!("/list/{}", n - 1));
+                }
+                page(
+                    &format!("list {n}"),
+                    &links.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
+            }
+            p if p.starts_with("/post/") => page("post", &["/", "/list/1"]),
+            p if p.starts_with("/trap/") => {
+                let n: u32 = p[6..].parse().unwrap();
+                page("trap", &[&format!("/trap/{}", n + 1)])
+            }
+            _ => Response::status(404),
+        }
+    })
+}
+
+fn fetched_pages(server: &Server) -> Vec<String> {
+    server
+        .paths()
+        .into_iter()
+        .filter(|p| p != "/robots.txt")
+        .collect()
+}
+
+fn set(paths: &[&str]) -> BTreeSet<String> {
+    paths.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
+    let expected = set(&[
+        "/",
+        "/list/1",
+        "/about",
+        "/%E5%8D%9A%E5%AE%A2/%E6%96%87%E7%AB%A0",
+        "/private/open/page",
+        "/trap/1",
+        "/list/2",
+        "/post/1-a",
+        "/post/1-b",
+        "/trap/2",
+        "/list/3",
+        "/post/2-a",
+        "/post/2-b",
+        "/trap/3",
+    ]);
+    // The last set-up has one parser and a one-page channel: the tightest the cycle gets.
+    let setups = [
+        ("single", "1", "1", "4"),
+        ("multi", "1", "2", "4"),
+        ("multi", "6", "2", "4"),
+        ("multi", "6", "1", "1"),
+    ];
+    for (mode, crawlers, parsers, queue) in setups {
+        let server = site();
+        let args = [
+            "--mode",
+            mode,
+            "--crawlers",
+            crawlers,
+            "--parsers",
+            parsers,
+            "--queue",
+            queue,
+            "--depth",
+            "3",
+            "-",
+        ];
+        let run = crawl(&args, &(server.url("/") + "\n"));
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        let fetched = fetched_pages(&server);
+        assert_eq!(
+            fetched.iter().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "{mode} x{crawlers}"
+        );
+        assert_eq!(
+            fetched.len(),
+            expected.len(),
+            "{mode} x{crawlers}: each page once"
+        );
+        assert_eq!(
+            server
+                .paths()
+                .iter()
+                .filter(|p| *p == "/robots.txt")
+                .count(),
+            1,
+            "robots.txt once per host"
+        );
+        let records = run.records();
+        assert_eq!(records.len(), expected.len());
+        let by_path = |p: &str| {
+            records
+                .iter()
+                .find(|r| r["url"] == server.url(p))
+                .unwrap_or_else(|| panic!("{p}"))
+        };
+        assert_eq!(
+            (
+                by_path("/")["depth"].clone(),
+                by_path("/")["parent"].clone()
+            ),
+            (0.into(), Value::Null)
+        );
+        assert_eq!(by_path("/list/3")["depth"], 3);
+        assert_eq!(by_path("/list/3")["parent"], server.url("/list/2"));
+        assert_eq!(by_path("/trap/1")["parent"], server.url("/"));
+        assert!(
+            run.stderr.contains("1 links disallowed by robots.txt"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn depth_zero_fetches_only_the_lines() {
+    let server = site();
+    let run = crawl(&["-q", "-"], &(server.url("/") + "\n"));
+    assert_eq!(run.records().len(), 1);
+    assert_eq!(fetched_pages(&server), ["/"]);
+}
+
+#[test]
+fn max_pages_bounds_an_endless_trap() {
+    for mode in ["single", "multi"] {
+        let server = site();
+        let run = crawl(
+            &[
+                "--mode",
+                mode,
+                "-q",
+                "--depth",
+                "1000",
+                "--max-pages",
+                "10",
+                "-",
+            ],
+            &(server.url("/trap/1") + "\n"),
+        );
+        assert_eq!(run.records().len(), 10, "{mode}");
+        assert_eq!(fetched_pages(&server).len(), 10, "{mode}");
+    }
+}
+
+#[test]
+fn include_and_exclude_filter_links() {
+    let server = site();
+    let run = crawl(
+        &[
+            "-q",
+            "--depth",
+            "5",
+            "--include",
+            "/list/",
+            "--exclude",
+            "/list/3",
+            "-",
+        ],
+        &(server.url("/") + "\n"),
+    );
+    let got: BTreeSet<String> = fetched_pages(&server).into_iter().collect();
+    assert_eq!(got, set(&["/", "/list/1", "/list/2"]));
+    assert_eq!(run.records().len(), 3);
+}
+
+#[test]
+fn other_hosts_only_with_all_hosts() {
+    let server = site();
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let pin = "other.test:127.0.0.1".to_string();
+    let seed = server.url("/") + "\n";
+    crawl(&["-q", "--depth", "1", "--resolve", &pin, "-"], &seed);
+    assert!(!server.paths().contains(&"/away".to_string()));
+    let run = crawl(
+        &["-q", "--depth", "1", "--all-hosts", "--resolve", &pin, "-"],
+        &seed,
+    );
+    // other.test has no port in the link, so it points at port 80: nothing listens there.
+    let away = run
+        .records()
+        .into_iter()
+        .find(|r| r["url"] == "http://other.test/away")
+        .expect("followed");
+    assert_eq!(away["depth"], 1);
+    let _ = port;
+}
+
+#[test]
+fn a_seed_robots_disallows_is_a_record_and_never_fetched() {
+    let server = site();
+    let run = crawl(&["-q", "-"], &(server.url("/private/secret") + "\n"));
+    assert_eq!(run.records()[0]["error"]["kind"], "robots");
+    assert!(fetched_pages(&server).is_empty());
+    let ignored = crawl(
+        &["-q", "--no-robots", "-"],
+        &(server.url("/private/secret") + "\n"),
+    );
+    assert_eq!(ignored.records()[0]["title"], "secret");
+}
+
+#[test]
+fn sitemaps_expand_into_their_urls_at_their_own_depth() {
+    for mode in ["single", "multi"] {
+        let server = site();
+        let run = crawl(
+            &["--mode", mode, "-q", "-"],
+            &(server.url("/sitemap-index.xml") + "\n"),
+        );
+        let records = run.records();
+        let urls: BTreeSet<String> = records
+            .iter()
+            .map(|r| r["url"].as_str().unwrap().to_string())
+            .collect();
+        let expected: BTreeSet<String> = [
+            "/sitemap-index.xml",
+            "/sitemap.xml",
+            "/sitemap.xml.gz",
+            "/hidden/1",
+            "/hidden/2",
+            "/hidden/3",
+        ]
+        .iter()
+        .map(|p| server.url(p))
+        .collect();
+        assert_eq!(urls, expected, "{mode}");
+        for r in &records {
+            assert_eq!(r["depth"], 0, "{r}");
+            assert_eq!(r["error"], Value::Null, "{r}");
+        }
+        let index = records
+            .iter()
+            .find(|r| r["url"] == server.url("/sitemap-index.xml"))
+            .unwrap();
+        let locs: Vec<&str> = index["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["href"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            locs,
+            [server.url("/sitemap.xml"), server.url("/sitemap.xml.gz")]
+        );
+        let hidden = records
+            .iter()
+            .find(|r| r["url"] == server.url("/hidden/3"))
+            .unwrap();
+        assert_eq!(hidden["parent"], server.url("/sitemap.xml.gz"));
+    }
+}
+
+/// Gaps between request arrivals, as the server saw them.
+fn gaps(server: &Server) -> Vec<Duration> {
+    let times: Vec<_> = server
+        .arrivals()
+        .into_iter()
+        .filter(|(p, _)| p != "/robots.txt")
+        .map(|(_, t)| t)
+        .collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn delay_spaces_requests_to_one_host() {
+    let server = Server::start(|_, _| Response::html("<title>x</title>"));
+    let seeds: String = (0..6)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    let run = crawl(&["-q", "--crawlers", "4", "--delay", "250ms", "-"], &seeds);
+    assert_eq!(run.records().len(), 6);
+    let gaps = gaps(&server);
+    assert_eq!(gaps.len(), 5);
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(240)),
+        "{gaps:?}"
+    );
+}
+
+#[test]
+fn crawl_delay_in_robots_txt_is_honoured() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/robots.txt" => Response::new(
+            200,
+            "text/plain",
+            b"User-agent: *\nCrawl-delay: 0.3\n".to_vec(),
+        ),
+        _ => Response::html("<title>x</title>"),
+    });
+    let seeds: String = (0..4)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    crawl(&["-q", "--crawlers", "4", "-"], &seeds);
+    let gaps = gaps(&server);
+    assert_eq!(gaps.len(), 3);
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(290)),
+        "{gaps:?}"
+    );
+}
+
+#[test]
+fn per_host_caps_requests_in_flight() {
+    let server = Server::start(|_, _| {
+        std::thread::sleep(Duration::from_millis(30));
+        Response::html("<title>x</title>")
+    });
+    let seeds: String = (0..12)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    let run = crawl(
+        &[
+            "-q",
+            "--no-robots",
+            "--crawlers",
+            "6",
+            "--per-host",
+            "2",
+            "-",
+        ],
+        &seeds,
+    );
+    assert_eq!(run.records().len(), 12);
+    assert_eq!(server.max_in_flight(), 2);
+}
+
+#[test]
+fn links_from_public_pages_to_private_addresses_are_refused() {
+    let server = Server::start(|req, _| {
+        let port = req
+            .header("host")
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        match req.path.as_str() {
+            "/" => page(
+                "public",
+                &[&format!("http://127.0.0.1:{port}/inside"), "/next"],
+            ),
+            _ => page("x", &[]),
+        }
+    });
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let seed = format!("http://blog.example:{port}/\n");
+    let run = crawl(
+        &[
+            "--depth",
+            "1",
+            "--all-hosts",
+            "--resolve",
+            "blog.example:127.0.0.1",
+            "-",
+        ],
+        &seed,
+    );
+    assert!(!server.paths().contains(&"/inside".to_string()));
+    assert!(server.paths().contains(&"/next".to_string()));
+    assert!(
+        run.stderr
+            .contains("1 links to private addresses not followed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn fields_and_page_metadata_are_extracted() {
+    let server = Server::start(|_, _| {
+        Response::html(
+            "<html lang=\"zh-CN\"><head><title>t</title><meta name=\"description\" content=\"关于并发\">\
+             <link rel=\"canonical\" href=\"/canon\"><meta name=\"author\" content=\"Dawn\">\
+             <meta property=\"article:published_time\" content=\"2024-01-02T03:04:05Z\"></head>\
+             <body><h1 class=\"post-title\"> Hello </h1><time datetime=\"2024\">x</time></body></html>",
+        )
+    });
+    let run = crawl(
+        &[
+            "--field",
+            "heading=h1.post-title",
+            "--field",
+            "when=time@datetime",
+            "--field",
+            "none=.missing",
+            "-",
+        ],
+        &(server.url("/p") + "\n"),
+    );
+    let r = &run.records()[0];
+    assert_eq!(r["description"], "关于并发");
+    assert_eq!(r["canonical"], server.url("/canon"));
+    assert_eq!(r["lang"], "zh-CN");
+    assert_eq!(r["published"], "2024-01-02T03:04:05Z");
+    assert_eq!(r["author"], "Dawn");
+    assert_eq!(
+        r["fields"],
+        serde_json::json!({"heading": "Hello", "when": "2024", "none": null})
+    );
+    assert!(
+        run.stderr.contains("--field none matched nothing"),
+        "{}",
+        run.stderr
+    );
+}
