@@ -22,12 +22,36 @@ pub struct Cli {
     pub crawl: CrawlArgs,
 }
 
+// Parsed once per run, so the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the embedded blog site on 127.0.0.1 until interrupted.
     Serve(ServeArgs),
-    /// Serve the embedded site in-process and crawl it in single then multi mode.
+    /// Serve the embedded site in-process, compare the modes on it and draw their timelines.
     Demo(DemoArgs),
+    /// Run the same URLs in single then multi mode and compare their speed.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub crawl: CrawlArgs,
+
+    /// Run each mode N times and report the median run.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = thread_count)]
+    pub repeat: usize,
+
+    /// How to print the comparison.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,7 +71,7 @@ impl Mode {
     }
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CrawlArgs {
     /// File with one URL per line, or '-' for stdin. Blank lines and '#' comments are skipped.
     #[arg(value_name = "URLS", required = true)]
@@ -152,6 +176,14 @@ pub struct CrawlArgs {
     /// User-Agent header sent with every request.
     #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT)]
     pub user_agent: String,
+
+    /// Write measured figures (timings, percentiles, busy shares, bottleneck) as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+
+    /// Draw every thread's fetches and parses on a time axis, as an SVG, to FILE.
+    #[arg(long, value_name = "FILE.svg")]
+    pub timeline: Option<PathBuf>,
 
     /// Print no summary on stderr.
     #[arg(short, long)]

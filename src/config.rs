@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
@@ -39,6 +40,17 @@ pub struct Config {
     pub delay: Duration,
     pub per_host: Option<usize>,
     pub fields: Vec<Field>,
+    /// Where to write --stats and --timeline, if anywhere.
+    pub stats: Option<PathBuf>,
+    pub timeline: Option<PathBuf>,
+    pub progress: ProgressConfig,
+}
+
+/// Whether to draw a progress bar, and the page count it runs to when that is known up front.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgressConfig {
+    pub show: bool,
+    pub total: Option<u64>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -53,7 +65,7 @@ pub fn default_queue(parsers: usize) -> usize {
 
 impl Config {
     pub fn from_args(args: CrawlArgs) -> anyhow::Result<Config> {
-        let path = args.urls.expect("clap requires URLS");
+        let path = args.urls.clone().expect("clap requires URLS");
         let input: Input = if path.as_os_str() == "-" {
             Box::new(BufReader::new(io::stdin()))
         } else {
@@ -80,6 +92,14 @@ impl Config {
             }
             None => Output::stdout(),
         };
+        let show = !args.quiet && io::stderr().is_terminal();
+        // Counting a file's lines first costs one extra read, worth it only for a bar to show,
+        // and only when no links will be followed, so the lines are all there is.
+        let total = match (&args.urls, show && args.depth == 0) {
+            (Some(path), true) if path.as_os_str() != "-" => count_lines(path),
+            _ => None,
+        };
+        let progress = ProgressConfig { show, total };
         let parsers = args.parsers.unwrap_or_else(default_parsers);
         let limits = Limits {
             timeout: args.timeout,
@@ -120,6 +140,24 @@ impl Config {
             delay: args.delay,
             per_host: args.per_host,
             fields: args.field,
+            stats: args.stats,
+            timeline: args.timeline,
+            progress,
         })
     }
+}
+
+/// URL lines in a file, as the feeder will count them.
+fn count_lines(path: &std::path::Path) -> Option<u64> {
+    let reader = BufReader::new(File::open(path).ok()?);
+    let mut n = 0;
+    for line in reader.split(b'\n') {
+        let line = line.ok()?;
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if !text.is_empty() && !text.starts_with('#') {
+            n += 1;
+        }
+    }
+    Some(n)
 }

@@ -1,4 +1,4 @@
-//! The offline commands: `serve` exposes the embedded blog, `demo` crawls it both ways to show what threads buy.
+//! The offline commands: `serve` exposes the embedded blog, `demo` compares the modes on it and draws where the time went.
 
 use std::collections::HashSet;
 use std::io::Cursor;
@@ -7,14 +7,14 @@ use std::time::Duration;
 use scraper::Selector;
 
 use crate::cli::{DemoArgs, Mode, ServeArgs};
-use crate::config::{default_parsers, default_queue, Config};
+use crate::compare::{self, Comparison};
+use crate::config::{default_parsers, default_queue, Config, ProgressConfig};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
 use crate::output::Output;
-use crate::report::Summary;
+use crate::site;
 use crate::stop::Stop;
-use crate::{pipeline, site};
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let site = site::start(
@@ -47,54 +47,66 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     )?;
     let seeds = site.list_urls().join("\n");
     println!(
-        "crawl demo: {} list pages of the embedded blog at {}/, {} latency per response",
+        "crawl demo: {} list pages of the embedded blog at {}/, {} latency per response\n",
         args.pages,
         site.base_url(),
         humantime::format_duration(args.latency)
     );
-    let select = Selector::parse("a.post-item-title").expect("valid selector");
-    let mut runs = Vec::new();
-    for mode in [Mode::Single, Mode::Multi] {
-        let parsers = default_parsers();
-        let config = Config {
-            mode,
-            crawlers: args.crawlers,
-            parsers,
-            queue: default_queue(parsers),
-            select: select.clone(),
-            fetcher: Fetcher::new(Limits::default())?,
-            quiet: false,
-            input: Box::new(Cursor::new(seeds.clone().into_bytes())),
-            output: Output::discard(),
-            done: HashSet::new(),
-            stop: Stop::default(),
-            scope: Scope::default(),
-            robots: Some("crawl".into()),
-            delay: Duration::ZERO,
-            per_host: None,
-            fields: Vec::new(),
-        };
-        let summary = pipeline::run(config)?;
-        println!("{summary}");
-        runs.push(summary);
-    }
+    let make = |mode: Mode| demo_config(mode, args.crawlers);
+    let comparison = compare::measure(&make, seeds.as_bytes(), 1, false)?;
     site.shutdown();
-    if let [single, multi] = &runs[..] {
-        println!("{}", verdict(single, multi));
+    print!("{}", compare::table(&comparison));
+    println!();
+    for run in &comparison.runs {
+        println!(
+            "{}",
+            run.summary
+                .advice()
+                .replacen("crawl:", &format!("{}:", run.mode), 1)
+        );
+        let path = format!("demo-{}.svg", run.mode);
+        std::fs::write(&path, run.summary.timeline())?;
+        println!("  timeline: {path}");
     }
+    println!("\n{}", verdict(&comparison));
     Ok(ExitCode::Success)
 }
 
-fn verdict(single: &Summary, multi: &Summary) -> String {
-    let speedup = single.elapsed.as_secs_f64() / multi.elapsed.as_secs_f64().max(1e-9);
+fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
+    let parsers = default_parsers();
+    Ok(Config {
+        mode,
+        crawlers,
+        parsers,
+        queue: default_queue(parsers),
+        select: Selector::parse("a.post-item-title").expect("valid selector"),
+        fetcher: Fetcher::new(Limits::default())?,
+        quiet: true,
+        input: Box::new(Cursor::new(Vec::new())),
+        output: Output::discard(),
+        done: HashSet::new(),
+        stop: Stop::default(),
+        scope: Scope::default(),
+        robots: Some("crawl".into()),
+        delay: Duration::ZERO,
+        per_host: None,
+        fields: Vec::new(),
+        stats: None,
+        timeline: None,
+        progress: ProgressConfig::default(),
+    })
+}
+
+fn verdict(c: &Comparison) -> String {
+    let failed: u64 = c.runs.iter().map(|r| r.pages - r.ok).sum();
+    let crawlers = c.runs.last().map_or(0, |r| r.crawlers);
     let mut text = format!(
-        "crawl demo: multi mode was {speedup:.1}x faster than single: {} crawlers overlap their waits on the network",
-        multi.crawlers
+        "crawl demo: multi mode was {:.1}x faster than single: {crawlers} crawlers overlap their waits on the network",
+        c.speedup
     );
-    if single.failed + multi.failed > 0 {
+    if failed > 0 {
         text.push_str(&format!(
-            " (warning: {} pages failed; the machine may be overloaded)",
-            single.failed + multi.failed
+            " (warning: {failed} pages failed; the machine may be overloaded)"
         ));
     }
     text

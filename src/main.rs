@@ -1,6 +1,7 @@
 //! Entry point: parse the command line, run the chosen command, turn the outcome into an exit code.
 
 mod cli;
+mod compare;
 mod config;
 mod decode;
 mod demo;
@@ -15,14 +16,18 @@ mod parse;
 mod pipeline;
 mod polite;
 mod private;
+mod progress;
 mod record;
 mod report;
 mod retry;
 mod robots;
 mod site;
 mod sitemap;
+mod stats;
 mod stop;
+mod timeline;
 
+use anyhow::Context;
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::Parser;
 
@@ -45,12 +50,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Serve(args)) => demo::serve(args),
         Some(Command::Demo(args)) => demo::demo(args),
+        Some(Command::Compare(args)) => compare::compare(args),
         None => {
             let config = config::Config::from_args(cli.crawl)?;
-            let quiet = config.quiet;
+            let (quiet, stats, timeline) =
+                (config.quiet, config.stats.clone(), config.timeline.clone());
             let summary = pipeline::run(config)?;
             if !quiet && summary.ending != Ending::OutputClosed {
                 eprintln!("{summary}");
+                eprintln!("{}", summary.advice());
+            }
+            if let Some(path) = stats {
+                let json = serde_json::to_string_pretty(&summary.stats())?;
+                std::fs::write(&path, json + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if let Some(path) = timeline {
+                std::fs::write(&path, summary.timeline())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
             Ok(match summary.ending {
                 Ending::Interrupted(signal) if signal == signal_hook::consts::SIGTERM => {

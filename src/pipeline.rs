@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{
     bounded, select_biased, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError,
+    TrySendError,
 };
 use scraper::Selector;
 
@@ -20,10 +21,13 @@ use crate::frontier::{Frontier, Job, Msg, Scope};
 use crate::output::{Output, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::Politeness;
+use crate::progress::Progress;
 use crate::record::{millis, ErrorKind, PageError, Record};
 use crate::report::{Ending, Summary, Tallies};
 use crate::robots::{RobotsCache, Rules};
+use crate::stats::Measured;
 use crate::stop::Stop;
+use crate::timeline::{Lane, Span, SpanKind};
 
 /// After a stop is asked for, pages already in flight get this long to reach the output.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -40,10 +44,13 @@ struct Page {
     fetched: Fetched,
 }
 
-/// A finished record on its way to the writer.
+/// A finished record on its way to the writer, with the figures the stats need from it.
 struct Line {
-    ok: bool,
     json: Vec<u8>,
+    bytes: u64,
+    fetch_ms: Option<f64>,
+    parse_ms: Option<f64>,
+    error: Option<ErrorKind>,
 }
 
 /// What a crawler made of a job.
@@ -70,13 +77,11 @@ struct Work {
     robots: Option<(RobotsCache, String)>,
     politeness: Arc<Politeness>,
     fields: Vec<Field>,
-}
-
-/// Counts what the writer has written; only the writer touches it, so no atomics.
-#[derive(Default)]
-struct Tally {
-    ok: u64,
-    failed: u64,
+    /// Every thread's spans, gathered as the threads end.
+    lanes: Mutex<Vec<Lane>>,
+    started: Instant,
+    /// Pages taken up by crawlers, for the progress bar's count of pages in flight.
+    begun: Arc<AtomicU64>,
 }
 
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
@@ -100,7 +105,11 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         delay,
         per_host,
         fields,
+        stats: _,
+        timeline: _,
+        progress,
     } = config;
+    let mut progress = Progress::new(progress.show, progress.total);
     let (crawlers, parsers) = match mode {
         Mode::Single => (1, 1),
         Mode::Multi => (crawlers, parsers),
@@ -120,13 +129,17 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         robots: robots.map(|agent| (RobotsCache::default(), agent)),
         politeness: Politeness::new(delay, per_host),
         fields,
+        lanes: Mutex::new(Vec::new()),
+        started,
+        begun: progress.begun.clone(),
     };
     let engine = thread::Builder::new()
         .name("engine".into())
         .spawn(move || work.run(line_tx))?;
 
-    let mut tally = Tally::default();
-    let written = write_all(&mut output, &mut tally, &line_rx, &stop);
+    let mut measured = Measured::default();
+    let written = write_all(&mut output, &mut measured, &mut progress, &line_rx, &stop);
+    progress.finish();
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
     let mut tallies = Tallies::default();
@@ -154,8 +167,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         mode,
         crawlers,
         parsers,
-        ok: tally.ok,
-        failed: tally.failed,
+        measured,
         elapsed: started.elapsed(),
         ending,
         tallies,
@@ -182,7 +194,10 @@ impl Work {
             Mode::Multi => shared.multi(lines, &link_rx, &seed_rx),
         };
         read?;
+        let mut lanes = std::mem::take(&mut *self.lanes.lock().unwrap());
+        lanes.sort_by_key(|lane| lane_order(&lane.thread));
         Ok(Tallies {
+            lanes,
             robots: frontier.skipped.robots.load(Ordering::Relaxed),
             blocked: frontier.skipped.blocked.load(Ordering::Relaxed),
             unmatched_fields: self
@@ -216,6 +231,7 @@ impl Shared<'_> {
     ) -> io::Result<()> {
         let mut input = jobs(&self.work.done);
         let mut reading = true;
+        let mut track = Track::new("single".into(), self.work);
         loop {
             if self.work.stop.is_requested() {
                 return Ok(());
@@ -244,9 +260,10 @@ impl Shared<'_> {
                 // Nothing queued and no more lines: the level switch has sent jobs or Quit.
                 Err(_) => continue,
             };
-            match self.crawl(job) {
+            match self.crawl(job, &mut track) {
                 Crawled::Page(page) => {
-                    if lines.send(self.finish(page)).is_err() {
+                    let line = track.time(SpanKind::Parse, || self.finish(page));
+                    if lines.send(line).is_err() {
                         return Ok(());
                     }
                     self.frontier.done();
@@ -298,40 +315,52 @@ impl Shared<'_> {
             });
             for i in 1..=*crawlers {
                 let pages = page_tx.clone();
-                spawn(s, format!("crawler-{i}"), move || loop {
-                    let job = select_biased! {
-                        recv(links) -> msg => match msg {
-                            Ok(Msg::Job(job)) => job,
-                            Ok(Msg::Quit) | Err(_) => break,
-                        },
-                        recv(seeds) -> job => match job {
-                            Ok(job) => job,
-                            Err(_) => break,
-                        },
-                        default(POLL) => {
-                            if stop.is_requested() { break }
-                            continue;
-                        }
-                    };
-                    if stop.is_requested() {
-                        break;
-                    }
-                    match self.crawl(job) {
-                        Crawled::Page(page) => {
-                            if pages.send(page).is_err() {
-                                break;
+                spawn(s, format!("crawler-{i}"), move || {
+                    let mut track = Track::new(format!("crawler-{i}"), self.work);
+                    loop {
+                        let job = select_biased! {
+                            recv(links) -> msg => match msg {
+                                Ok(Msg::Job(job)) => job,
+                                Ok(Msg::Quit) | Err(_) => break,
+                            },
+                            recv(seeds) -> job => match job {
+                                Ok(job) => job,
+                                Err(_) => break,
+                            },
+                            default(POLL) => {
+                                if stop.is_requested() { break }
+                                continue;
                             }
+                        };
+                        if stop.is_requested() {
+                            break;
                         }
-                        Crawled::Skipped => self.frontier.done(),
-                        Crawled::Later(job, wait) => self.later(job, wait),
+                        match self.crawl(job, &mut track) {
+                            Crawled::Page(page) => {
+                                let sent = match pages.try_send(page) {
+                                    Ok(()) => Ok(()),
+                                    // The time spent here is what says parsers are the limit.
+                                    Err(TrySendError::Full(page)) => track
+                                        .time(SpanKind::Blocked, || pages.send(page).map_err(drop)),
+                                    Err(TrySendError::Disconnected(_)) => Err(()),
+                                };
+                                if sent.is_err() {
+                                    break;
+                                }
+                            }
+                            Crawled::Skipped => self.frontier.done(),
+                            Crawled::Later(job, wait) => self.later(job, wait),
+                        }
                     }
                 });
             }
             for i in 1..=*parsers {
                 let (pages, lines) = (page_rx.clone(), lines.clone());
                 spawn(s, format!("parser-{i}"), move || {
+                    let mut track = Track::new(format!("parser-{i}"), self.work);
                     for page in pages {
-                        if lines.send(self.finish(page)).is_err() {
+                        let line = track.time(SpanKind::Parse, || self.finish(page));
+                        if lines.send(line).is_err() {
                             break;
                         }
                         self.frontier.done();
@@ -347,7 +376,16 @@ impl Shared<'_> {
     }
 
     /// The crawler's half of the work: robots.txt, politeness and the network.
-    fn crawl(self, job: Job) -> Crawled {
+    fn crawl(self, job: Job, track: &mut Track) -> Crawled {
+        self.work.begun.fetch_add(1, Ordering::Relaxed);
+        let crawled = self.crawl_job(job, track);
+        if !matches!(crawled, Crawled::Page(_)) {
+            self.work.begun.fetch_sub(1, Ordering::Relaxed);
+        }
+        crawled
+    }
+
+    fn crawl_job(self, job: Job, track: &mut Track) -> Crawled {
         let url = match &job.target {
             Ok(url) => url.clone(),
             Err(e) => {
@@ -386,7 +424,7 @@ impl Shared<'_> {
                 }
             }
         };
-        let fetched = fetcher.fetch(&url, stop);
+        let fetched = track.time(SpanKind::Fetch, || fetcher.fetch(&url, stop));
         drop(slot);
         if let Some(landed) = fetched.final_url.as_ref().filter(|landed| **landed != url) {
             self.frontier.landed(landed);
@@ -462,10 +500,65 @@ impl Shared<'_> {
         let mut json = Vec::with_capacity(256 + 128 * record.links.len());
         record.write_line(&mut json);
         Line {
-            ok: record.is_ok(),
             json,
+            bytes: record.bytes,
+            fetch_ms: record.fetch_ms,
+            parse_ms: record.parse_ms,
+            error: record.error.as_ref().map(|e| e.kind),
         }
     }
+}
+
+/// One thread's spans; handed to the crawl's lanes when the thread ends.
+struct Track<'a> {
+    lane: Lane,
+    work: &'a Work,
+}
+
+impl<'a> Track<'a> {
+    fn new(thread: String, work: &'a Work) -> Self {
+        Track {
+            lane: Lane {
+                thread,
+                spans: Vec::new(),
+            },
+            work,
+        }
+    }
+
+    fn time<T>(&mut self, kind: SpanKind, f: impl FnOnce() -> T) -> T {
+        let start = self.work.started.elapsed();
+        let out = f();
+        let end = self.work.started.elapsed();
+        self.lane.spans.push(Span {
+            start_ms: start.as_secs_f64() * 1000.0,
+            end_ms: end.as_secs_f64() * 1000.0,
+            kind,
+        });
+        out
+    }
+}
+
+impl Drop for Track<'_> {
+    fn drop(&mut self) {
+        let lane = std::mem::take(&mut self.lane.spans);
+        let thread = std::mem::take(&mut self.lane.thread);
+        self.work.lanes.lock().unwrap().push(Lane {
+            thread,
+            spans: lane,
+        });
+    }
+}
+
+/// Crawlers first, then parsers, each by number, as the timeline draws them.
+fn lane_order(thread: &str) -> (u8, usize) {
+    let (pool, n) = thread.rsplit_once('-').unwrap_or((thread, "0"));
+    let rank = match pool {
+        "crawler" => 0,
+        "parser" => 1,
+        _ => 2,
+    };
+    (rank, n.parse().unwrap_or(0))
 }
 
 fn spawn<'scope, T: Send + 'scope>(
@@ -483,7 +576,8 @@ fn spawn<'scope, T: Send + 'scope>(
 /// Returns the signal if a stop cut the crawl short; the output is flushed and synced either way.
 fn write_all(
     output: &mut Output,
-    tally: &mut Tally,
+    measured: &mut Measured,
+    progress: &mut Progress,
     lines: &Receiver<Line>,
     stop: &Stop,
 ) -> Result<Option<i32>, WriteError> {
@@ -509,11 +603,8 @@ fn write_all(
             }
         };
         output.write_line(&line.json)?;
-        if line.ok {
-            tally.ok += 1;
-        } else {
-            tally.failed += 1;
-        }
+        measured.add(line.bytes, line.fetch_ms, line.parse_ms, line.error);
+        progress.record(line.error.is_some());
     }
     output.finish()?;
     Ok(stop.signal())

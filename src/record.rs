@@ -84,11 +84,25 @@ pub enum ErrorKind {
     Robots,
 }
 
-impl Record {
-    pub fn is_ok(&self) -> bool {
-        self.error.is_none()
+impl ErrorKind {
+    /// The name used in records and stats.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::Body => "body",
+            ErrorKind::Redirect => "redirect",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::NotHtml => "not_html",
+            ErrorKind::Blocked => "blocked",
+            ErrorKind::Robots => "robots",
+        }
     }
+}
 
+impl Record {
     /// Appends the record and a newline to `out`, so the writer gets whole lines only.
     pub fn write_line(&self, out: &mut Vec<u8>) {
         // Serializing plain strings and numbers into a Vec cannot fail.

@@ -1,31 +1,22 @@
-//! What a finished crawl tells the user on stderr: how many pages, how fast, with how many threads.
+//! What a finished crawl tells the user: the summary on stderr, the --stats document and the --timeline picture.
 
 use std::fmt;
 use std::time::Duration;
 
 use crate::cli::Mode;
+use crate::config::default_parsers;
+use crate::stats::{percentiles, Busy, Measured, Stats};
+use crate::timeline::{self, Lane};
 
 #[derive(Debug, Clone)]
 pub struct Summary {
     pub mode: Mode,
     pub crawlers: usize,
     pub parsers: usize,
-    pub ok: u64,
-    pub failed: u64,
+    pub measured: Measured,
     pub elapsed: Duration,
     pub ending: Ending,
     pub tallies: Tallies,
-}
-
-/// What the crawl left out, counted so the summary can say so.
-#[derive(Debug, Clone, Default)]
-pub struct Tallies {
-    /// Links not followed because robots.txt disallows them.
-    pub robots: u64,
-    /// Links from public pages to private addresses, not followed.
-    pub blocked: u64,
-    /// --field names whose selector matched nothing on any page.
-    pub unmatched_fields: Vec<String>,
 }
 
 /// How the crawl ended; only `Complete` means every URL line got its record.
@@ -38,9 +29,22 @@ pub enum Ending {
     OutputClosed,
 }
 
+/// What the engine reports besides the records.
+#[derive(Debug, Clone, Default)]
+pub struct Tallies {
+    /// Every thread's fetch, parse and blocked spans.
+    pub lanes: Vec<Lane>,
+    /// Links not followed because robots.txt disallows them.
+    pub robots: u64,
+    /// Links from public pages to private addresses, not followed.
+    pub blocked: u64,
+    /// --field names whose selector matched nothing on any page.
+    pub unmatched_fields: Vec<String>,
+}
+
 impl Summary {
     pub fn pages(&self) -> u64 {
-        self.ok + self.failed
+        self.measured.ok + self.measured.failed
     }
 
     pub fn pages_per_s(&self) -> f64 {
@@ -50,6 +54,72 @@ impl Summary {
         } else {
             0.0
         }
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1000.0
+    }
+
+    pub fn busy(&self) -> Busy {
+        Busy::from_lanes(
+            &self.tallies.lanes,
+            self.crawlers,
+            self.parsers,
+            self.elapsed_ms(),
+        )
+    }
+
+    pub fn stats(&self) -> Stats {
+        let busy = self.busy();
+        Stats {
+            mode: self.mode.name(),
+            crawlers: self.crawlers,
+            parsers: self.parsers,
+            pages: self.pages(),
+            ok: self.measured.ok,
+            failed: self.measured.failed,
+            bytes: self.measured.bytes,
+            elapsed_s: (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            pages_per_s: (self.pages_per_s() * 10.0).round() / 10.0,
+            fetch_ms: percentiles(&self.measured.fetch_ms),
+            parse_ms: percentiles(&self.measured.parse_ms),
+            busy,
+            errors: self.measured.errors.clone(),
+            bottleneck: busy.bottleneck(),
+        }
+    }
+
+    /// Where the time went, in words, with a concrete suggestion.
+    pub fn advice(&self) -> String {
+        let busy = self.busy();
+        if self.mode == Mode::Single {
+            return format!(
+                "crawl: the one thread waited on the network {:.0}% of the time and parsed {:.0}%; \
+                 --mode multi overlaps the waits.",
+                busy.crawler_busy_pct, busy.parser_busy_pct
+            );
+        }
+        format!(
+            "crawl: crawlers busy {:.0}%, parsers busy {:.0}%, page channel full {:.0}% of the time; {}",
+            busy.crawler_busy_pct,
+            busy.parser_busy_pct,
+            busy.queue_full_pct,
+            busy.advice(self.parsers, default_parsers())
+        )
+    }
+
+    pub fn timeline(&self) -> String {
+        let title = format!(
+            "{} mode: {} crawler{}, {} parser{}, {} pages in {:.2} s",
+            self.mode.name(),
+            self.crawlers,
+            plural(self.crawlers),
+            self.parsers,
+            plural(self.parsers),
+            self.pages(),
+            self.elapsed.as_secs_f64()
+        );
+        timeline::render(&title, &self.tallies.lanes, self.elapsed_ms())
     }
 }
 
@@ -64,8 +134,8 @@ impl fmt::Display for Summary {
             self.parsers,
             plural(self.parsers),
             self.pages(),
-            self.ok,
-            self.failed,
+            self.measured.ok,
+            self.measured.failed,
             self.elapsed.as_secs_f64(),
             self.pages_per_s()
         )?;

@@ -277,8 +277,17 @@ fn summary_tells_mode_threads_and_counts() {
         &["--crawlers", "3", "--parsers", "2", "-"],
         &lines(&server, &["/list/1", "/404"]),
     );
-    let summary = run.stderr.trim();
-    assert_eq!(summary.lines().count(), 1, "{summary}");
+    let stderr = run.stderr.trim();
+    assert_eq!(
+        stderr.lines().count(),
+        2,
+        "a summary and a verdict: {stderr}"
+    );
+    assert!(
+        stderr.lines().nth(1).unwrap().contains("bottleneck: "),
+        "{stderr}"
+    );
+    let summary = stderr.lines().next().unwrap();
     for part in [
         "multi mode",
         "3 crawlers",

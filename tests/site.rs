@@ -53,15 +53,35 @@ fn serve_gives_a_blog_to_crawl() {
 }
 
 #[test]
-fn demo_crawls_both_ways_and_compares() {
-    let run = crawl(&["demo", "--pages", "12", "--latency", "5ms"], "");
-    assert_eq!(run.code(), 0, "{}", run.stderr);
-    let out = &run.stdout;
-    assert!(
-        out.contains("single mode, 1 crawler, 1 parser: 12 pages, 12 ok, 0 failed"),
-        "{out}"
+fn demo_compares_the_modes_and_draws_both_timelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::bin()
+        .args(["demo", "--pages", "12", "--latency", "5ms"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.contains("multi mode, 8 crawlers"), "{out}");
-    assert!(out.contains("12 pages, 12 ok, 0 failed"), "{out}");
-    assert!(out.contains("faster than single"), "{out}");
+    let row = |mode: &str| {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(mode))
+            .unwrap_or_else(|| panic!("{mode}: {stdout}"));
+        line.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("single")[1..4], ["1+1", "12", "12"], "{stdout}");
+    assert_eq!(row("multi")[2..4], ["12", "12"], "{stdout}");
+    assert!(stdout.contains("faster than single"), "{stdout}");
+    assert!(stdout.contains("bottleneck: "), "{stdout}");
+    for svg in ["demo-single.svg", "demo-multi.svg"] {
+        let text = std::fs::read_to_string(dir.path().join(svg)).unwrap();
+        assert!(text.contains("class=\"lane\""), "{svg}");
+    }
 }

@@ -1,0 +1,234 @@
+//! Measures where a crawl's time went, per pool, and names the pool that limited it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::record::ErrorKind;
+use crate::timeline::{Lane, SpanKind};
+
+/// What the writer learns from each record, so every figure agrees with the records.
+#[derive(Debug, Default, Clone)]
+pub struct Measured {
+    pub ok: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub fetch_ms: Vec<f64>,
+    pub parse_ms: Vec<f64>,
+    pub errors: BTreeMap<&'static str, u64>,
+}
+
+impl Measured {
+    pub fn add(
+        &mut self,
+        bytes: u64,
+        fetch_ms: Option<f64>,
+        parse_ms: Option<f64>,
+        error: Option<ErrorKind>,
+    ) {
+        self.bytes += bytes;
+        self.fetch_ms.extend(fetch_ms);
+        self.parse_ms.extend(parse_ms);
+        match error {
+            None => self.ok += 1,
+            Some(kind) => {
+                self.failed += 1;
+                *self.errors.entry(kind.name()).or_default() += 1;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Nearest-rank percentiles: each one is a value some record really has.
+pub fn percentiles(values: &[f64]) -> Percentiles {
+    if values.is_empty() {
+        return Percentiles::default();
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = |p: f64| {
+        sorted[((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+    };
+    Percentiles {
+        p50: rank(50.0),
+        p90: rank(90.0),
+        p95: rank(95.0),
+        p99: rank(99.0),
+        max: sorted[sorted.len() - 1],
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bottleneck {
+    /// Parsers waited for pages: the network, the server or too few crawlers set the pace.
+    Crawlers,
+    /// Crawlers waited on a full page channel: parsing, that is CPU, set the pace.
+    Parsers,
+}
+
+/// Shares of wall time, from the threads' own spans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Busy {
+    pub crawler_busy_pct: f64,
+    pub parser_busy_pct: f64,
+    pub queue_full_pct: f64,
+}
+
+impl Busy {
+    /// `lanes` are named `crawler-N`, `parser-N`, or `single` for the one thread of single mode.
+    pub fn from_lanes(lanes: &[Lane], crawlers: usize, parsers: usize, elapsed_ms: f64) -> Busy {
+        let (mut fetch, mut parse, mut blocked) = (0.0, 0.0, 0.0);
+        for lane in lanes {
+            for span in &lane.spans {
+                let d = (span.end_ms - span.start_ms).max(0.0);
+                match span.kind {
+                    SpanKind::Fetch => fetch += d,
+                    SpanKind::Parse => parse += d,
+                    SpanKind::Blocked => blocked += d,
+                }
+            }
+        }
+        let pct = |ms: f64, threads: usize| {
+            if elapsed_ms > 0.0 {
+                (100.0 * ms / (threads.max(1) as f64 * elapsed_ms)).min(100.0)
+            } else {
+                0.0
+            }
+        };
+        Busy {
+            crawler_busy_pct: round1(pct(fetch, crawlers)),
+            parser_busy_pct: round1(pct(parse, parsers)),
+            queue_full_pct: round1(pct(blocked, crawlers)),
+        }
+    }
+
+    /// Crawlers blocked on a full channel for a noticeable share of the time, or parsers
+    /// hardly ever idle, means parsing is the limit; otherwise parsers sat waiting for pages.
+    pub fn bottleneck(&self) -> Bottleneck {
+        if self.queue_full_pct >= 10.0 || self.parser_busy_pct >= 80.0 {
+            Bottleneck::Parsers
+        } else {
+            Bottleneck::Crawlers
+        }
+    }
+
+    /// The verdict in words, with the figure behind it and what to try.
+    pub fn advice(&self, parsers: usize, cores: usize) -> String {
+        match self.bottleneck() {
+            Bottleneck::Crawlers => format!(
+                "bottleneck: crawlers. Parsers were idle {:.0}% of the time waiting for pages; \
+                 more --crawlers help until the server or network is the limit.",
+                100.0 - self.parser_busy_pct
+            ),
+            Bottleneck::Parsers if parsers < cores => format!(
+                "bottleneck: parsers. Crawlers were blocked on a full page channel {:.0}% of the time \
+                 and parsers were busy {:.0}%; try --parsers {cores} (one per core).",
+                self.queue_full_pct, self.parser_busy_pct
+            ),
+            Bottleneck::Parsers => format!(
+                "bottleneck: parsers. Crawlers were blocked on a full page channel {:.0}% of the time \
+                 and parsers were busy {:.0}%; every core is parsing, so only a faster machine helps.",
+                self.queue_full_pct, self.parser_busy_pct
+            ),
+        }
+    }
+}
+
+/// The --stats document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub mode: &'static str,
+    pub crawlers: usize,
+    pub parsers: usize,
+    pub pages: u64,
+    pub ok: u64,
+    pub failed: u64,
+    pub bytes: u64,
+    pub elapsed_s: f64,
+    pub pages_per_s: f64,
+    pub fetch_ms: Percentiles,
+    pub parse_ms: Percentiles,
+    #[serde(flatten)]
+    pub busy: Busy,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub bottleneck: Bottleneck,
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::Span;
+
+    #[test]
+    fn percentiles_are_values_of_the_sample() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = percentiles(&v);
+        assert_eq!(
+            (p.p50, p.p90, p.p95, p.p99, p.max),
+            (50.0, 90.0, 95.0, 99.0, 100.0)
+        );
+        assert_eq!(percentiles(&[7.0]).p99, 7.0);
+        assert_eq!(percentiles(&[]), Percentiles::default());
+    }
+
+    fn lane(name: &str, spans: &[(f64, f64, SpanKind)]) -> Lane {
+        Lane {
+            thread: name.into(),
+            spans: spans
+                .iter()
+                .map(|&(start_ms, end_ms, kind)| Span {
+                    start_ms,
+                    end_ms,
+                    kind,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn busy_shares_and_verdict() {
+        let idle_parsers = [
+            lane("crawler-1", &[(0.0, 1000.0, SpanKind::Fetch)]),
+            lane("crawler-2", &[(0.0, 800.0, SpanKind::Fetch)]),
+            lane("parser-1", &[(100.0, 150.0, SpanKind::Parse)]),
+        ];
+        let busy = Busy::from_lanes(&idle_parsers, 2, 1, 1000.0);
+        assert_eq!(
+            (
+                busy.crawler_busy_pct,
+                busy.parser_busy_pct,
+                busy.queue_full_pct
+            ),
+            (90.0, 5.0, 0.0)
+        );
+        assert_eq!(busy.bottleneck(), Bottleneck::Crawlers);
+
+        let full_channel = [
+            lane(
+                "crawler-1",
+                &[
+                    (0.0, 100.0, SpanKind::Fetch),
+                    (100.0, 900.0, SpanKind::Blocked),
+                ],
+            ),
+            lane("parser-1", &[(0.0, 950.0, SpanKind::Parse)]),
+        ];
+        let busy = Busy::from_lanes(&full_channel, 1, 1, 1000.0);
+        assert_eq!(busy.bottleneck(), Bottleneck::Parsers);
+        assert!(busy.advice(1, 2).contains("--parsers 2"));
+    }
+}

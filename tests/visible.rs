@@ -1,0 +1,285 @@
+//! The concurrency made visible: measured stats, the bottleneck verdict, the timeline, compare, progress.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{crawl, Response, Server};
+
+fn slow(latency: Duration) -> Server {
+    Server::start(move |_, _| {
+        std::thread::sleep(latency);
+        Response::html("<title>slow</title><a href='/x'>x</a>")
+    })
+}
+
+/// A big page with many elements: parsing it is real CPU work.
+fn heavy() -> Server {
+    let mut html = String::from("<html><head><title>heavy</title></head><body>");
+    for i in 0..6000 {
+        html.push_str(&format!("<div class='post'><a href='/p/{i}'>并发 post {i}</a><p>text <b>bold</b> more</p></div>"));
+    }
+    Server::start(move |_, _| Response::html(html.clone()))
+}
+
+fn seeds(server: &Server, n: usize) -> String {
+    (0..n)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect()
+}
+
+fn stats(args: &[&str], input: &str) -> (Value, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stats.json");
+    let mut all = vec!["-q", "--no-robots", "--stats", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    all.push("-");
+    let run = crawl(&all, input);
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let stats = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (stats, run.records())
+}
+
+fn nearest_rank(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+#[test]
+fn stats_are_measured_and_agree_with_the_records() {
+    let server = slow(Duration::from_millis(120));
+    let (stats, records) = stats(&["--crawlers", "4"], &seeds(&server, 12));
+    for key in [
+        "mode",
+        "crawlers",
+        "parsers",
+        "pages",
+        "ok",
+        "failed",
+        "bytes",
+        "elapsed_s",
+        "pages_per_s",
+        "fetch_ms",
+        "parse_ms",
+        "crawler_busy_pct",
+        "parser_busy_pct",
+        "queue_full_pct",
+        "errors",
+        "bottleneck",
+    ] {
+        assert!(stats.get(key).is_some(), "{key} missing: {stats}");
+    }
+    assert_eq!(
+        (
+            stats["pages"].clone(),
+            stats["ok"].clone(),
+            stats["crawlers"].clone()
+        ),
+        (12.into(), 12.into(), 4.into())
+    );
+    let p50 = stats["fetch_ms"]["p50"].as_f64().unwrap();
+    assert!(
+        (120.0..1000.0).contains(&p50),
+        "the server's latency shows: {p50}"
+    );
+    let fetch: Vec<f64> = records
+        .iter()
+        .map(|r| r["fetch_ms"].as_f64().unwrap())
+        .collect();
+    let parse: Vec<f64> = records
+        .iter()
+        .map(|r| r["parse_ms"].as_f64().unwrap())
+        .collect();
+    for p in [50.0, 90.0, 99.0] {
+        assert_eq!(
+            stats["fetch_ms"][format!("p{p}")].as_f64(),
+            Some(nearest_rank(fetch.clone(), p))
+        );
+        assert_eq!(
+            stats["parse_ms"][format!("p{p}")].as_f64(),
+            Some(nearest_rank(parse.clone(), p))
+        );
+    }
+    let bytes: u64 = records.iter().map(|r| r["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(stats["bytes"], bytes);
+}
+
+#[test]
+fn errors_are_counted_by_kind() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        p if p.starts_with("/gone") => Response::status(404),
+        _ => Response::html("<title>ok</title>"),
+    });
+    let input = format!(
+        "{}\n{}\n{}\nnot-a-url\n",
+        server.url("/a"),
+        server.url("/gone"),
+        server.url("/gone?again")
+    );
+    let (stats, _) = stats(&[], &input);
+    assert_eq!(
+        stats["errors"],
+        serde_json::json!({"http_status": 2, "invalid_url": 1})
+    );
+    assert_eq!(
+        (stats["ok"].clone(), stats["failed"].clone()),
+        (1.into(), 3.into())
+    );
+}
+
+#[test]
+fn a_slow_server_makes_crawlers_the_bottleneck() {
+    let server = slow(Duration::from_millis(80));
+    for crawlers in ["1", "8"] {
+        let (stats, _) = stats(
+            &["--crawlers", crawlers, "--parsers", "2"],
+            &seeds(&server, 16),
+        );
+        assert_eq!(
+            stats["bottleneck"], "crawlers",
+            "{crawlers} crawlers: {stats}"
+        );
+        assert!(stats["parser_busy_pct"].as_f64().unwrap() < 50.0, "{stats}");
+        assert!(stats["queue_full_pct"].as_f64().unwrap() < 10.0, "{stats}");
+    }
+}
+
+#[test]
+fn one_parser_on_large_fast_pages_is_the_bottleneck() {
+    let server = heavy();
+    for crawlers in ["1", "8"] {
+        let (stats, _) = stats(
+            &["--crawlers", crawlers, "--parsers", "1", "--queue", "2"],
+            &seeds(&server, 16),
+        );
+        assert_eq!(
+            stats["bottleneck"], "parsers",
+            "{crawlers} crawlers: {stats}"
+        );
+        assert!(stats["parser_busy_pct"].as_f64().unwrap() > 50.0, "{stats}");
+    }
+}
+
+#[test]
+fn the_timeline_has_a_lane_per_thread() {
+    let server = slow(Duration::from_millis(20));
+    let dir = tempfile::tempdir().unwrap();
+    let svg_path = dir.path().join("t.svg");
+    let run = crawl(
+        &[
+            "-q",
+            "--crawlers",
+            "3",
+            "--parsers",
+            "2",
+            "--timeline",
+            svg_path.to_str().unwrap(),
+            "-",
+        ],
+        &seeds(&server, 10),
+    );
+    assert_eq!(run.code(), 0);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+    let lanes: Vec<&str> = svg
+        .split("<g class=\"lane\" data-thread=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(
+        lanes,
+        [
+            "crawler-1",
+            "crawler-2",
+            "crawler-3",
+            "parser-1",
+            "parser-2"
+        ]
+    );
+    assert_balanced(&svg);
+}
+
+/// Every element opened is closed, in order: enough to catch a broken document.
+fn assert_balanced(xml: &str) {
+    let mut stack = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("tag closes");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        let name = tag
+            .trim_start_matches('/')
+            .split_whitespace()
+            .next()
+            .unwrap();
+        if tag.starts_with('/') {
+            assert_eq!(stack.pop(), Some(name.to_string()), "mismatched </{name}>");
+        } else {
+            stack.push(name.to_string());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+}
+
+#[test]
+fn compare_prints_runs_and_the_speedup_as_json() {
+    let server = slow(Duration::from_millis(30));
+    let run = crawl(
+        &[
+            "compare",
+            "--format",
+            "json",
+            "--crawlers",
+            "4",
+            "--no-robots",
+            "-",
+        ],
+        &seeds(&server, 12),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    let modes: Vec<&str> = runs.iter().map(|r| r["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["single", "multi"]);
+    for r in runs {
+        for key in [
+            "crawlers",
+            "parsers",
+            "pages",
+            "ok",
+            "elapsed_s",
+            "pages_per_s",
+            "cpu_pct",
+        ] {
+            assert!(r[key].is_number(), "{key}: {r}");
+        }
+        assert_eq!(r["pages"], 12);
+    }
+    let speedup = v["speedup"].as_f64().unwrap();
+    let expected = runs[0]["elapsed_s"].as_f64().unwrap() / runs[1]["elapsed_s"].as_f64().unwrap();
+    assert!((speedup - expected).abs() < 0.02, "{speedup} vs {expected}");
+    assert!(speedup > 1.5, "4 crawlers overlap 30 ms waits: {speedup}");
+    assert!(
+        run.stderr.is_empty(),
+        "records and summaries stay quiet: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn nothing_is_drawn_on_a_pipe() {
+    let server = slow(Duration::from_millis(5));
+    let run = crawl(&["--no-robots", "-"], &seeds(&server, 5));
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().count(),
+        2,
+        "the summary and the verdict only: {}",
+        run.stderr
+    );
+}
