@@ -50,7 +50,10 @@ impl Progress {
                 .saturating_sub(self.written);
             bar.set_position(self.written);
             let rate = self.written as f64 / bar.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("{rate:.1}/s  {} errors  {in_flight} in flight", self.failed));
+            bar.set_message(format!(
+                "{rate:.1}/s  {} errors  {in_flight} in flight",
+                self.failed
+            ));
         }
     }
 
