@@ -60,6 +60,8 @@ pub enum Mode {
     Single,
     /// Crawler threads fetch, parser threads parse, a bounded channel between them.
     Multi,
+    /// One tokio runtime fetches, --crawlers requests at a time; parser threads parse.
+    Async,
 }
 
 impl Mode {
@@ -67,6 +69,7 @@ impl Mode {
         match self {
             Mode::Single => "single",
             Mode::Multi => "multi",
+            Mode::Async => "async",
         }
     }
 }
@@ -77,7 +80,8 @@ pub struct CrawlArgs {
     #[arg(value_name = "URLS", required = true)]
     pub urls: Option<PathBuf>,
 
-    /// single: one thread does everything; multi: crawler and parser pools.
+    /// single: one thread does everything; multi: crawler and parser thread pools; async: a tokio
+    /// runtime fetches, parser threads parse.
     #[arg(long, value_enum, default_value_t = Mode::Multi)]
     pub mode: Mode,
 

@@ -42,7 +42,7 @@ pub fn measure(
     keep: bool,
 ) -> anyhow::Result<Comparison> {
     let mut runs = Vec::new();
-    for mode in [Mode::Single, Mode::Multi] {
+    for mode in [Mode::Single, Mode::Multi, Mode::Async] {
         let mut tries = Vec::new();
         for _ in 0..repeat.max(1) {
             let mut config = make(mode)?;

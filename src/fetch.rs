@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Client;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::redirect;
 use url::Url;
@@ -81,15 +81,24 @@ pub struct Fetcher {
     limits: Limits,
 }
 
+/// The async twin for --mode async: the same limits, policies, body rules and error kinds,
+/// only the waiting is done by tokio instead of blocked threads.
+pub struct AsyncFetcher {
+    client: reqwest::Client,
+    limits: Limits,
+}
+
 /// Whether a failed attempt deserves another, and what the server asked us to wait.
 enum Retry {
     No,
     Yes { after: Option<Duration> },
 }
 
-impl Fetcher {
-    pub fn new(limits: Limits) -> anyhow::Result<Self> {
-        let mut builder = Client::builder()
+/// Both reqwest builders take the same settings under the same names.
+macro_rules! configure {
+    ($builder:expr, $limits:expr) => {{
+        let limits: &Limits = $limits;
+        let mut builder = $builder
             .user_agent(&limits.user_agent)
             // Each read may take the whole budget; the request's own timeout bounds the total.
             .timeout(limits.timeout)
@@ -101,9 +110,23 @@ impl Fetcher {
         for (host, ip) in &limits.resolve {
             builder = builder.resolve(host, SocketAddr::new(*ip, 0));
         }
+        builder.build()?
+    }};
+}
+
+impl Fetcher {
+    pub fn new(limits: Limits) -> anyhow::Result<Self> {
         Ok(Fetcher {
-            client: builder.build()?,
+            client: configure!(Client::builder(), &limits),
             limits,
+        })
+    }
+
+    /// An async fetcher with the same limits.
+    pub fn to_async(&self) -> anyhow::Result<AsyncFetcher> {
+        Ok(AsyncFetcher {
+            client: configure!(reqwest::Client::builder(), &self.limits),
+            limits: self.limits.clone(),
         })
     }
 
@@ -124,20 +147,9 @@ impl Fetcher {
         let mut fetched = loop {
             attempts += 1;
             let (fetched, retry) = self.attempt(url, expect);
-            let Retry::Yes { after } = retry else {
-                break fetched;
-            };
-            if attempts > self.limits.retries {
-                break fetched;
-            }
-            let wait = match after {
-                // Asked to come back later than we are willing to wait: give up now.
-                Some(after) if after > self.limits.max_retry_wait => break fetched,
-                Some(after) => after,
-                None => retry::backoff(attempts, self.limits.max_retry_wait),
-            };
-            if !stop.sleep(wait) {
-                break fetched;
+            match next_wait(&self.limits, attempts, retry) {
+                Some(wait) if stop.sleep(wait) => continue,
+                _ => break fetched,
             }
         };
         fetched.attempts = attempts;
@@ -152,22 +164,166 @@ impl Fetcher {
         let request = self.client.get(url.clone()).timeout(self.limits.timeout);
         let mut response = match request.send() {
             Ok(response) => response,
-            Err(e) => {
-                let error = classify(&e);
-                let retry = match error.kind {
-                    ErrorKind::Connect | ErrorKind::Timeout => Retry::Yes { after: None },
-                    _ => Retry::No,
-                };
-                return (Fetched::failed(error), retry);
+            Err(e) => return failed_send(&e),
+        };
+        let mut body = match Body::start(
+            &self.limits,
+            expect,
+            response.url(),
+            response.status(),
+            response.headers(),
+            started,
+        ) {
+            Ok(body) => body,
+            Err(done) => return done,
+        };
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let want = chunk.len().min(body.room());
+            let read = match response.read(&mut chunk[..want]) {
+                Ok(0) => break,
+                Ok(n) => body.take(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+                Err(e) => Err(classify_io(&e)),
+            };
+            if let Err(failed) = read {
+                return body.fail(failed);
+            }
+        }
+        body.end()
+    }
+}
+
+impl AsyncFetcher {
+    /// Fetches a page exactly as `Fetcher::fetch` does, awaiting instead of blocking.
+    pub async fn fetch(&self, url: &Url, stop: &Stop) -> Fetched {
+        let started = Instant::now();
+        let mut attempts = 0;
+        let mut fetched = loop {
+            attempts += 1;
+            let (fetched, retry) = self.attempt(url).await;
+            match next_wait(&self.limits, attempts, retry) {
+                Some(wait) if sleep_async(wait, stop).await => continue,
+                _ => break fetched,
             }
         };
-        let status = response.status();
-        let header = |name| {
-            let value = response.headers().get(name)?.to_str().ok()?;
-            Some(value.to_owned())
+        fetched.attempts = attempts;
+        fetched.fetch_ms = Some(millis(started.elapsed()));
+        fetched
+    }
+
+    async fn attempt(&self, url: &Url) -> (Fetched, Retry) {
+        let started = Instant::now();
+        let request = self.client.get(url.clone()).timeout(self.limits.timeout);
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return failed_send(&e),
         };
+        let mut body = match Body::start(
+            &self.limits,
+            Expect::Page,
+            response.url(),
+            response.status(),
+            response.headers(),
+            started,
+        ) {
+            Ok(body) => body,
+            Err(done) => return done,
+        };
+        while body.room() > 0 {
+            let read = match response.chunk().await {
+                Ok(None) => break,
+                Ok(Some(chunk)) => body.take(&chunk),
+                Err(e) => {
+                    let error = classify(&e);
+                    let retry = if e.is_decode() {
+                        Retry::No
+                    } else {
+                        Retry::Yes { after: None }
+                    };
+                    Err((error, retry))
+                }
+            };
+            if let Err(failed) = read {
+                return body.fail(failed);
+            }
+        }
+        body.end()
+    }
+}
+
+/// Sleeps in short steps so a stop is noticed; says whether the whole wait happened.
+async fn sleep_async(wait: Duration, stop: &Stop) -> bool {
+    let until = Instant::now() + wait;
+    while !stop.is_requested() {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+    }
+    false
+}
+
+/// How long to wait before the next attempt, or None to stop trying.
+fn next_wait(limits: &Limits, attempts: u32, retry: Retry) -> Option<Duration> {
+    let Retry::Yes { after } = retry else {
+        return None;
+    };
+    if attempts > limits.retries {
+        return None;
+    }
+    match after {
+        // Asked to come back later than we are willing to wait: give up now.
+        Some(after) if after > limits.max_retry_wait => None,
+        Some(after) => Some(after),
+        None => Some(retry::backoff(attempts, limits.max_retry_wait)),
+    }
+}
+
+fn failed_send(e: &reqwest::Error) -> (Fetched, Retry) {
+    let error = classify(e);
+    let retry = match error.kind {
+        ErrorKind::Connect | ErrorKind::Timeout => Retry::Yes { after: None },
+        _ => Retry::No,
+    };
+    (Fetched::failed(error), retry)
+}
+
+/// What a caller will do with the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Page,
+    AnyType,
+}
+
+/// The rules for one response body, fed chunk by chunk by either client: a small prefix
+/// first, so a page that is not HTML costs no more than that, then the rest up to
+/// --max-bytes (decompressed), so no body can outgrow the cap, all within the deadline.
+struct Body {
+    fetched: Fetched,
+    expect: Expect,
+    cap: u64,
+    deadline: Instant,
+    sniffed: bool,
+}
+
+impl Body {
+    /// Judges the status line and headers; an error status ends the attempt here, since the
+    /// body of an error page is not parsed, so it is not read either.
+    // Err is the attempt's finished result, not a failure to propagate, so its size is moot.
+    #[allow(clippy::result_large_err)]
+    fn start(
+        limits: &Limits,
+        expect: Expect,
+        url: &Url,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        started: Instant,
+    ) -> Result<Body, (Fetched, Retry)> {
+        let header = |name| Some(headers.get(name)?.to_str().ok()?.to_owned());
         let mut fetched = Fetched {
-            final_url: Some(response.url().clone()),
+            final_url: Some(url.clone()),
             status: Some(status.as_u16()),
             content_type: header(CONTENT_TYPE),
             ..Fetched::default()
@@ -181,38 +337,61 @@ impl Fetcher {
             } else {
                 Retry::No
             };
-            // The body of an error page is not parsed, so it is not read either.
-            return (fetched, retry);
+            return Err((fetched, retry));
         }
-        let deadline = started + self.limits.timeout;
-        let retry = match self.read_body(&mut response, &mut fetched, deadline, expect) {
-            Ok(()) => Retry::No,
-            Err((error, retry)) => {
-                fetched.error = Some(error);
-                retry
-            }
-        };
-        (fetched, retry)
+        Ok(Body {
+            fetched,
+            expect,
+            cap: limits.max_bytes,
+            deadline: started + limits.timeout,
+            sniffed: false,
+        })
     }
 
-    /// Reads a small prefix first, so that a page that is not HTML costs no more than that,
-    /// then the rest up to --max-bytes (decompressed), so no body can outgrow the cap.
-    fn read_body(
-        &self,
-        response: &mut Response,
-        fetched: &mut Fetched,
-        deadline: Instant,
-        expect: Expect,
-    ) -> Result<(), (PageError, Retry)> {
-        let content_type = fetched.content_type.as_deref();
-        let body = &mut fetched.body;
-        let read = read_up_to(response, body, SNIFF_LEN as u64, deadline);
-        fetched.bytes = body.len() as u64;
-        read?;
+    /// Bytes to read before the next check; 0 when reading is over.
+    fn room(&self) -> usize {
+        let limit = if self.sniffed {
+            self.cap + 1
+        } else {
+            SNIFF_LEN as u64
+        };
+        limit
+            .saturating_sub(self.fetched.body.len() as u64)
+            .try_into()
+            .unwrap_or(usize::MAX)
+    }
+
+    fn take(&mut self, chunk: &[u8]) -> Result<(), (PageError, Retry)> {
+        let mut chunk = chunk;
+        while !chunk.is_empty() {
+            let n = chunk.len().min(self.room());
+            self.fetched.body.extend_from_slice(&chunk[..n]);
+            self.fetched.bytes = self.fetched.body.len() as u64;
+            chunk = &chunk[n..];
+            if self.room() == 0 {
+                if self.sniffed {
+                    // One byte past the cap proves the body is too large.
+                    self.fetched.body = Vec::new();
+                    let message = format!("body larger than --max-bytes ({} bytes)", self.cap);
+                    return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
+                }
+                self.sniff()?;
+            }
+        }
+        if Instant::now() > self.deadline {
+            let error = PageError::new(ErrorKind::Timeout, "body not complete within --timeout");
+            return Err((error, Retry::Yes { after: None }));
+        }
+        Ok(())
+    }
+
+    fn sniff(&mut self) -> Result<(), (PageError, Retry)> {
+        self.sniffed = true;
+        let content_type = self.fetched.content_type.as_deref();
+        let body = &mut self.fetched.body;
         // A gzipped sitemap (sitemap.xml.gz) is the one binary body a crawler wants.
-        let gzipped = sitemap::is_gzip(body);
-        if expect == Expect::Page
-            && !gzipped
+        if self.expect == Expect::Page
+            && !sitemap::is_gzip(body)
             && decode::classify(content_type, body) == BodyKind::Other
         {
             let what = content_type.unwrap_or("no Content-Type; sniffed");
@@ -220,61 +399,38 @@ impl Fetcher {
             let error = PageError::new(ErrorKind::NotHtml, format!("not HTML ({what})"));
             return Err((error, Retry::No));
         }
-        let cap = self.limits.max_bytes;
-        let read = read_up_to(response, body, cap + 1, deadline);
-        fetched.bytes = body.len() as u64;
-        read?;
-        if fetched.bytes > cap {
-            *body = Vec::new();
-            let message = format!("body larger than --max-bytes ({cap} bytes)");
-            return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
-        }
-        if expect == Expect::Page && gzipped {
-            let unzipped = sitemap::gunzip(body, cap)
-                .map_err(|e| (PageError::new(ErrorKind::Body, e), Retry::No))?;
-            if sitemap::parse(&unzipped).is_none() {
-                body.clear();
-                let error = PageError::new(
-                    ErrorKind::NotHtml,
-                    "not HTML (gzip data that is not a sitemap)",
-                );
-                return Err((error, Retry::No));
-            }
-            *body = unzipped;
-        }
         Ok(())
     }
-}
 
-/// What a caller will do with the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Page,
-    AnyType,
-}
-
-/// Reads until `body` holds `limit` bytes or the body ends.
-fn read_up_to(
-    response: &mut Response,
-    body: &mut Vec<u8>,
-    limit: u64,
-    deadline: Instant,
-) -> Result<(), (PageError, Retry)> {
-    let mut chunk = [0u8; 16 * 1024];
-    while (body.len() as u64) < limit {
-        let want = chunk.len().min((limit - body.len() as u64) as usize);
-        match response.read(&mut chunk[..want]) {
-            Ok(0) => break,
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(classify_io(&e)),
+    /// The body ended: a short one is judged now, a gzipped sitemap unpacked.
+    fn end(mut self) -> (Fetched, Retry) {
+        if !self.sniffed {
+            if let Err(failed) = self.sniff() {
+                return self.fail(failed);
+            }
         }
-        if Instant::now() > deadline {
-            let error = PageError::new(ErrorKind::Timeout, "body not complete within --timeout");
-            return Err((error, Retry::Yes { after: None }));
+        let body = &mut self.fetched.body;
+        if self.expect == Expect::Page && sitemap::is_gzip(body) {
+            match sitemap::gunzip(body, self.cap) {
+                Ok(unzipped) if sitemap::parse(&unzipped).is_some() => *body = unzipped,
+                Ok(_) => {
+                    body.clear();
+                    let error = PageError::new(
+                        ErrorKind::NotHtml,
+                        "not HTML (gzip data that is not a sitemap)",
+                    );
+                    return self.fail((error, Retry::No));
+                }
+                Err(e) => return self.fail((PageError::new(ErrorKind::Body, e), Retry::No)),
+            }
         }
+        (self.fetched, Retry::No)
     }
-    Ok(())
+
+    fn fail(mut self, (error, retry): (PageError, Retry)) -> (Fetched, Retry) {
+        self.fetched.error = Some(error);
+        (self.fetched, retry)
+    }
 }
 
 /// Turns a URL line into something fetchable, or says why it is not.

@@ -12,6 +12,7 @@ use crossbeam_channel::{
     TrySendError,
 };
 use scraper::Selector;
+use url::Url;
 
 use crate::cli::Mode;
 use crate::config::{Config, Input};
@@ -20,7 +21,7 @@ use crate::fetch::{self, Fetched, Fetcher};
 use crate::frontier::{Frontier, Job, Msg, Scope};
 use crate::output::{Output, WriteError};
 use crate::parse::{self, Parsed};
-use crate::polite::Politeness;
+use crate::polite::{Politeness, Slot};
 use crate::progress::Progress;
 use crate::record::{millis, ErrorKind, PageError, Record};
 use crate::report::{Ending, Summary, Tallies};
@@ -28,6 +29,8 @@ use crate::robots::{RobotsCache, Rules};
 use crate::stats::Measured;
 use crate::stop::Stop;
 use crate::timeline::{Lane, Span, SpanKind};
+
+mod async_pool;
 
 /// After a stop is asked for, pages already in flight get this long to reach the output.
 const GRACE: Duration = Duration::from_millis(1500);
@@ -112,7 +115,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     let mut progress = Progress::new(progress.show, progress.total);
     let (crawlers, parsers) = match mode {
         Mode::Single => (1, 1),
-        Mode::Multi => (crawlers, parsers),
+        Mode::Multi | Mode::Async => (crawlers, parsers),
     };
     let (line_tx, line_rx) = bounded::<Line>(queue * 2);
     let work = Work {
@@ -178,11 +181,12 @@ impl Work {
     fn run(self, lines: Sender<Line>) -> io::Result<Tallies> {
         let (link_tx, link_rx) = unbounded::<Msg>();
         let (seed_tx, seed_rx) = bounded::<Job>(self.crawlers * 2);
-        let crawlers = match self.mode {
-            Mode::Single => 1,
+        // Each thread that takes jobs needs its own Quit.
+        let takers = match self.mode {
+            Mode::Single | Mode::Async => 1,
             Mode::Multi => self.crawlers,
         };
-        let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, crawlers);
+        let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
         let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
         let shared = Shared {
             work: &self,
@@ -191,7 +195,7 @@ impl Work {
         };
         let read = match self.mode {
             Mode::Single => shared.single(lines, &link_rx, &seed_rx),
-            Mode::Multi => shared.multi(lines, &link_rx, &seed_rx),
+            Mode::Multi | Mode::Async => shared.multi(lines, &link_rx, &seed_rx),
         };
         read?;
         let mut lanes = std::mem::take(&mut *self.lanes.lock().unwrap());
@@ -313,28 +317,22 @@ impl Shared<'_> {
                 self.frontier.seeds_done();
                 Ok::<_, io::Error>(())
             });
-            for i in 1..=*crawlers {
+            if self.work.mode == Mode::Async {
+                let pages = page_tx.clone();
+                spawn(s, "dispatcher".into(), move || {
+                    async_pool::dispatch(self, links, seeds, pages)
+                });
+            }
+            let threads = if self.work.mode == Mode::Async {
+                0
+            } else {
+                *crawlers
+            };
+            for i in 1..=threads {
                 let pages = page_tx.clone();
                 spawn(s, format!("crawler-{i}"), move || {
                     let mut track = Track::new(format!("crawler-{i}"), self.work);
-                    loop {
-                        let job = select_biased! {
-                            recv(links) -> msg => match msg {
-                                Ok(Msg::Job(job)) => job,
-                                Ok(Msg::Quit) | Err(_) => break,
-                            },
-                            recv(seeds) -> job => match job {
-                                Ok(job) => job,
-                                Err(_) => break,
-                            },
-                            default(POLL) => {
-                                if stop.is_requested() { break }
-                                continue;
-                            }
-                        };
-                        if stop.is_requested() {
-                            break;
-                        }
+                    while let Some(job) = next_job(links, seeds, stop) {
                         match self.crawl(job, &mut track) {
                             Crawled::Page(page) => {
                                 let sent = match pages.try_send(page) {
@@ -386,11 +384,26 @@ impl Shared<'_> {
     }
 
     fn crawl_job(self, job: Job, track: &mut Track) -> Crawled {
+        let (job, url, slot) = match self.admit(job) {
+            Ok(admitted) => admitted,
+            Err(crawled) => return crawled,
+        };
+        let Work { fetcher, stop, .. } = self.work;
+        let fetched = track.time(SpanKind::Fetch, || fetcher.fetch(&url, stop));
+        drop(slot);
+        Crawled::Page(Page { job, fetched })
+    }
+
+    /// Everything before the request: the URL, robots.txt, and a slot on its host. Err is
+    /// what becomes of a job that will not be fetched now.
+    // Err carries the page on, by value, like the channel it goes to next.
+    #[allow(clippy::result_large_err)]
+    fn admit(self, job: Job) -> Result<(Job, Url, Slot), Crawled> {
         let url = match &job.target {
             Ok(url) => url.clone(),
             Err(e) => {
                 let fetched = Fetched::failed(e.clone());
-                return Crawled::Page(Page { job, fetched });
+                return Err(Crawled::Page(Page { job, fetched }));
             }
         };
         let Work { fetcher, stop, .. } = self.work;
@@ -403,33 +416,29 @@ impl Shared<'_> {
                 Rules::Unreachable(error) => error.clone(),
                 _ if job.parent.is_some() => {
                     self.frontier.skipped.robots.fetch_add(1, Ordering::Relaxed);
-                    return Crawled::Skipped;
+                    return Err(Crawled::Skipped);
                 }
                 _ => PageError::new(ErrorKind::Robots, "disallowed by robots.txt"),
             };
             let fetched = Fetched::failed(error);
-            return Crawled::Page(Page { job, fetched });
+            return Err(Crawled::Page(Page { job, fetched }));
         }
         let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
-        let host = url.host_str().unwrap_or_default();
-        let slot = loop {
-            match self.work.politeness.try_start(host, crawl_delay) {
-                Ok(slot) => break slot,
+        let host = url.host_str().unwrap_or_default().to_string();
+        loop {
+            match self.work.politeness.try_start(&host, crawl_delay) {
+                Ok(slot) => return Ok((job, url, slot)),
                 // Other hosts' jobs, or later ones, can go first while this host waits.
-                Err(wait) if self.frontier.others_waiting() => return Crawled::Later(job, wait),
+                Err(wait) if self.frontier.others_waiting() => {
+                    return Err(Crawled::Later(job, wait))
+                }
                 Err(wait) => {
                     if !stop.sleep(wait) {
-                        return Crawled::Skipped;
+                        return Err(Crawled::Skipped);
                     }
                 }
             }
-        };
-        let fetched = track.time(SpanKind::Fetch, || fetcher.fetch(&url, stop));
-        drop(slot);
-        if let Some(landed) = fetched.final_url.as_ref().filter(|landed| **landed != url) {
-            self.frontier.landed(landed);
         }
-        Crawled::Page(Page { job, fetched })
     }
 
     /// The parser's half of the work: CPU only, ending in the serialized line; links found go
@@ -460,6 +469,12 @@ impl Shared<'_> {
             }
             _ => (Parsed::default(), None),
         };
+        if let Some(landed) = final_url
+            .as_ref()
+            .filter(|u| job.target.as_ref().is_ok_and(|asked| asked != *u))
+        {
+            self.frontier.landed(landed);
+        }
         if let Some(base) = &final_url {
             let scope = job
                 .scope
@@ -506,6 +521,27 @@ impl Shared<'_> {
             parse_ms: record.parse_ms,
             error: record.error.as_ref().map(|e| e.kind),
         }
+    }
+}
+
+/// The next job for a crawler: found links first, then URL lines; None when the crawl is over
+/// or stopping.
+fn next_job(links: &Receiver<Msg>, seeds: &Receiver<Job>, stop: &Stop) -> Option<Job> {
+    loop {
+        let job = select_biased! {
+            recv(links) -> msg => match msg {
+                Ok(Msg::Job(job)) => job,
+                Ok(Msg::Quit) | Err(_) => return None,
+            },
+            recv(seeds) -> job => job.ok()?,
+            default(POLL) => {
+                if stop.is_requested() {
+                    return None;
+                }
+                continue;
+            }
+        };
+        return (!stop.is_requested()).then_some(job);
     }
 }
 

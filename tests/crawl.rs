@@ -85,7 +85,7 @@ fn n_lines_give_n_records_in_both_modes() {
         }
     }
     input.push_str(&server.url("/404")); // the last line has no newline
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let run = crawl(&["--mode", mode, "-q", "-"], &input);
         assert_eq!(run.code(), 0);
         let records = run.records();
@@ -102,7 +102,7 @@ fn n_lines_give_n_records_in_both_modes() {
 }
 
 #[test]
-fn single_and_multi_give_the_same_records() {
+fn every_mode_gives_the_same_records() {
     let server = blog();
     let mut paths: Vec<String> = (0..30).map(|i| format!("/list/{i}")).collect();
     paths.extend(["/404".into(), "/500".into(), "/post/x".into()]);
@@ -123,9 +123,11 @@ fn single_and_multi_give_the_same_records() {
         ],
         &input,
     );
+    let asynchronous = crawl(&["--mode", "async", "--crawlers", "5", "-q", "-"], &input);
     let (single, multi) = (comparable(single.records()), comparable(multi.records()));
     assert_eq!(single.len(), 34);
     assert_eq!(single, multi);
+    assert_eq!(single, comparable(asynchronous.records()));
 }
 
 #[test]
@@ -156,7 +158,7 @@ fn invalid_lines_are_records_and_never_fetched() {
 #[test]
 fn error_statuses_keep_their_status() {
     let server = blog();
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let run = crawl(
             &["--mode", mode, "-q", "-"],
             &lines(&server, &["/404", "/500"]),
@@ -318,7 +320,7 @@ fn a_closed_stdout_ends_the_crawl_quietly() {
     let input: String = (0..400)
         .map(|i| server.url(&format!("/{i}")) + "\n")
         .collect();
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let mut child = support::bin()
             .args(["--mode", mode, "-"])
             .stdin(Stdio::piped())
@@ -346,11 +348,17 @@ fn a_closed_stdout_ends_the_crawl_quietly() {
 }
 
 #[test]
-fn multi_really_runs_crawlers_concurrently() {
+fn multi_and_async_really_run_crawlers_concurrently() {
     // The first `n` requests each wait until `n` are in flight at once, so the count is reached
     // through the counter, not through timing; one that gives up (after 5 s, so a broken build
     // cannot hang) answers 503 and fails the test through its record.
-    for crawlers in [2, 4, 7] {
+    for (mode, crawlers) in [
+        ("multi", 2),
+        ("multi", 4),
+        ("multi", 7),
+        ("async", 4),
+        ("async", 7),
+    ] {
         let server = Server::start(move |_, stats| {
             if stats.requests() <= crawlers
                 && !stats.wait_for_in_flight(crawlers, Duration::from_secs(5))
@@ -363,20 +371,27 @@ fn multi_really_runs_crawlers_concurrently() {
             .map(|i| server.url(&format!("/{i}")) + "\n")
             .collect();
         let n = crawlers.to_string();
-        let run = crawl(
-            &["--no-robots", "--crawlers", &n, "--parsers", "1", "-q", "-"],
-            &input,
-        );
-        let records = run.records();
+        let args = [
+            "--mode",
+            mode,
+            "--no-robots",
+            "--crawlers",
+            &n,
+            "--parsers",
+            "1",
+            "-q",
+            "-",
+        ];
+        let records = crawl(&args, &input).records();
         assert_eq!(records.len(), 3 * crawlers);
         assert!(
             records.iter().all(|r| r["status"] == 200),
-            "{crawlers} requests met at once"
+            "{mode}: {crawlers} requests met at once"
         );
         assert_eq!(
             server.max_in_flight(),
             crawlers,
-            "never more than --crawlers at once"
+            "{mode}: never more than --crawlers at once"
         );
     }
 }

@@ -142,6 +142,7 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
         ("multi", "1", "2", "4"),
         ("multi", "6", "2", "4"),
         ("multi", "6", "1", "1"),
+        ("async", "6", "2", "4"),
     ];
     for (mode, crawlers, parsers, queue) in setups {
         let server = site();
@@ -216,7 +217,7 @@ fn depth_zero_fetches_only_the_lines() {
 
 #[test]
 fn max_pages_bounds_an_endless_trap() {
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let server = site();
         let run = crawl(
             &[
@@ -294,7 +295,7 @@ fn a_seed_robots_disallows_is_a_record_and_never_fetched() {
 
 #[test]
 fn sitemaps_expand_into_their_urls_at_their_own_depth() {
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let server = site();
         let run = crawl(
             &["--mode", mode, "-q", "-"],

@@ -160,7 +160,7 @@ fn case(
     budget: Duration,
 ) -> Vec<Value> {
     let mut records = Vec::new();
-    for mode in ["single", "multi"] {
+    for mode in ["single", "multi", "async"] {
         let mut all = vec!["--mode", mode, "-q"];
         all.extend_from_slice(args);
         all.push("-");
@@ -313,7 +313,7 @@ fn redirect_loops_and_long_chains_are_redirect_errors() {
     );
     assert_eq!(
         s.requests() - before,
-        2 * 4,
+        3 * 4,
         "the first request and 3 redirects, in each mode"
     );
 }

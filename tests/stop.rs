@@ -81,6 +81,7 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
         ("multi", "-INT", 130),
         ("single", "-INT", 130),
         ("multi", "-TERM", 143),
+        ("async", "-INT", 130),
     ] {
         let out = dir.path().join(format!("{mode}{sig}.jsonl"));
         let mut child = start(&[

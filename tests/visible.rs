@@ -245,7 +245,7 @@ fn compare_prints_runs_and_the_speedup_as_json() {
     let v: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     let runs = v["runs"].as_array().unwrap();
     let modes: Vec<&str> = runs.iter().map(|r| r["mode"].as_str().unwrap()).collect();
-    assert_eq!(modes, ["single", "multi"]);
+    assert_eq!(modes, ["single", "multi", "async"]);
     for r in runs {
         for key in [
             "crawlers",
