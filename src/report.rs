@@ -108,14 +108,22 @@ impl Summary {
         )
     }
 
-    pub fn timeline(&self) -> String {
-        let title = format!(
-            "{} mode: {} crawler{}, {} parser{}, {} pages in {:.2} s",
+    /// "multi mode, 8 crawlers, 2 parsers": how the run was set up.
+    fn setup(&self) -> String {
+        format!(
+            "{} mode, {} crawler{}, {} parser{}",
             self.mode.name(),
             self.crawlers,
             plural(self.crawlers),
             self.parsers,
-            plural(self.parsers),
+            plural(self.parsers)
+        )
+    }
+
+    pub fn timeline(&self) -> String {
+        let title = format!(
+            "{}, {} pages in {:.2} s",
+            self.setup(),
             self.pages(),
             self.elapsed.as_secs_f64()
         );
@@ -127,12 +135,8 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "crawl: {} mode, {} crawler{}, {} parser{}: {} pages, {} ok, {} failed in {:.2} s ({:.1} pages/s)",
-            self.mode.name(),
-            self.crawlers,
-            plural(self.crawlers),
-            self.parsers,
-            plural(self.parsers),
+            "crawl: {}: {} pages, {} ok, {} failed in {:.2} s ({:.1} pages/s)",
+            self.setup(),
             self.pages(),
             self.measured.ok,
             self.measured.failed,
