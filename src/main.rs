@@ -99,7 +99,16 @@ fn clap_error(e: &clap::Error) -> ExitCode {
         }
         ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
             let text = e.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: invalid value"));
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("error: invalid value");
+            // Keep clap's list of accepted values on the same line: it is the fix.
+            match lines
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values"))
+            {
+                Some(values) => eprintln!("{first} {values}"),
+                None => eprintln!("{first}"),
+            }
             ExitCode::Usage
         }
         _ => {

@@ -28,7 +28,11 @@ fn bad_values_exit_2_before_any_request() {
     assert_usage_error(&["--queue", "zero", "-"], &input, "--queue");
     assert_usage_error(&["--timeout", "soon", "-"], &input, "--timeout");
     assert_usage_error(&["--timeout", "0s", "-"], &input, "--timeout");
-    assert_usage_error(&["--mode", "turbo", "-"], &input, "--mode");
+    assert_usage_error(
+        &["--mode", "turbo", "-"],
+        &input,
+        "[possible values: single, multi, async]",
+    );
     assert_usage_error(
         &["/no/such/urls.txt"],
         "",
