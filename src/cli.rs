@@ -30,8 +30,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// Serve the embedded site in-process, compare the modes on it and draw their timelines.
     Demo(DemoArgs),
-    /// Run the same URLs in single then multi mode and compare their speed.
+    /// Run the same URLs in single, multi and async mode and compare their speed.
     Compare(CompareArgs),
+    /// Parse HTML files on one thread and report pages/s: the parse-only limit for benchmarks.
+    #[command(hide = true)]
+    BenchParse(BenchParseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchParseArgs {
+    /// HTML files, parsed in turn.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Rounds over all the files.
+    #[arg(long, default_value_t = 5, value_parser = thread_count)]
+    pub rounds: usize,
+
+    #[arg(long, default_value = "a[href]", value_parser = css_selector)]
+    pub select: Selector,
 }
 
 #[derive(Debug, Args)]

@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Serve(args)) => demo::serve(args),
         Some(Command::Demo(args)) => demo::demo(args),
         Some(Command::Compare(args)) => compare::compare(args),
+        Some(Command::BenchParse(args)) => compare::bench_parse(args),
         None => {
             let config = config::Config::from_args(cli.crawl)?;
             let (quiet, stats, timeline) =
