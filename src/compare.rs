@@ -151,11 +151,16 @@ pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<crate::ex
     let mut links = 0;
     for _ in 0..args.rounds {
         for body in &pages {
-            links += crate::parse::parse(body, Some("text/html"), &base, &args.select, &[]).links.len();
+            links += crate::parse::parse(body, Some("text/html"), &base, &args.select, &[])
+                .links
+                .len();
         }
     }
     let secs = started.elapsed().as_secs_f64();
     let parsed = pages.len() * args.rounds;
-    println!("{parsed} pages ({links} links) in {secs:.3} s: {:.1} pages/s on one core", parsed as f64 / secs);
+    println!(
+        "{parsed} pages ({links} links) in {secs:.3} s: {:.1} pages/s on one core",
+        parsed as f64 / secs
+    );
     Ok(crate::exit::ExitCode::Success)
 }
