@@ -140,17 +140,7 @@ impl Frontier {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let key = String::from(normalize(&url));
-            if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
-                continue;
-            }
-            found.push(Job {
-                line: key,
-                target: Ok(url),
-                depth: depth + 1,
-                parent: Some(parent.clone()),
-                scope: Some(scope.clone()),
-            });
+            found.extend(self.first_visit(url, depth + 1, &parent, scope));
         }
         self.next.lock().unwrap().extend(found);
     }
@@ -165,18 +155,31 @@ impl Frontier {
             if !self.in_scope(&url, scope) {
                 continue;
             }
-            let key = String::from(normalize(&url));
-            if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
-                continue;
+            if let Some(job) = self.first_visit(url, depth, &parent, scope) {
+                self.send(job);
             }
-            self.send(Job {
-                line: key,
-                target: Ok(url),
-                depth,
-                parent: Some(parent.clone()),
-                scope: Some(scope.clone()),
-            });
         }
+    }
+
+    /// A job for `url` if this crawl has not seen it yet and --max-pages allows one more.
+    fn first_visit(
+        &self,
+        url: Url,
+        depth: u32,
+        parent: &Arc<str>,
+        scope: &Arc<str>,
+    ) -> Option<Job> {
+        let key = String::from(normalize(&url));
+        if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
+            return None;
+        }
+        Some(Job {
+            line: key,
+            target: Ok(url),
+            depth,
+            parent: Some(parent.clone()),
+            scope: Some(scope.clone()),
+        })
     }
 
     /// Puts a job back at the end of the queue, e.g. while its host must wait.
