@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::css::Select;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use scraper::Selector;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,7 +48,11 @@ pub struct BenchParseArgs {
     pub rounds: usize,
 
     #[arg(long, default_value = "a[href]", value_parser = css_selector)]
-    pub select: Selector,
+    pub select: Select,
+
+    /// Always build the full tree, as if the streaming pass never applied.
+    #[arg(long)]
+    pub tree: bool,
 }
 
 #[derive(Debug, Args)]
@@ -116,7 +120,7 @@ pub struct CrawlArgs {
 
     /// CSS selector of the elements whose links are recorded.
     #[arg(long, value_name = "CSS", default_value = "a[href]", value_parser = css_selector)]
-    pub select: Selector,
+    pub select: Select,
 
     /// Append records to FILE (created if needed) instead of writing to stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -255,8 +259,8 @@ fn thread_count(s: &str) -> Result<usize, String> {
     }
 }
 
-fn css_selector(s: &str) -> Result<Selector, String> {
-    Selector::parse(s).map_err(|e| format!("not a valid CSS selector ({e})"))
+fn css_selector(s: &str) -> Result<Select, String> {
+    Select::parse(s)
 }
 
 fn duration(s: &str) -> Result<Duration, String> {

@@ -151,9 +151,14 @@ pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<crate::ex
     let mut links = 0;
     for _ in 0..args.rounds {
         for body in &pages {
-            links += crate::parse::parse(body, Some("text/html"), &base, &args.select, &[])
-                .links
-                .len();
+            let path = match args.tree {
+                true => crate::parse::Path::Tree,
+                false => crate::parse::Path::Fastest,
+            };
+            links +=
+                crate::parse::parse_by(path, body, Some("text/html"), &base, &args.select, &[])
+                    .links
+                    .len();
         }
     }
     let secs = started.elapsed().as_secs_f64();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use scraper::Selector;
+use crate::css::Select;
 
 use crate::cli::{CrawlArgs, Mode};
 use crate::exit::UsageError;
@@ -26,7 +26,7 @@ pub struct Config {
     pub crawlers: usize,
     pub parsers: usize,
     pub queue: usize,
-    pub select: Selector,
+    pub select: Select,
     pub fetcher: Fetcher,
     pub quiet: bool,
     pub input: Input,

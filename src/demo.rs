@@ -4,8 +4,6 @@ use std::collections::HashSet;
 use std::io::Cursor;
 use std::time::Duration;
 
-use scraper::Selector;
-
 use crate::cli::{DemoArgs, Mode, ServeArgs};
 use crate::compare::{self, Comparison};
 use crate::config::{default_parsers, default_queue, Config, ProgressConfig};
@@ -79,7 +77,7 @@ fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
         crawlers,
         parsers,
         queue: default_queue(parsers),
-        select: Selector::parse("a.post-item-title").expect("valid selector"),
+        select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
         fetcher: Fetcher::new(Limits::default())?,
         quiet: true,
         input: Box::new(Cursor::new(Vec::new())),

@@ -40,13 +40,13 @@ static ARTICLE_AUTHOR: LazyLock<Selector> =
 static REL_AUTHOR: LazyLock<Selector> = LazyLock::new(|| sel(r#"[rel~="author" i]"#));
 
 /// Folds whitespace runs to one space and trims; empty means "absent" for every caller.
-fn clean(s: &str) -> Option<String> {
+pub(crate) fn clean(s: &str) -> Option<String> {
     let folded = fold(s);
     (!folded.is_empty()).then_some(folded)
 }
 
 /// Whitespace runs folded to one space and trimmed, as a browser shows text.
-fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -3,10 +3,12 @@
 mod cli;
 mod compare;
 mod config;
+mod css;
 mod decode;
 mod demo;
 mod exit;
 mod extract;
+mod fast;
 mod fetch;
 mod frontier;
 mod nesting;

@@ -99,7 +99,7 @@ fn nth_nul(b: &[u8], n: usize) -> Option<usize> {
 
 /// Position of the first `byte` at or after `from`, eight bytes at a time: text and
 /// attribute values make up most of a page.
-fn find(b: &[u8], from: usize, byte: u8) -> Option<usize> {
+pub(crate) fn find(b: &[u8], from: usize, byte: u8) -> Option<usize> {
     let rest = b.get(from..)?;
     let splat = ONES * u64::from(byte);
     let has = |word: &[u8]| {
@@ -425,7 +425,7 @@ impl Tag {
 }
 
 /// Where the raw text of `<name>` ends: at the `<` of a `</name` that html5ever accepts.
-fn raw_text_end(b: &[u8], mut i: usize, name: &[u8]) -> Option<usize> {
+pub(crate) fn raw_text_end(b: &[u8], mut i: usize, name: &[u8]) -> Option<usize> {
     loop {
         let lt = find(b, i, b'<')?;
         if end_tag_named(b, lt, name) {
@@ -448,7 +448,7 @@ fn tag_named(b: &[u8], at: usize, name: &[u8]) -> bool {
 
 /// Where a script ends, after html5ever's script data states: past a `<!--`, a `<script>`
 /// hides the next `</script>`, until `-->`.
-fn script_end(b: &[u8], mut i: usize) -> Option<usize> {
+pub(crate) fn script_end(b: &[u8], mut i: usize) -> Option<usize> {
     let (mut escaped, mut double) = (false, false);
     loop {
         i = match escaped {
@@ -482,7 +482,7 @@ fn script_end(b: &[u8], mut i: usize) -> Option<usize> {
 
 /// Where a comment that starts at `lt` ends: `-->` may reuse the opening dashes (`<!-->`),
 /// `--!>` may not.
-fn comment_end(b: &[u8], lt: usize) -> Option<usize> {
+pub(crate) fn comment_end(b: &[u8], lt: usize) -> Option<usize> {
     let mut i = lt + 4;
     loop {
         let gt = find(b, i, b'>')?;

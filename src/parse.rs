@@ -5,8 +5,10 @@ use std::sync::LazyLock;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+use crate::css::Select;
 use crate::decode;
 use crate::extract::{self, Field, Meta};
+use crate::fast;
 use crate::nesting;
 use crate::record::Link;
 use crate::sitemap::{self, Sitemap};
@@ -28,11 +30,31 @@ pub struct Parsed {
 static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").expect("valid"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
 
+/// How a page is taken apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The streaming pass where it can, else the tree: the same record either way.
+    Fastest,
+    /// Always html5ever's tree and scraper: the reference the streaming pass is held to.
+    Tree,
+}
+
 pub fn parse(
     body: &[u8],
     content_type: Option<&str>,
     base: &Url,
-    select: &Selector,
+    select: &Select,
+    fields: &[Field],
+) -> Parsed {
+    parse_by(Path::Fastest, body, content_type, base, select, fields)
+}
+
+pub fn parse_by(
+    path: Path,
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+    select: &Select,
     fields: &[Field],
 ) -> Parsed {
     if let Some(map) = sitemap::parse(body) {
@@ -54,10 +76,25 @@ pub fn parse(
     let decoded = decode::decode(body, content_type);
     // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
     let (html, truncated) = nesting::limit(&decoded.text);
+    let streamed = match (path, &select.simple) {
+        (Path::Fastest, Some(simple)) if fields.is_empty() => fast::extract(html, base, simple),
+        _ => None,
+    };
+    if let Some(page) = streamed {
+        return Parsed {
+            title: page.title,
+            links: page.links,
+            meta: page.meta,
+            fields: Vec::new(),
+            encoding: Some(decoded.encoding),
+            truncated,
+            sitemap: false,
+        };
+    }
     let document = Html::parse_document(html);
     let title = document.select(&TITLE).next().map(extract::text);
     let links = document
-        .select(select)
+        .select(&select.dom)
         .filter_map(|element| link(element, base))
         .collect();
     Parsed {
@@ -71,6 +108,13 @@ pub fn parse(
     }
 }
 
+/// An href as a link: resolved against the page, and only if a crawler can follow it.
+pub fn resolve(base: &Url, href: &str) -> Option<String> {
+    let href = base.join(href.trim()).ok()?;
+    // mailto:, javascript: and the like are not pages a crawler can follow.
+    matches!(href.scheme(), "http" | "https").then(|| href.into())
+}
+
 /// A selected element gives its own href, or else that of the first link inside it,
 /// so `--select h2.title` works as well as `--select h2.title a`.
 fn link(element: ElementRef, base: &Url) -> Option<Link> {
@@ -79,13 +123,8 @@ fn link(element: ElementRef, base: &Url) -> Option<Link> {
     } else {
         element.select(&ANCHOR).next()?
     };
-    let href = base.join(anchor.attr("href")?.trim()).ok()?;
-    // mailto:, javascript: and the like are not pages a crawler can follow.
-    if !matches!(href.scheme(), "http" | "https") {
-        return None;
-    }
     Some(Link {
-        href: href.into(),
+        href: resolve(base, anchor.attr("href")?)?,
         text: extract::text(element),
     })
 }
@@ -100,7 +139,7 @@ mod tests {
             html.as_bytes(),
             None,
             &base,
-            &Selector::parse(css).unwrap(),
+            &Select::parse(css).unwrap(),
             &[],
         )
     }

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::css::Select;
 use crossbeam_channel::{
     bounded, select_biased, unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError,
     TrySendError,
 };
-use scraper::Selector;
 use url::Url;
 
 use crate::cli::Mode;
@@ -71,7 +71,7 @@ struct Work {
     crawlers: usize,
     parsers: usize,
     queue: usize,
-    select: Selector,
+    select: Select,
     fetcher: Fetcher,
     input: Mutex<Input>,
     done: HashSet<String>,

@@ -508,19 +508,19 @@ fn push(out: &mut String, piece: &str) {
     out.push_str(piece);
 }
 
-fn render_list(n: usize, pages: usize) -> String {
+pub(crate) fn render_list(n: usize, pages: usize) -> String {
     let mut out = String::with_capacity(48 * 1024);
     list_page(&mut out, n, pages).expect("writing to a String cannot fail");
     out
 }
 
-fn render_post(k: usize, pages: usize) -> String {
+pub(crate) fn render_post(k: usize, pages: usize) -> String {
     let mut out = String::with_capacity(24 * 1024);
     post_page(&mut out, k, pages).expect("writing to a String cannot fail");
     out
 }
 
-fn render_index(pages: usize) -> String {
+pub(crate) fn render_index(pages: usize) -> String {
     let mut out = String::with_capacity(8 * 1024);
     index_page(&mut out, pages).expect("writing to a String cannot fail");
     out

@@ -425,3 +425,41 @@ fn single_never_has_two_requests_in_flight() {
         "in order"
     );
 }
+
+#[test]
+fn the_streaming_pass_and_the_tree_give_the_same_records() {
+    // Pages the streaming pass takes, and pages it hands to the tree (misnested, foster-parented).
+    let pages = [
+        blog_page("List", &["/post/1", "post/2"]),
+        "<!DOCTYPE html><html lang=en><head><title>T &amp; U</title>\
+         <meta name=description content='about'><link rel=canonical href=/c></head>\
+         <body><ul><li><a href=/a>A<li><a href='?q=1&copy=2'>B &copy;</a></ul>\
+         <table><tr><td><a href=/t>cell</a></table><p rel=author>Ann</p></body>"
+            .to_string(),
+        "<!DOCTYPE html><p><a href=/x>one<div>two</a>three</div><table><a href=/f>f</a></table>"
+            .to_string(),
+    ];
+    let server = Server::start(move |req, _| {
+        let k: usize = req.path[1..].parse().unwrap_or(0);
+        Response::html(pages[k % pages.len()].clone())
+    });
+    let input = lines(&server, &["/0", "/1", "/2"]);
+    // `:not(...)` is beyond the streaming pass, so the second run builds every tree.
+    let streamed = crawl(&["-q", "--no-robots", "--select", "a[href]", "-"], &input);
+    let tree = crawl(
+        &[
+            "-q",
+            "--no-robots",
+            "--select",
+            "a[href]:not([data-never])",
+            "-",
+        ],
+        &input,
+    );
+    assert_eq!(streamed.code(), 0, "{}", streamed.stderr);
+    let (streamed, tree) = (comparable(streamed.records()), comparable(tree.records()));
+    assert_eq!(streamed.len(), 3);
+    assert_eq!(streamed, tree);
+    assert_eq!(streamed[1]["links"][1]["href"], server.url("/1?q=1&copy=2"));
+    assert_eq!(streamed[1]["author"], "Ann");
+}
