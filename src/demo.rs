@@ -90,7 +90,8 @@ fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
         per_host: None,
         fields: Vec::new(),
         stats: None,
-        timeline: None,
+        // Kept for the timelines the demo draws.
+        timeline: Some(format!("demo-{}.svg", mode.name()).into()),
         progress: ProgressConfig::default(),
     })
 }

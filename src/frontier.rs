@@ -1,6 +1,7 @@
 //! Which URLs a crawl visits, each once, level by level, and how it knows it is done: an in-flight count, never a timeout.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -64,7 +65,9 @@ pub struct Skipped {
 /// thread timing, and a run with --depth N visits the same set every time.
 pub struct Frontier {
     scope: Scope,
-    seen: Mutex<HashSet<String>>,
+    /// Fingerprints of the normalized URLs seen: 16 bytes each however long the URL.
+    seen: Mutex<HashSet<u128>>,
+    keys: (RandomState, RandomState),
     next: Mutex<Vec<Job>>,
     /// Jobs sent and not yet done, plus one for the feeder while it still has lines.
     in_flight: AtomicUsize,
@@ -81,6 +84,7 @@ impl Frontier {
         Frontier {
             scope,
             seen: Mutex::new(HashSet::new()),
+            keys: (RandomState::new(), RandomState::new()),
             next: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(1),
             admitted: AtomicU64::new(0),
@@ -98,7 +102,7 @@ impl Frontier {
             return false;
         }
         if let Ok(url) = &job.target {
-            self.seen.lock().unwrap().insert(normalize(url).into());
+            self.see(normalize(url).as_str());
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _ = self.seeds.send(job);
@@ -117,7 +121,16 @@ impl Frontier {
 
     /// Marks where a redirect landed as seen, so links to it are not fetched again.
     pub fn landed(&self, url: &Url) {
-        self.seen.lock().unwrap().insert(normalize(url).into());
+        self.see(normalize(url).as_str());
+    }
+
+    /// Records a normalized URL; false if it was seen before. Two independent 64-bit hashes
+    /// make a collision (a page wrongly skipped) about as likely as 1 in 2^100 for a
+    /// million URLs.
+    fn see(&self, key: &str) -> bool {
+        let (a, b) = &self.keys;
+        let print = u128::from(a.hash_one(key)) << 64 | u128::from(b.hash_one(key));
+        self.seen.lock().unwrap().insert(print)
     }
 
     /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule wait for the
@@ -170,7 +183,7 @@ impl Frontier {
         scope: &Arc<str>,
     ) -> Option<Job> {
         let key = String::from(normalize(&url));
-        if !self.seen.lock().unwrap().insert(key.clone()) || !self.admit() {
+        if !self.see(&key) || !self.admit() {
             return None;
         }
         Some(Job {

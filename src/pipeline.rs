@@ -82,6 +82,8 @@ struct Work {
     fields: Vec<Field>,
     /// Every thread's spans, gathered as the threads end.
     lanes: Mutex<Vec<Lane>>,
+    /// Keep each span, for --timeline; otherwise only their totals.
+    keep_spans: bool,
     started: Instant,
     /// Pages taken up by crawlers, for the progress bar's count of pages in flight.
     begun: Arc<AtomicU64>,
@@ -109,7 +111,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         per_host,
         fields,
         stats: _,
-        timeline: _,
+        timeline,
         progress,
     } = config;
     let mut progress = Progress::new(progress.show, progress.total);
@@ -133,6 +135,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         politeness: Politeness::new(delay, per_host),
         fields,
         lanes: Mutex::new(Vec::new()),
+        keep_spans: timeline.is_some(),
         started,
         begun: progress.begun.clone(),
     };
@@ -554,10 +557,7 @@ struct Track<'a> {
 impl<'a> Track<'a> {
     fn new(thread: String, work: &'a Work) -> Self {
         Track {
-            lane: Lane {
-                thread,
-                spans: Vec::new(),
-            },
+            lane: Lane::new(thread),
             work,
         }
     }
@@ -566,23 +566,20 @@ impl<'a> Track<'a> {
         let start = self.work.started.elapsed();
         let out = f();
         let end = self.work.started.elapsed();
-        self.lane.spans.push(Span {
+        let span = Span {
             start_ms: start.as_secs_f64() * 1000.0,
             end_ms: end.as_secs_f64() * 1000.0,
             kind,
-        });
+        };
+        self.lane.record(span, self.work.keep_spans);
         out
     }
 }
 
 impl Drop for Track<'_> {
     fn drop(&mut self) {
-        let lane = std::mem::take(&mut self.lane.spans);
-        let thread = std::mem::take(&mut self.lane.thread);
-        self.work.lanes.lock().unwrap().push(Lane {
-            thread,
-            spans: lane,
-        });
+        let lane = std::mem::replace(&mut self.lane, Lane::new(String::new()));
+        self.work.lanes.lock().unwrap().push(lane);
     }
 }
 

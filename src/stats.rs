@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::record::ErrorKind;
-use crate::timeline::{Lane, SpanKind};
+use crate::timeline::Lane;
 
 /// What the writer learns from each record, so every figure agrees with the records.
 #[derive(Debug, Default, Clone)]
@@ -89,14 +89,9 @@ impl Busy {
     pub fn from_lanes(lanes: &[Lane], crawlers: usize, parsers: usize, elapsed_ms: f64) -> Busy {
         let (mut fetch, mut parse, mut blocked) = (0.0, 0.0, 0.0);
         for lane in lanes {
-            for span in &lane.spans {
-                let d = (span.end_ms - span.start_ms).max(0.0);
-                match span.kind {
-                    SpanKind::Fetch => fetch += d,
-                    SpanKind::Parse => parse += d,
-                    SpanKind::Blocked => blocked += d,
-                }
-            }
+            fetch += lane.totals.fetch_ms;
+            parse += lane.totals.parse_ms;
+            blocked += lane.totals.blocked_ms;
         }
         let pct = |ms: f64, threads: usize| {
             if elapsed_ms > 0.0 {
@@ -171,7 +166,7 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::Span;
+    use crate::timeline::{Span, SpanKind};
 
     #[test]
     fn percentiles_are_values_of_the_sample() {
@@ -186,17 +181,16 @@ mod tests {
     }
 
     fn lane(name: &str, spans: &[(f64, f64, SpanKind)]) -> Lane {
-        Lane {
-            thread: name.into(),
-            spans: spans
-                .iter()
-                .map(|&(start_ms, end_ms, kind)| Span {
-                    start_ms,
-                    end_ms,
-                    kind,
-                })
-                .collect(),
+        let mut lane = Lane::new(name.into());
+        for &(start_ms, end_ms, kind) in spans {
+            let span = Span {
+                start_ms,
+                end_ms,
+                kind,
+            };
+            lane.record(span, false);
         }
+        lane
     }
 
     #[test]

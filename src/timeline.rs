@@ -16,10 +16,44 @@ pub struct Span {
     pub kind: SpanKind,
 }
 
+/// Time per kind of work, summed as it happens: what the busy shares need, in constant memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub fetch_ms: f64,
+    pub parse_ms: f64,
+    pub blocked_ms: f64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Lane {
     pub thread: String,
+    /// Every span, when a timeline will be drawn; empty otherwise.
     pub spans: Vec<Span>,
+    pub totals: Totals,
+}
+
+impl Lane {
+    pub fn new(thread: String) -> Lane {
+        Lane {
+            thread,
+            spans: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Counts a span, and keeps it only for a timeline: kept always, a fetch and a parse per
+    /// page would make memory grow with the crawl.
+    pub fn record(&mut self, span: Span, keep: bool) {
+        let d = (span.end_ms - span.start_ms).max(0.0);
+        match span.kind {
+            SpanKind::Fetch => self.totals.fetch_ms += d,
+            SpanKind::Parse => self.totals.parse_ms += d,
+            SpanKind::Blocked => self.totals.blocked_ms += d,
+        }
+        if keep {
+            self.spans.push(span);
+        }
+    }
 }
 
 const LABEL_W: f64 = 110.0;
@@ -255,15 +289,39 @@ mod tests {
     }
 
     fn lane(thread: &str, spans: impl IntoIterator<Item = (f64, f64, SpanKind)>) -> Lane {
-        let spans = spans.into_iter().map(|(start_ms, end_ms, kind)| Span {
-            start_ms,
-            end_ms,
-            kind,
-        });
-        Lane {
-            thread: thread.to_string(),
-            spans: spans.collect(),
+        let mut lane = Lane::new(thread.to_string());
+        for (start_ms, end_ms, kind) in spans {
+            let span = Span {
+                start_ms,
+                end_ms,
+                kind,
+            };
+            lane.record(span, true);
         }
+        lane
+    }
+
+    #[test]
+    fn spans_are_kept_only_for_a_timeline() {
+        let spans = [(0.0, 10.0, SpanKind::Fetch), (10.0, 12.5, SpanKind::Parse)];
+        let drawn = lane("crawler-1", spans);
+        let mut counted = Lane::new("crawler-1".into());
+        for (start_ms, end_ms, kind) in spans {
+            let span = Span {
+                start_ms,
+                end_ms,
+                kind,
+            };
+            counted.record(span, false);
+        }
+        assert_eq!(drawn.spans.len(), 2);
+        assert!(counted.spans.is_empty());
+        let want = Totals {
+            fetch_ms: 10.0,
+            parse_ms: 2.5,
+            blocked_ms: 0.0,
+        };
+        assert_eq!((drawn.totals, counted.totals), (want, want));
     }
 
     /// Each lane group's markup, in document order.

@@ -35,7 +35,11 @@ pub(super) fn dispatch(
     let permits = Arc::new(Semaphore::new(crawlers));
     // A request in flight holds a lane number, so the timeline has one lane per permit.
     let free: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new((0..crawlers).rev().collect()));
-    let spans: Arc<Mutex<Vec<Vec<Span>>>> = Arc::new(Mutex::new(vec![Vec::new(); crawlers]));
+    let lanes: Vec<Lane> = (1..=crawlers)
+        .map(|i| Lane::new(format!("crawler-{i}")))
+        .collect();
+    let spans = Arc::new(Mutex::new(lanes));
+    let keep = work.keep_spans;
     let started = work.started;
 
     while let Some(job) = next_job(links, seeds, &work.stop) {
@@ -86,7 +90,11 @@ pub(super) fn dispatch(
                     });
                 }
             }
-            spans.lock().unwrap()[lane].extend(lane_spans);
+            let mut lanes = spans.lock().unwrap();
+            for span in lane_spans {
+                lanes[lane].record(span, keep);
+            }
+            drop(lanes);
             free.lock().unwrap().push(lane);
             drop(permit);
         });
@@ -94,11 +102,5 @@ pub(super) fn dispatch(
     // Every request in flight must hand over its page before the page channel closes.
     let _ = runtime.block_on(permits.acquire_many(crawlers as u32));
     let spans = std::mem::take(&mut *spans.lock().unwrap());
-    let mut lanes = work.lanes.lock().unwrap();
-    for (i, spans) in spans.into_iter().enumerate() {
-        lanes.push(Lane {
-            thread: format!("crawler-{}", i + 1),
-            spans,
-        });
-    }
+    work.lanes.lock().unwrap().extend(spans);
 }
