@@ -2,22 +2,15 @@
 # crawl against the limit of the machine and against its peers, side by side in one run.
 #   W1 network-bound: 1000 list pages of `crawl serve --latency 50ms`, 64 concurrent requests,
 #      against wrk -c64 on the same pages (the limit), Scrapy and the tutorial's seed crawler.
-#   W2 CPU-bound: 1200 fetches of ../shared/corpus/blog-a served by nginx with no latency,
-#      against Scrapy, the seed crawler, and the parse-only limit (cores x one core's parse rate).
+#   W2 CPU-bound: 2400 fetches of ../shared/corpus/blog-a served by nginx with no latency,
+#      against Scrapy, the seed crawler, and two parse-only limits (cores x one core's parse
+#      rate): with a full tree per page, and with crawl's own parse step.
 #   Memory: crawl's peak RSS on 5 000 and 50 000 URLs.
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
 # beautifulsoup4 (pip install ...), and ../shared (the peers and the corpus). Prints a table of
 # ratios; absolute times vary on a noisy machine, ratios measured side by side less so.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-shared=$(cd ../shared && pwd)
-work=$(mktemp -d)
-cargo build --release --quiet
-crawl=$PWD/target/release/crawl
+. "$(dirname "$0")/common.sh"
 cores=$(nproc)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$work/nginx.pid" ] && nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; }
-trap cleanup EXIT
 
 rate() { python3 -c "import sys; print(f'{$1 / $2:.1f}')"; }
 timed() { # command... -> elapsed seconds on stdout, the command's output discarded
@@ -45,28 +38,22 @@ w1_seed=$(timed python3 "$shared/peers/seed_crawler.py" --mode multi --crawlers 
 w1_crawl_ps=$(rate 1000 "$w1_crawl"); w1_scrapy_ps=$(rate 1000 "$w1_scrapy"); w1_seed_ps=$(rate 1000 "$w1_seed")
 
 # ---- W2 -------------------------------------------------------------------------------------
-cat > "$work/nginx.conf" <<CONF
-worker_processes 2;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http {
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path $work/body;
-    server { listen 127.0.0.1:8942; root $shared/corpus/blog-a; index index.html; }
-}
-CONF
-nginx -c "$work/nginx.conf"
+serve_corpus "$shared/corpus/blog-a" 8942
 (cd "$shared/corpus/blog-a" && find . -name index.html | sed 's|^\./||; s|index.html$||') > "$work/paths.txt"
-for r in 1 2 3 4 5; do sed "s|^|http://127.0.0.1:8942/|; s|\$|?r=$r|" "$work/paths.txt"; done > "$work/w2.txt"
+for r in $(seq 10); do sed "s|^|http://127.0.0.1:8942/|; s|\$|?r=$r|" "$work/paths.txt"; done > "$work/w2.txt"
 w2_n=$(wc -l < "$work/w2.txt")
 "$crawl" -q --no-robots "$work/w2.txt" >/dev/null # warm nginx and the page cache
 w2_crawl=$(best3 "$crawl" -q --no-robots "$work/w2.txt")
 w2_scrapy=$(timed python3 "$shared/peers/scrapy_crawler.py" "$work/w2.txt" "$work/scrapy2.jsonl" 8 "a[href]")
 w2_seed=$(timed python3 "$shared/peers/seed_crawler.py" --mode multi --crawlers 8 --parsers "$cores" "$work/w2.txt")
-one_core=$(for _ in 1 2 3; do "$crawl" bench-parse --rounds 5 $(find "$shared/corpus/blog-a" -name '*.html') | sed -n 's/.*: \([0-9.]*\) pages\/s.*/\1/p'; done | sort -n | tail -1)
-limit=$(python3 -c "print(f'{$one_core * $cores:.1f}')")
+parse_rate() { # bench-parse flags -> the best of three one-core parse rates on the corpus
+    for _ in 1 2 3; do "$crawl" bench-parse "$@" $(find "$shared/corpus/blog-a" -name '*.html') | sed -n 's/.*: \([0-9.]*\) pages\/s.*/\1/p'; done | sort -n | tail -1
+}
+# Two parse-only limits: one full tree per page (html5ever + scraper, what crawl did before the
+# streaming pass), and the parse step crawl runs now.
+tree_core=$(parse_rate --rounds 5 --tree); stream_core=$(parse_rate --rounds 20)
+tree_limit=$(python3 -c "print(f'{$tree_core * $cores:.1f}')")
+limit=$(python3 -c "print(f'{$stream_core * $cores:.1f}')")
 w2_crawl_ps=$(rate "$w2_n" "$w2_crawl"); w2_scrapy_ps=$(rate "$w2_n" "$w2_scrapy"); w2_seed_ps=$(rate "$w2_n" "$w2_seed")
 
 # ---- Memory ---------------------------------------------------------------------------------
@@ -85,7 +72,8 @@ machine: $cores cores; $(date -u +%Y-%m-%d)
 | workload | crawl pages/s | limit | crawl / limit | Scrapy pages/s | crawl / Scrapy | seed pages/s | crawl / seed |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 | W1: 1000 list pages, 50 ms latency, 64 concurrent | $w1_crawl_ps | wrk -c64: $wrk_rps | $(ratio "$w1_crawl_ps" "$wrk_rps") | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
-| W2: $w2_n fetches of blog-a, nginx, no latency | $w2_crawl_ps | parse-only: $cores x $one_core = $limit | $(ratio "$w2_crawl_ps" "$limit") | $w2_scrapy_ps | $(ratio "$w2_crawl_ps" "$w2_scrapy_ps") | $w2_seed_ps | $(ratio "$w2_crawl_ps" "$w2_seed_ps") |
+| W2: $w2_n fetches of blog-a, nginx, no latency | $w2_crawl_ps | parse-only, one tree per page: $cores x $tree_core = $tree_limit | $(ratio "$w2_crawl_ps" "$tree_limit") | $w2_scrapy_ps | $(ratio "$w2_crawl_ps" "$w2_scrapy_ps") | $w2_seed_ps | $(ratio "$w2_crawl_ps" "$w2_seed_ps") |
+| W2, against crawl's own parse step | $w2_crawl_ps | parse-only, streaming: $cores x $stream_core = $limit | $(ratio "$w2_crawl_ps" "$limit") | | | | |
 
 peak RSS: 5 000 URLs $rss_5k MB, 50 000 URLs $rss_50k MB ($(ratio "$rss_50k" "$rss_5k"))
 TABLE

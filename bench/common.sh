@@ -1,0 +1,33 @@
+# Sourced by the bench scripts: strict mode, the repository as working directory, a release
+# build ($crawl), ../shared ($shared), a scratch directory ($work), background servers ($pids)
+# stopped on exit, and serve_corpus ROOT PORT, which serves ROOT with nginx (two workers, no
+# access log) on 127.0.0.1:PORT.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+shared=$(cd ../shared && pwd)
+work=$(mktemp -d)
+cargo build --release --quiet
+crawl=$PWD/target/release/crawl
+pids=()
+
+serve_corpus() {
+    cat > "$work/nginx.conf" <<CONF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 1024; }
+http {
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path $work/body;
+    server { listen 127.0.0.1:$2; root $1; index index.html; }
+}
+CONF
+    nginx -c "$work/nginx.conf"
+}
+
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -f "$work/nginx.pid" ]; then nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; fi
+}
+trap cleanup EXIT
