@@ -7,6 +7,10 @@
 //! html5ever would move or copy nodes (misnested formatting elements, foster parenting, a
 //! stray `</p>`), or where the rules are long and rare (templates, SVG, MathML, select,
 //! frames), the pass gives up and the page goes to scraper. So both give the same record.
+//!
+//! The pass needs no nesting guard (nesting.rs) in front of it: it gives up at half of each
+//! of the guard's limits, so a page it finishes is one the guard would not have cut, and its
+//! own work stays linear.
 
 mod rules;
 mod tokens;
@@ -27,7 +31,19 @@ pub struct Extract {
     pub title: Option<String>,
     pub links: Vec<Link>,
     pub meta: Meta,
+    /// The deepest the page went, in open elements plus listed formatting elements; the tests
+    /// hold the nesting guard's depth to it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub depth: usize,
 }
+
+/// Half of nesting.rs's limits: past them the page goes to the guard and the tree. Depth
+/// counts open elements and entries of the list of active formatting elements, as the
+/// guard counts open and recreatable ones.
+const MAX_DEPTH: usize = crate::nesting::MAX_DEPTH / 2;
+const MAX_TOKENS: usize = 250_000;
+const MAX_WALK: usize = 8_000_000;
+const MAX_ATTRS: usize = 128;
 
 /// Title, links and metadata of `html`, or None when the page needs the full tree builder.
 pub fn extract(html: &str, base: &Url, select: &Simple) -> Option<Extract> {
@@ -165,6 +181,10 @@ struct Page<'a, 's> {
     /// After `<pre>`, `<listing>` and `<textarea>` a first newline is dropped.
     ignore_lf: bool,
     captures: Vec<(u32, Into)>,
+    /// Tokens so far, and the sum of the depths they came at.
+    tokens: usize,
+    walk: usize,
+    depth: usize,
     title: Option<String>,
     links: Vec<Slot>,
     found: Found,
@@ -193,6 +213,9 @@ impl<'a, 's> Page<'a, 's> {
             ids: 0,
             ignore_lf: false,
             captures: Vec::new(),
+            tokens: 0,
+            walk: 0,
+            depth: 0,
             title: None,
             links: Vec::new(),
             found: Found::default(),
@@ -211,11 +234,15 @@ impl<'a, 's> Page<'a, 's> {
             if lt > i {
                 self.text(&src[i..lt], true)?;
             }
+            self.bounds()?;
             let next = match b.get(lt + 1) {
                 Some(c) if c.is_ascii_alphabetic() => {
                     let Some(tag) = Tag::read(src, lt + 1) else {
                         break;
                     };
+                    if tag.attrs > MAX_ATTRS {
+                        return Err(Bail::here());
+                    }
                     self.ignore_lf = false;
                     let content = self.start(&tag)?;
                     match content {
@@ -265,6 +292,18 @@ impl<'a, 's> Page<'a, 's> {
             i = next;
         }
         // At the end every open element closes; their text is complete.
+        Ok(())
+    }
+
+    /// Counts a token and checks the pass is still within half the guard's limits.
+    fn bounds(&mut self) -> Step {
+        let depth = self.stack.len() + self.list.len();
+        self.depth = self.depth.max(depth);
+        self.tokens += 1;
+        self.walk += depth;
+        if depth > MAX_DEPTH || self.tokens > MAX_TOKENS || self.walk > MAX_WALK {
+            return Err(Bail::here());
+        }
         Ok(())
     }
 
@@ -617,6 +656,7 @@ impl<'a, 's> Page<'a, 's> {
             title: self.title.map(|t| extract::fold(&t)),
             links,
             meta,
+            depth: self.depth,
         }
     }
 }

@@ -50,7 +50,7 @@ pub fn limit(html: &str) -> (&str, bool) {
 }
 
 /// Where `limit` cuts; `max_depth` (at most MAX_DEPTH) lets tests measure the depth.
-fn cut_point(html: &[u8], max_depth: usize) -> Option<usize> {
+pub(crate) fn cut_point(html: &[u8], max_depth: usize) -> Option<usize> {
     let nul_cut = nth_nul(html, MAX_NULS);
     let mut tree = Tree {
         html: &html[..nul_cut.unwrap_or(html.len())],

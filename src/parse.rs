@@ -74,23 +74,26 @@ pub fn parse_by(
         };
     }
     let decoded = decode::decode(body, content_type);
-    // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
-    let (html, truncated) = nesting::limit(&decoded.text);
     let streamed = match (path, &select.simple) {
-        (Path::Fastest, Some(simple)) if fields.is_empty() => fast::extract(html, base, simple),
+        (Path::Fastest, Some(simple)) if fields.is_empty() => {
+            fast::extract(&decoded.text, base, simple)
+        }
         _ => None,
     };
     if let Some(page) = streamed {
+        // The pass gives up on anything the nesting guard would cut.
         return Parsed {
             title: page.title,
             links: page.links,
             meta: page.meta,
             fields: Vec::new(),
             encoding: Some(decoded.encoding),
-            truncated,
+            truncated: false,
             sitemap: false,
         };
     }
+    // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
+    let (html, truncated) = nesting::limit(&decoded.text);
     let document = Html::parse_document(html);
     let title = document.select(&TITLE).next().map(extract::text);
     let links = document

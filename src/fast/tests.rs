@@ -40,6 +40,14 @@ fn same(html: &str, css: &str) -> bool {
     assert_eq!(fast.title, want.title, "title of {html:?} with {css}");
     assert_eq!(fast.links, want.links, "links of {html:?} with {css}");
     assert_eq!(fast.meta, want.meta, "meta of {html:?} with {css}");
+    // The pass skips the nesting guard: the guard's depth must stay within twice the pass's
+    // own, so that at the pass's limit (half the guard's) the guard never cuts.
+    let margin = (2 * fast.depth + 2).min(crate::nesting::MAX_DEPTH);
+    assert_eq!(
+        crate::nesting::cut_point(html.as_bytes(), margin),
+        None,
+        "the guard goes deeper than {margin} in {html:?}"
+    );
     true
 }
 
@@ -135,6 +143,74 @@ fn the_embedded_blog_streams_every_page() {
     }
 }
 
+/// Tags for the soup, some of them several times to make them common.
+const TAGS: &[&str] = &[
+    "html",
+    "head",
+    "body",
+    "title",
+    "meta",
+    "link",
+    "p",
+    "div",
+    "span",
+    "a",
+    "a",
+    "a",
+    "b",
+    "i",
+    "em",
+    "strong",
+    "code",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h2",
+    "table",
+    "tbody",
+    "thead",
+    "tr",
+    "td",
+    "th",
+    "br",
+    "img",
+    "hr",
+    "script",
+    "style",
+    "noscript",
+    "textarea",
+    "form",
+    "button",
+    "input",
+    "option",
+    "section",
+    "article",
+    "nav",
+    "time",
+    "small",
+    "font",
+    "nobr",
+    "caption",
+    "col",
+    "iframe",
+    "xmp",
+    "listing",
+    "ruby",
+    "rt",
+    "rp",
+    "custom-el",
+    "svg",
+    "select",
+    "template",
+    "frameset",
+];
+
 /// A small, fixed-seed generator of tag soup: the tags, attributes, references and whitespace
 /// that steer html5ever's tree builder, in random order.
 struct Soup(u64);
@@ -152,72 +228,67 @@ impl Soup {
     }
 
     fn page(&mut self) -> String {
-        const TAGS: &[&str] = &[
-            "html",
-            "head",
-            "body",
-            "title",
-            "meta",
-            "link",
-            "p",
+        self.soup(40, 4, TAGS)
+    }
+
+    /// A well-nested tree of elements up to `depth` deep, some end tags left out where HTML
+    /// allows it, so that pages stream and come near the pass's depth limit.
+    fn tree(&mut self, depth: u32, out: &mut String) {
+        // Mostly elements that nest freely; p, li and dd close their own kind and a nested
+        // `a` is misnested, so those are rarer.
+        const NESTING: &[&str] = &[
             "div",
             "span",
-            "a",
-            "a",
-            "a",
             "b",
             "i",
             "em",
-            "strong",
-            "code",
-            "pre",
-            "ul",
-            "ol",
-            "li",
-            "dl",
-            "dt",
-            "dd",
-            "h1",
-            "h2",
-            "h2",
-            "table",
-            "tbody",
-            "thead",
-            "tr",
-            "td",
-            "th",
-            "br",
-            "img",
-            "hr",
-            "script",
-            "style",
-            "noscript",
-            "textarea",
-            "form",
-            "button",
-            "input",
-            "option",
             "section",
-            "article",
-            "nav",
-            "time",
-            "small",
             "font",
-            "nobr",
-            "caption",
-            "col",
-            "iframe",
-            "xmp",
-            "listing",
-            "ruby",
-            "rt",
-            "rp",
-            "custom-el",
-            "svg",
-            "select",
-            "template",
-            "frameset",
+            "small",
+            "code",
+            "strong",
+            "nav",
+            "blockquote",
+            "table",
+            "div",
+            "span",
+            "div",
+            "ul",
+            "li",
+            "p",
+            "dd",
+            "a",
+            "h2",
         ];
+        let tag = self.pick(NESTING);
+        let attr = self.pick(&[
+            "",
+            " class=post",
+            " href=/x",
+            " class='title x'",
+            " rel=author",
+        ]);
+        out.push_str(&format!("<{tag}{attr}>"));
+        if tag == "table" {
+            out.push_str("<tr><td>");
+        }
+        for _ in 0..1 + self.next() % 2 {
+            if depth > 0 && !self.next().is_multiple_of(4) {
+                self.tree(depth - 1, out);
+            } else {
+                out.push_str(self.pick(&["text", " ", "&amp; more", "\n"]));
+            }
+        }
+        if tag == "table" {
+            out.push_str("</td></tr>");
+        }
+        if !(matches!(tag, "li" | "p" | "dd") && self.next().is_multiple_of(3)) {
+            out.push_str(&format!("</{tag}>"));
+        }
+    }
+
+    /// Up to `max` tokens; `starts` in ten are start tags from `tags`.
+    fn soup(&mut self, max: u64, starts: u64, tags: &[&str]) -> String {
         const ATTRS: &[&str] = &[
             "",
             "",
@@ -265,16 +336,16 @@ impl Soup {
         if !self.next().is_multiple_of(3) {
             out.push_str(self.pick(&["<!DOCTYPE html>", "<!doctype HTML>\n", "<!DOCTYPE html>  "]));
         }
-        let n = 1 + self.next() % 40;
+        let n = 1 + self.next() % max;
         for _ in 0..n {
             match self.next() % 10 {
-                0..=3 => {
-                    let tag = self.pick(TAGS);
+                k if k < starts => {
+                    let tag = self.pick(tags);
                     let attr = self.pick(ATTRS);
                     out.push_str(&format!("<{tag}{attr}>"));
                 }
-                4..=5 => out.push_str(&format!("</{}>", self.pick(TAGS))),
-                6..=8 => out.push_str(self.pick(TEXT)),
+                k if k < starts + 2 => out.push_str(&format!("</{}>", self.pick(tags))),
+                k if k < 9 => out.push_str(self.pick(TEXT)),
                 _ => out.push_str(self.pick(OTHER)),
             }
         }
@@ -302,4 +373,30 @@ fn random_tag_soup_agrees_wherever_it_streams() {
         streamed * 4 > total,
         "only {streamed} of {total} pages streamed"
     );
+}
+
+#[test]
+fn deep_soup_stays_within_the_guard() {
+    let mut soup = Soup(0x2545_F491_4F6C_DD1D);
+    let (mut streamed, mut deepest) = (0, 0);
+    for round in 0..2_000 {
+        let mut page = String::from("<!DOCTYPE html><body>");
+        let depth = 20 + (soup.next() % 60) as u32;
+        soup.tree(depth, &mut page);
+        let css = ["a[href]", "*", "b a"][round % 3];
+        let select = Select::parse(css).unwrap();
+        if let Ok(fast) = streamed_page(&page, &select) {
+            deepest = deepest.max(fast.depth);
+            assert!(same(&page, css));
+            streamed += 1;
+        }
+    }
+    assert!(
+        streamed > 100 && deepest > 40,
+        "{streamed} streamed, deepest {deepest}"
+    );
+}
+
+fn streamed_page(page: &str, select: &Select) -> Result<Extract, super::Bail> {
+    super::streamed(page, &base(), select.simple.as_ref().unwrap())
 }

@@ -20,6 +20,8 @@ pub struct Tag<'a> {
     pub end: usize,
     /// Ends in `/>`, which only SVG and MathML elements heed.
     pub self_closing: bool,
+    /// How many attributes it has, duplicates included.
+    pub attrs: usize,
 }
 
 /// One step through a tag after its name.
@@ -108,10 +110,11 @@ impl<'a> Tag<'a> {
             false => Cow::Borrowed(raw),
         };
         let rest_at = i;
+        let mut attrs = 0;
         let (end, self_closing) = loop {
             match step(b, i)? {
                 (Step::End(end, slash), _) => break (end, slash),
-                (Step::Attr { .. }, next) => i = next,
+                (Step::Attr { .. }, next) => (i, attrs) = (next, attrs + 1),
             }
         };
         Some(Tag {
@@ -119,6 +122,7 @@ impl<'a> Tag<'a> {
             rest: &src[rest_at..end],
             end,
             self_closing,
+            attrs,
         })
     }
 }
