@@ -74,8 +74,6 @@ pub(crate) fn cut_point(html: &[u8], max_depth: usize) -> Option<usize> {
     tree.scan().err().or(nul_cut)
 }
 
-const ONES: u64 = u64::from_ne_bytes([1; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 
 /// Where the NUL after the first `n` is; counting a block at a time lets the compiler
 /// vectorize it.
@@ -97,24 +95,10 @@ fn nth_nul(b: &[u8], n: usize) -> Option<usize> {
     None
 }
 
-/// Position of the first `byte` at or after `from`, eight bytes at a time: text and
-/// attribute values make up most of a page.
+/// Position of the first `byte` at or after `from`: text and attribute values make up most of a
+/// page, and memchr skips them with SIMD.
 pub(crate) fn find(b: &[u8], from: usize, byte: u8) -> Option<usize> {
-    let rest = b.get(from..)?;
-    let splat = ONES * u64::from(byte);
-    let has = |word: &[u8]| {
-        let word = u64::from_ne_bytes(word.try_into().unwrap_or_default()) ^ splat;
-        word.wrapping_sub(ONES) & !word & HIGHS != 0
-    };
-    let mut skipped = 0;
-    for pair in rest.chunks_exact(16) {
-        if has(&pair[..8]) || has(&pair[8..]) {
-            break;
-        }
-        skipped += 16;
-    }
-    let at = rest[skipped..].iter().position(|&c| c == byte)?;
-    Some(from + skipped + at)
+    memchr::memchr(byte, b.get(from..)?).map(|at| from + at)
 }
 
 const fn pack(name: &[u8]) -> u128 {
