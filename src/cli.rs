@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::css::Select;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::css::Select;
 
 #[derive(Debug, Parser)]
 #[command(

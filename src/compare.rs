@@ -148,13 +148,13 @@ pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<crate::ex
         .collect::<std::io::Result<Vec<_>>>()?;
     let base = url::Url::parse("http://127.0.0.1/").expect("valid");
     let started = std::time::Instant::now();
+    let path = match args.tree {
+        true => crate::parse::Path::Tree,
+        false => crate::parse::Path::Fastest,
+    };
     let mut links = 0;
     for _ in 0..args.rounds {
         for body in &pages {
-            let path = match args.tree {
-                true => crate::parse::Path::Tree,
-                false => crate::parse::Path::Fastest,
-            };
             links +=
                 crate::parse::parse_by(path, body, Some("text/html"), &base, &args.select, &[])
                     .links

@@ -74,7 +74,6 @@ pub(crate) fn cut_point(html: &[u8], max_depth: usize) -> Option<usize> {
     tree.scan().err().or(nul_cut)
 }
 
-
 /// Where the NUL after the first `n` is; counting a block at a time lets the compiler
 /// vectorize it.
 fn nth_nul(b: &[u8], n: usize) -> Option<usize> {
