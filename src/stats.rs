@@ -166,7 +166,7 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::{Span, SpanKind};
+    use crate::timeline::SpanKind;
 
     #[test]
     fn percentiles_are_values_of_the_sample() {
@@ -181,16 +181,7 @@ mod tests {
     }
 
     fn lane(name: &str, spans: &[(f64, f64, SpanKind)]) -> Lane {
-        let mut lane = Lane::new(name.into());
-        for &(start_ms, end_ms, kind) in spans {
-            let span = Span {
-                start_ms,
-                end_ms,
-                kind,
-            };
-            lane.record(span, false);
-        }
-        lane
+        crate::timeline::tests::recorded(name, spans.iter().copied(), false)
     }
 
     #[test]

@@ -239,7 +239,7 @@ pub fn render(title: &str, lanes: &[Lane], total_ms: f64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use SpanKind::{Blocked, Fetch, Parse};
 
@@ -289,6 +289,15 @@ mod tests {
     }
 
     fn lane(thread: &str, spans: impl IntoIterator<Item = (f64, f64, SpanKind)>) -> Lane {
+        recorded(thread, spans, true)
+    }
+
+    /// A lane that recorded these (start, end, kind) spans, keeping them or not.
+    pub(crate) fn recorded(
+        thread: &str,
+        spans: impl IntoIterator<Item = (f64, f64, SpanKind)>,
+        keep: bool,
+    ) -> Lane {
         let mut lane = Lane::new(thread.to_string());
         for (start_ms, end_ms, kind) in spans {
             let span = Span {
@@ -296,7 +305,7 @@ mod tests {
                 end_ms,
                 kind,
             };
-            lane.record(span, true);
+            lane.record(span, keep);
         }
         lane
     }
@@ -305,15 +314,7 @@ mod tests {
     fn spans_are_kept_only_for_a_timeline() {
         let spans = [(0.0, 10.0, SpanKind::Fetch), (10.0, 12.5, SpanKind::Parse)];
         let drawn = lane("crawler-1", spans);
-        let mut counted = Lane::new("crawler-1".into());
-        for (start_ms, end_ms, kind) in spans {
-            let span = Span {
-                start_ms,
-                end_ms,
-                kind,
-            };
-            counted.record(span, false);
-        }
+        let counted = recorded("crawler-1", spans, false);
         assert_eq!(drawn.spans.len(), 2);
         assert!(counted.spans.is_empty());
         let want = Totals {
