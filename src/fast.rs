@@ -194,6 +194,16 @@ fn is_space(c: u8) -> bool {
     matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
 }
 
+/// Whether a tag's attribute text could hold a `rel` attribute: most tags have only a class,
+/// and this byte test spares tokenizing their attributes again.
+fn may_have_rel(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    memchr::memchr2_iter(b'r', b'R', b).any(|i| {
+        b.get(i + 1..i + 3)
+            .is_some_and(|el| el.eq_ignore_ascii_case(b"el"))
+    })
+}
+
 fn has_token(list: &str, token: &str) -> bool {
     list.split(|c: char| c.is_ascii() && is_space(c as u8))
         .any(|t| t.eq_ignore_ascii_case(token))
@@ -532,21 +542,27 @@ impl<'a, 's> Page<'a, 's> {
     fn observe(&mut self, e: &Open<'a>) {
         let id = e.id;
         let name: &str = &e.name;
-        if name == "a" {
-            if let Some(href) = e.attr("href") {
-                for &(_, into) in &self.captures {
-                    if let Into::Link(k) = into {
-                        let slot = &mut self.links[k];
-                        if slot.wants_anchor {
-                            slot.wants_anchor = false;
-                            slot.href = Some(href.clone().into_owned());
-                        }
+        // Only an `a` can be the anchor a selected element without href takes its link from.
+        let anchor = match name {
+            "a" => e.attr("href"),
+            _ => None,
+        };
+        if let Some(href) = &anchor {
+            for &(_, into) in &self.captures {
+                if let Into::Link(k) = into {
+                    let slot = &mut self.links[k];
+                    if slot.wants_anchor {
+                        slot.wants_anchor = false;
+                        slot.href = Some(href.clone().into_owned());
                     }
                 }
             }
         }
         if self.select.may_match(name) && self.select.matches(e, &self.stack) {
-            let href = e.attr("href").map(Cow::into_owned);
+            let href = match name {
+                "a" => anchor.map(Cow::into_owned),
+                _ => e.attr("href").map(Cow::into_owned),
+            };
             self.links.push(Slot {
                 wants_anchor: href.is_none(),
                 href,
@@ -598,7 +614,7 @@ impl<'a, 's> Page<'a, 's> {
             "html" if self.stack.is_empty() => first(&mut found.lang, e.attr("lang")),
             _ => {}
         }
-        if e.attr("rel").is_some_and(|r| has_token(&r, "author")) {
+        if may_have_rel(e.rest) && e.attr("rel").is_some_and(|r| has_token(&r, "author")) {
             self.found.rel_authors.push(String::new());
             let k = self.found.rel_authors.len() - 1;
             self.captures.push((e.id, Into::Author(k)));
