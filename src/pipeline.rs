@@ -141,7 +141,13 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     };
     let engine = thread::Builder::new()
         .name("engine".into())
-        .spawn(move || work.run(line_tx))?;
+        .spawn(move || {
+            let tallies = work.run(line_tx);
+            // Dropping the HTTP client joins its I/O thread and closes each idle connection, a
+            // few milliseconds; the crawl is over, so that happens off the path to the exit.
+            thread::spawn(move || drop(work));
+            tallies
+        })?;
 
     let mut measured = Measured::default();
     let written = write_all(&mut output, &mut measured, &mut progress, &line_rx, &stop);
@@ -181,7 +187,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
 }
 
 impl Work {
-    fn run(self, lines: Sender<Line>) -> io::Result<Tallies> {
+    fn run(&self, lines: Sender<Line>) -> io::Result<Tallies> {
         let (link_tx, link_rx) = unbounded::<Msg>();
         let (seed_tx, seed_rx) = bounded::<Job>(self.crawlers * 2);
         // Each thread that takes jobs needs its own Quit.
@@ -192,7 +198,7 @@ impl Work {
         let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
         let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
         let shared = Shared {
-            work: &self,
+            work: self,
             frontier: &frontier,
             hits: &hits,
         };
