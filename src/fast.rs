@@ -21,7 +21,7 @@ use url::Url;
 
 use crate::css::{Element, Simple};
 use crate::extract::{self, Meta};
-use crate::nesting::{comment_end, find, raw_text_end, script_end};
+use crate::nesting::{comment_end, find, is_space, raw_text_end, script_end};
 use crate::record::Link;
 use rules::{formatting, table_part};
 use tokens::{attr, decode, Tag};
@@ -188,10 +188,6 @@ struct Page<'a, 's> {
     title: Option<String>,
     links: Vec<Slot>,
     found: Found,
-}
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
 }
 
 /// Whether a tag's attribute text could hold a `rel` attribute: most tags have only a class,

@@ -207,7 +207,8 @@ fn foreign_flags(name: u128, mathml: bool) -> u16 {
     }
 }
 
-fn is_space(c: u8) -> bool {
+/// HTML's whitespace: tab, line feed, form feed, carriage return and space.
+pub(crate) fn is_space(c: u8) -> bool {
     BYTES[usize::from(c)] & SPACE != 0
 }
 

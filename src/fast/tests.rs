@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use super::{extract, streamed, Extract};
+use super::{extract, Extract};
 use crate::css::Select;
 use crate::parse::{parse_by, Parsed, Path};
 
@@ -135,7 +135,7 @@ fn the_embedded_blog_streams_every_page() {
     for page in &pages {
         for css in ["a[href]", "a.post-item-title", "h2 a"] {
             let select = Select::parse(css).unwrap();
-            if let Err(bail) = streamed(page, &base(), select.simple.as_ref().unwrap()) {
+            if let Err(bail) = streamed_page(page, &select) {
                 panic!("gave up at {bail:?} on {page}");
             }
             assert!(same(page, css));

@@ -5,11 +5,7 @@ use std::borrow::Cow;
 
 use markup5ever::data::{C1_REPLACEMENTS, NAMED_ENTITIES};
 
-use crate::nesting::find;
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ')
-}
+use crate::nesting::{find, is_space};
 
 /// A start or end tag: its lowercase name and where its attributes begin.
 pub struct Tag<'a> {
