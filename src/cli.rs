@@ -155,6 +155,11 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub allow_private: bool,
 
+    /// Open a new connection for every request instead of keeping each one alive for the next
+    /// (for servers that mishandle keep-alive; slower).
+    #[arg(long)]
+    pub no_keep_alive: bool,
+
     /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve.
     #[arg(long, value_name = "HOST:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,

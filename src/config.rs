@@ -109,6 +109,7 @@ impl Config {
             max_redirects: args.max_redirects,
             max_bytes: args.max_bytes,
             allow_private: args.allow_private,
+            keep_alive: !args.no_keep_alive,
             user_agent: args.user_agent.clone(),
             resolve: args.resolve,
         };

@@ -30,6 +30,8 @@ pub struct Limits {
     pub max_redirects: usize,
     pub max_bytes: u64,
     pub allow_private: bool,
+    /// Reuse connections; off, each request opens its own.
+    pub keep_alive: bool,
     pub user_agent: String,
     /// Host names pinned to an address, as curl's --resolve does.
     pub resolve: Vec<(String, IpAddr)>,
@@ -45,6 +47,7 @@ impl Default for Limits {
             max_redirects: 10,
             max_bytes: 10 * 1024 * 1024,
             allow_private: false,
+            keep_alive: true,
             user_agent: USER_AGENT.into(),
             resolve: Vec::new(),
         }
@@ -107,6 +110,10 @@ macro_rules! configure {
             .gzip(true)
             .brotli(true)
             .deflate(true);
+        if !limits.keep_alive {
+            // No idle connection is kept, so the next request must open its own.
+            builder = builder.pool_max_idle_per_host(0);
+        }
         for (host, ip) in &limits.resolve {
             builder = builder.resolve(host, SocketAddr::new(*ip, 0));
         }

@@ -33,6 +33,25 @@ fn lines(server: &Server, paths: &[&str]) -> String {
 }
 
 #[test]
+fn each_crawler_keeps_its_connection_unless_told_not_to() {
+    let paths = ["/list/1", "/list/2", "/list/3", "/list/4", "/list/5"];
+    for mode in ["single", "multi", "async"] {
+        let kept = blog();
+        let args = ["--mode", mode, "--crawlers", "1", "--no-robots", "-q", "-"];
+        let run = crawl(&args, &lines(&kept, &paths));
+        assert_eq!(run.records().len(), 5, "{mode}: {}", run.stderr);
+        assert_eq!(kept.requests(), 5, "{mode}");
+        assert_eq!(kept.connections(), 1, "{mode}");
+
+        let fresh = blog();
+        let args = [&args[..5], &["--no-keep-alive", "-q", "-"]].concat();
+        let run = crawl(&args, &lines(&fresh, &paths));
+        assert_eq!(run.records().len(), 5, "{mode}: {}", run.stderr);
+        assert_eq!(fresh.connections(), 5, "{mode}");
+    }
+}
+
+#[test]
 fn a_page_becomes_one_exact_record() {
     let server = blog();
     let run = crawl(

@@ -82,6 +82,7 @@ pub struct Stats {
     changed: Condvar,
     max_in_flight: AtomicUsize,
     requests: AtomicUsize,
+    connections: AtomicUsize,
     paths: Mutex<Vec<(String, Instant)>>,
 }
 
@@ -128,6 +129,7 @@ impl Server {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
+                s.connections.fetch_add(1, Ordering::SeqCst);
                 let (stats, handler) = (s.clone(), handler.clone());
                 thread::spawn(move || serve_connection(conn, &stats, &*handler));
             }
@@ -141,6 +143,11 @@ impl Server {
 
     pub fn requests(&self) -> usize {
         self.stats.requests.load(Ordering::SeqCst)
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.stats.connections.load(Ordering::SeqCst)
     }
 
     pub fn max_in_flight(&self) -> usize {
