@@ -355,12 +355,12 @@ impl Body {
         })
     }
 
-    /// Bytes to read before the next check; 0 when reading is over.
+    /// Bytes to read before the next check: up to the sniffing prefix, then one past the cap.
     fn room(&self) -> usize {
         let limit = if self.sniffed {
             self.cap + 1
         } else {
-            SNIFF_LEN as u64
+            (SNIFF_LEN as u64).min(self.cap + 1)
         };
         limit
             .saturating_sub(self.fetched.body.len() as u64)
@@ -375,14 +375,15 @@ impl Body {
             self.fetched.body.extend_from_slice(&chunk[..n]);
             self.fetched.bytes = self.fetched.body.len() as u64;
             chunk = &chunk[n..];
-            if self.room() == 0 {
-                if self.sniffed {
-                    // One byte past the cap proves the body is too large.
-                    self.fetched.body = Vec::new();
-                    let message = format!("body larger than --max-bytes ({} bytes)", self.cap);
-                    return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
-                }
+            if self.room() == 0 && !self.sniffed {
                 self.sniff()?;
+            }
+            if self.room() == 0 {
+                // One byte past the cap proves the body is too large; a cap under the sniffing
+                // prefix gets here straight after sniffing.
+                self.fetched.body = Vec::new();
+                let message = format!("body larger than --max-bytes ({} bytes)", self.cap);
+                return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
             }
         }
         if Instant::now() > self.deadline {

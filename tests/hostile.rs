@@ -74,6 +74,7 @@ fn hostile() -> Server {
                 head(w, "Content-Length: 5000\r\n");
                 let _ = w.write_all(b"<title>short</title>");
             }),
+            "/5k" => Response::html(format!("<title>5k</title>{}", "x".repeat(5000))),
             "/huge" => Response::raw(|w| {
                 head(w, "Transfer-Encoding: chunked\r\n");
                 let chunk = vec![b'a'; 64 * 1024];
@@ -346,6 +347,25 @@ fn bodies_stop_at_the_cap_even_compressed() {
         2 * 1024 * 1024 + 1,
         "the cap is on decompressed bytes"
     );
+    // Caps under the 1 KiB prefix read to sniff the type hold as well.
+    for (cap, stopped) in [("500", 501), ("1023", 1024), ("1024", 1025)] {
+        let r = case(
+            &s,
+            "/5k",
+            &["--max-bytes", cap],
+            Some("too_large"),
+            Duration::from_secs(3),
+        );
+        assert_eq!(r[0]["bytes"], stopped, "--max-bytes {cap}");
+    }
+    let r = case(
+        &s,
+        "/5k",
+        &["--max-bytes", "5017"],
+        None,
+        Duration::from_secs(3),
+    );
+    assert_eq!(r[0]["bytes"], 5017, "a body exactly at the cap is whole");
     case(
         &s,
         "/badgzip",
