@@ -216,6 +216,21 @@ fn depth_zero_fetches_only_the_lines() {
 }
 
 #[test]
+fn select_also_picks_the_links_that_are_followed() {
+    for mode in ["single", "multi", "async"] {
+        let server = site();
+        let args = ["--mode", mode, "-q", "--depth", "5", "--select"];
+        let run = crawl(
+            &[&args[..], &["a[href^='/post/']", "-"]].concat(),
+            &(server.url("/list/1") + "\n"),
+        );
+        let got: BTreeSet<String> = fetched_pages(&server).into_iter().collect();
+        assert_eq!(got, set(&["/list/1", "/post/1-a", "/post/1-b"]), "{mode}");
+        assert_eq!(run.records().len(), 3, "{mode}");
+    }
+}
+
+#[test]
 fn max_pages_bounds_an_endless_trap() {
     for mode in ["single", "multi", "async"] {
         let server = site();

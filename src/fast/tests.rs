@@ -402,7 +402,7 @@ fn streamed_page(page: &str, select: &Select) -> Result<Extract, super::Bail> {
 }
 
 #[test]
-fn damaged_real_pages_agree_or_go_to_the_tree() {
+fn damaged_blog_pages_agree_or_go_to_the_tree() {
     const SNIPPETS: &[&str] = &[
         "<",
         ">",
