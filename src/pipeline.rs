@@ -192,7 +192,8 @@ impl Work {
         let (seed_tx, seed_rx) = bounded::<Job>(self.crawlers * 2);
         // Each thread that takes jobs needs its own Quit.
         let takers = match self.mode {
-            Mode::Single | Mode::Async => 1,
+            Mode::Single => 1,
+            Mode::Async => async_pool::dispatchers(self.crawlers),
             Mode::Multi => self.crawlers,
         };
         let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
@@ -313,8 +314,9 @@ impl Shared<'_> {
             ..
         } = self.work;
         let (page_tx, page_rx) = bounded::<Page>(*queue);
+        let pool = (self.work.mode == Mode::Async).then(|| async_pool::Pool::new(self.work));
 
-        thread::scope(|s| {
+        let read = thread::scope(|s| {
             let feeder = spawn(s, "feeder".into(), move || {
                 let mut input = jobs(&self.work.done);
                 let mut reader = self.work.input.lock().unwrap();
@@ -326,11 +328,13 @@ impl Shared<'_> {
                 self.frontier.seeds_done();
                 Ok::<_, io::Error>(())
             });
-            if self.work.mode == Mode::Async {
-                let pages = page_tx.clone();
-                spawn(s, "dispatcher".into(), move || {
-                    async_pool::dispatch(self, links, seeds, pages)
-                });
+            if let Some(pool) = &pool {
+                for i in 1..=async_pool::dispatchers(*crawlers) {
+                    let pages = page_tx.clone();
+                    spawn(s, format!("dispatcher-{i}"), move || {
+                        pool.dispatch(self, links, seeds, pages)
+                    });
+                }
             }
             let threads = if self.work.mode == Mode::Async {
                 0
@@ -379,7 +383,11 @@ impl Shared<'_> {
             feeder
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        });
+        if let Some(pool) = pool {
+            pool.finish(self.work);
+        }
+        read
     }
 
     /// The crawler's half of the work: robots.txt, politeness and the network.

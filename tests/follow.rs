@@ -4,6 +4,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -293,6 +294,47 @@ fn other_hosts_only_with_all_hosts() {
         .expect("followed");
     assert_eq!(away["depth"], 1);
     let _ = port;
+}
+
+#[test]
+fn robots_txt_of_different_hosts_is_fetched_at_once() {
+    const HOSTS: usize = 4;
+    for mode in ["multi", "async"] {
+        // Each robots.txt is answered only once all of them are asked for, or after 5 s.
+        let asked = Arc::new((Mutex::new(0), Condvar::new()));
+        let servers: Vec<Server> = (0..HOSTS)
+            .map(|_| {
+                let asked = asked.clone();
+                Server::start(move |req, _| {
+                    if req.path == "/robots.txt" {
+                        let (count, all) = &*asked;
+                        let mut count = count.lock().unwrap();
+                        *count += 1;
+                        all.notify_all();
+                        let limit = Duration::from_secs(5);
+                        let (count, _) = all
+                            .wait_timeout_while(count, limit, |n| *n < HOSTS)
+                            .unwrap();
+                        let status = if *count >= HOSTS { 404 } else { 503 };
+                        return Response::status(status);
+                    }
+                    page("page", &[])
+                })
+            })
+            .collect();
+        let input: String = servers.iter().map(|s| s.url("/p") + "\n").collect();
+        let run = crawl(&["--mode", mode, "-q", "-"], &input);
+        let records = run.records();
+        assert_eq!(records.len(), HOSTS, "{mode}");
+        for r in &records {
+            // A 503 would mean that robots.txt waited alone: the host is then disallowed.
+            assert_eq!(
+                r["error"],
+                Value::Null,
+                "{mode}: robots.txt fetched one at a time: {r}"
+            );
+        }
+    }
 }
 
 #[test]

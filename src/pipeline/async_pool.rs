@@ -6,101 +6,135 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::{next_job, Crawled, Page, Shared};
+use super::{next_job, Crawled, Page, Shared, Work};
+use crate::fetch::AsyncFetcher;
 use crate::frontier::{Job, Msg};
 use crate::timeline::{Lane, Span, SpanKind};
 
-/// Takes jobs on this thread, as a crawler would, and hands each admitted one to the runtime.
-pub(super) fn dispatch(
-    shared: Shared<'_>,
-    links: &Receiver<Msg>,
-    seeds: &Receiver<Job>,
-    pages: Sender<Page>,
-) {
-    let work = shared.work;
-    let crawlers = work.crawlers;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("async-io")
-        .enable_all()
-        .build()
-        .expect("cannot start the tokio runtime");
-    let fetcher = Arc::new(
-        work.fetcher
-            .to_async()
-            .expect("the blocking client's settings build"),
-    );
-    let permits = Arc::new(Semaphore::new(crawlers));
-    // A request in flight holds a lane number, so the timeline has one lane per permit.
-    let free: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new((0..crawlers).rev().collect()));
-    let lanes: Vec<Lane> = (1..=crawlers)
-        .map(|i| Lane::new(format!("crawler-{i}")))
-        .collect();
-    let spans = Arc::new(Mutex::new(lanes));
-    let keep = work.keep_spans;
-    let started = work.started;
+/// Threads that take jobs and admit them (robots.txt, politeness) before handing them to the
+/// runtime. Admission can block, on a host's first robots.txt or on its --delay, so one thread
+/// would make every other host wait behind it; a few let other hosts go on meanwhile.
+pub(super) fn dispatchers(crawlers: usize) -> usize {
+    crawlers.clamp(1, 8)
+}
 
-    while let Some(job) = next_job(links, seeds, &work.stop) {
-        work.begun.fetch_add(1, Ordering::Relaxed);
-        let (job, url, slot) = match shared.admit(job) {
-            Ok(admitted) => admitted,
-            Err(Crawled::Page(page)) => {
-                if pages.send(page).is_err() {
-                    break;
-                }
-                continue;
-            }
-            Err(other) => {
-                work.begun.fetch_sub(1, Ordering::Relaxed);
-                match other {
-                    Crawled::Later(job, wait) => shared.later(job, wait),
-                    _ => shared.frontier.done(),
-                }
-                continue;
-            }
-        };
-        let Ok(permit) = runtime.block_on(permits.clone().acquire_owned()) else {
-            break;
-        };
-        let (fetcher, pages, stop) = (fetcher.clone(), pages.clone(), work.stop.clone());
-        let (free, spans) = (free.clone(), spans.clone());
-        runtime.spawn(async move {
-            let lane = free.lock().unwrap().pop().unwrap_or(0);
-            let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
-            let t0 = Instant::now();
-            let fetched = fetcher.fetch(&url, &stop).await;
-            let t1 = Instant::now();
-            drop(slot);
-            let mut lane_spans = vec![Span {
-                start_ms: since(t0),
-                end_ms: since(t1),
-                kind: SpanKind::Fetch,
-            }];
-            match pages.try_send(Page { job, fetched }) {
-                Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                // The time spent here is what says parsers are the limit.
-                Err(TrySendError::Full(page)) => {
-                    let _ = tokio::task::block_in_place(|| pages.send(page).map_err(drop));
-                    lane_spans.push(Span {
-                        start_ms: since(t1),
-                        end_ms: since(Instant::now()),
-                        kind: SpanKind::Blocked,
-                    });
-                }
-            }
-            let mut lanes = spans.lock().unwrap();
-            for span in lane_spans {
-                lanes[lane].record(span, keep);
-            }
-            drop(lanes);
-            free.lock().unwrap().push(lane);
-            drop(permit);
-        });
+/// The runtime and what its requests share, for all the dispatcher threads.
+pub(super) struct Pool {
+    runtime: Runtime,
+    fetcher: Arc<AsyncFetcher>,
+    permits: Arc<Semaphore>,
+    crawlers: usize,
+    /// A request in flight holds a lane number, so the timeline has one lane per permit.
+    free: Arc<Mutex<Vec<usize>>>,
+    lanes: Arc<Mutex<Vec<Lane>>>,
+}
+
+impl Pool {
+    pub(super) fn new(work: &Work) -> Pool {
+        let crawlers = work.crawlers;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("async-io")
+            .enable_all()
+            .build()
+            .expect("cannot start the tokio runtime");
+        let fetcher = work
+            .fetcher
+            .to_async()
+            .expect("the blocking client's settings build");
+        Pool {
+            runtime,
+            fetcher: Arc::new(fetcher),
+            permits: Arc::new(Semaphore::new(crawlers)),
+            crawlers,
+            free: Arc::new(Mutex::new((0..crawlers).rev().collect())),
+            lanes: Arc::new(Mutex::new(
+                (1..=crawlers)
+                    .map(|i| Lane::new(format!("crawler-{i}")))
+                    .collect(),
+            )),
+        }
     }
-    // Every request in flight must hand over its page before the page channel closes.
-    let _ = runtime.block_on(permits.acquire_many(crawlers as u32));
-    let spans = std::mem::take(&mut *spans.lock().unwrap());
-    work.lanes.lock().unwrap().extend(spans);
+
+    /// Takes jobs on this thread, as a crawler would, and hands each admitted one to the runtime.
+    pub(super) fn dispatch(
+        &self,
+        shared: Shared<'_>,
+        links: &Receiver<Msg>,
+        seeds: &Receiver<Job>,
+        pages: Sender<Page>,
+    ) {
+        let work = shared.work;
+        let (keep, started) = (work.keep_spans, work.started);
+        while let Some(job) = next_job(links, seeds, &work.stop) {
+            work.begun.fetch_add(1, Ordering::Relaxed);
+            let (job, url, slot) = match shared.admit(job) {
+                Ok(admitted) => admitted,
+                Err(Crawled::Page(page)) => {
+                    if pages.send(page).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Err(other) => {
+                    work.begun.fetch_sub(1, Ordering::Relaxed);
+                    match other {
+                        Crawled::Later(job, wait) => shared.later(job, wait),
+                        _ => shared.frontier.done(),
+                    }
+                    continue;
+                }
+            };
+            let Ok(permit) = self.runtime.block_on(self.permits.clone().acquire_owned()) else {
+                break;
+            };
+            let (fetcher, pages, stop) = (self.fetcher.clone(), pages.clone(), work.stop.clone());
+            let (free, lanes) = (self.free.clone(), self.lanes.clone());
+            self.runtime.spawn(async move {
+                let lane = free.lock().unwrap().pop().unwrap_or(0);
+                let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
+                let t0 = Instant::now();
+                let fetched = fetcher.fetch(&url, &stop).await;
+                let t1 = Instant::now();
+                drop(slot);
+                let mut spans = vec![Span {
+                    start_ms: since(t0),
+                    end_ms: since(t1),
+                    kind: SpanKind::Fetch,
+                }];
+                match pages.try_send(Page { job, fetched }) {
+                    Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                    // The time spent here is what says parsers are the limit.
+                    Err(TrySendError::Full(page)) => {
+                        let _ = tokio::task::block_in_place(|| pages.send(page).map_err(drop));
+                        spans.push(Span {
+                            start_ms: since(t1),
+                            end_ms: since(Instant::now()),
+                            kind: SpanKind::Blocked,
+                        });
+                    }
+                }
+                let mut lanes = lanes.lock().unwrap();
+                for span in spans {
+                    lanes[lane].record(span, keep);
+                }
+                drop(lanes);
+                free.lock().unwrap().push(lane);
+                drop(permit);
+            });
+        }
+    }
+
+    /// After the dispatchers: waits for every request in flight, so none is cut off when the
+    /// runtime goes, and hands the lanes to the crawl.
+    pub(super) fn finish(self, work: &Work) {
+        let _ = self
+            .runtime
+            .block_on(self.permits.acquire_many(self.crawlers as u32));
+        let lanes = std::mem::take(&mut *self.lanes.lock().unwrap());
+        work.lanes.lock().unwrap().extend(lanes);
+    }
 }
