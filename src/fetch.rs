@@ -142,9 +142,10 @@ impl Fetcher {
         self.fetch_as(url, stop, Expect::Page)
     }
 
-    /// Fetches a file of any type, such as robots.txt.
-    pub fn fetch_file(&self, url: &Url, stop: &Stop) -> Fetched {
-        self.fetch_as(url, stop, Expect::AnyType)
+    /// Fetches a robots.txt: any type, and a body past ROBOTS_MAX_BYTES is cut there and kept,
+    /// whatever --max-bytes says, as RFC 9309 asks.
+    pub fn fetch_robots(&self, url: &Url, stop: &Stop) -> Fetched {
+        self.fetch_as(url, stop, Expect::Robots)
     }
 
     /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
@@ -301,8 +302,12 @@ fn failed_send(e: &reqwest::Error) -> (Fetched, Retry) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
     Page,
-    AnyType,
+    Robots,
 }
+
+/// The part of a robots.txt that is read and obeyed: RFC 9309 asks crawlers to parse at least
+/// 500 KiB, and lets them ignore what follows.
+pub const ROBOTS_MAX_BYTES: u64 = 500 * 1024;
 
 /// The rules for one response body, fed chunk by chunk by either client: a small prefix
 /// first, so a page that is not HTML costs no more than that, then the rest up to
@@ -349,7 +354,10 @@ impl Body {
         Ok(Body {
             fetched,
             expect,
-            cap: limits.max_bytes,
+            cap: match expect {
+                Expect::Page => limits.max_bytes,
+                Expect::Robots => ROBOTS_MAX_BYTES,
+            },
             deadline: started + limits.timeout,
             sniffed: false,
         })
@@ -380,8 +388,11 @@ impl Body {
             }
             if self.room() == 0 {
                 // One byte past the cap proves the body is too large; a cap under the sniffing
-                // prefix gets here straight after sniffing.
-                self.fetched.body = Vec::new();
+                // prefix gets here straight after sniffing. A robots.txt keeps what fits.
+                match self.expect {
+                    Expect::Page => self.fetched.body = Vec::new(),
+                    Expect::Robots => self.fetched.body.truncate(self.cap as usize),
+                }
                 let message = format!("body larger than --max-bytes ({} bytes)", self.cap);
                 return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
             }

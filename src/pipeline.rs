@@ -425,7 +425,7 @@ impl Shared<'_> {
         };
         let Work { fetcher, stop, .. } = self.work;
         let rules = self.work.robots.as_ref().map(|(cache, agent)| {
-            cache.rules(&url, |robots| fetcher.fetch_file(robots, stop), agent)
+            cache.rules(&url, |robots| fetcher.fetch_robots(robots, stop), agent)
         });
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             let error = match rules {

@@ -7,7 +7,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::fetch::Fetched;
-use crate::record::PageError;
+use crate::record::{ErrorKind, PageError};
+
+/// The longest Crawl-delay obeyed: a robots.txt asking for more (or for an absurd number) gets
+/// this, so that one host cannot stall its part of a crawl for hours.
+pub const MAX_CRAWL_DELAY: Duration = Duration::from_secs(60);
 
 /// What one host's robots.txt says to us.
 pub enum Rules {
@@ -29,9 +33,12 @@ impl Rules {
         }
     }
 
+    /// The Crawl-delay asked for, up to MAX_CRAWL_DELAY; none for zero, negative or NaN.
     pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
-            Rules::Parsed(robot) => robot.delay.map(|s| Duration::from_secs_f32(s.max(0.0))),
+            Rules::Parsed(robot) => robot.delay.filter(|s| *s > 0.0).map(|s| {
+                Duration::try_from_secs_f32(s).map_or(MAX_CRAWL_DELAY, |d| d.min(MAX_CRAWL_DELAY))
+            }),
             _ => None,
         }
     }
@@ -49,7 +56,15 @@ impl Rules {
 
     pub fn from_fetch(agent: &str, fetched: &Fetched) -> Rules {
         match (&fetched.error, fetched.status) {
+            // Redirects that never reach a robots.txt make it unavailable, like a 4xx
+            // (RFC 9309, section 2.3.1.2).
+            (Some(error), None)
+                if matches!(error.kind, ErrorKind::Redirect | ErrorKind::Blocked) =>
+            {
+                Rules::AllowAll
+            }
             (Some(error), None) => Rules::Unreachable(error.clone()),
+            // Past ROBOTS_MAX_BYTES, the part read is obeyed.
             (_, status) => Rules::from_response(agent, status, &fetched.body),
         }
     }
@@ -119,6 +134,31 @@ mod tests {
         assert!(Rules::from_response("crawl", Some(404), b"").allowed(&url("http://a.test/x")));
         assert!(!Rules::from_response("crawl", Some(503), b"").allowed(&url("http://a.test/x")));
         assert!(!Rules::from_response("crawl", None, b"").allowed(&url("http://a.test/x")));
+    }
+
+    #[test]
+    fn crawl_delay_is_capped_and_nonsense_ignored() {
+        let delay = |value: &str| {
+            let txt = format!("User-agent: *\nCrawl-delay: {value}\n");
+            Rules::from_response("crawl", Some(200), txt.as_bytes()).crawl_delay()
+        };
+        assert_eq!(delay("2.5"), Some(Duration::from_millis(2500)));
+        assert_eq!(delay("1e30"), Some(MAX_CRAWL_DELAY));
+        assert_eq!(delay("inf"), Some(MAX_CRAWL_DELAY));
+        assert_eq!(delay("3600"), Some(MAX_CRAWL_DELAY));
+        for ignored in ["0", "-5", "NaN"] {
+            assert_eq!(delay(ignored), None, "{ignored}");
+        }
+    }
+
+    #[test]
+    fn robots_txt_that_redirects_nowhere_is_unavailable() {
+        for kind in [ErrorKind::Redirect, ErrorKind::Blocked] {
+            let fetched = Fetched::failed(PageError::new(kind, "x"));
+            assert!(Rules::from_fetch("crawl", &fetched).allowed(&url("http://a.test/x")));
+        }
+        let refused = Fetched::failed(PageError::new(ErrorKind::Connect, "refused"));
+        assert!(!Rules::from_fetch("crawl", &refused).allowed(&url("http://a.test/x")));
     }
 
     #[test]

@@ -338,6 +338,69 @@ fn robots_txt_of_different_hosts_is_fetched_at_once() {
 }
 
 #[test]
+fn hostile_robots_txt_neither_stalls_nor_is_ignored() {
+    // A Crawl-delay no crawl could wait out, a robots.txt of 600 KB whose rules past the first
+    // 500 KiB are not read, and a robots.txt that redirects to itself.
+    let filler = "# filler line for a robots.txt far too long\n".repeat(14_000);
+    let big = format!("User-agent: *\nDisallow: /private\n{filler}Disallow: /late\n");
+    let server = Server::start(move |req, _| {
+        let host = req.header("host").unwrap();
+        match (host.split(':').next().unwrap(), req.path.as_str()) {
+            ("slow.test", "/robots.txt") => Response::new(
+                200,
+                "text/plain",
+                b"User-agent: *\nCrawl-delay: 1e30\n".to_vec(),
+            ),
+            ("big.test", "/robots.txt") => {
+                Response::new(200, "text/plain", big.clone().into_bytes())
+            }
+            ("loop.test", "/robots.txt") => Response::status(302).header("Location", "/robots.txt"),
+            _ => page("page", &[]),
+        }
+    });
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let url = |host: &str, path: &str| format!("http://{host}:{port}{path}\n");
+    let input = [
+        url("slow.test", "/p"),
+        url("big.test", "/private"),
+        url("big.test", "/late"),
+        url("loop.test", "/p"),
+    ]
+    .concat();
+    let resolve: Vec<String> = ["slow.test", "big.test", "loop.test"]
+        .iter()
+        .map(|h| format!("--resolve={h}:127.0.0.1"))
+        .collect();
+    for mode in ["single", "multi", "async"] {
+        for cap in ["10MiB", "1KiB"] {
+            let mut args = vec!["--mode", mode, "-q", "--max-bytes", cap];
+            args.extend(resolve.iter().map(String::as_str));
+            args.push("-");
+            let run = crawl(&args, &input);
+            assert_eq!(run.code(), 0, "{mode} {cap}: {}", run.stderr);
+            let kinds: BTreeSet<(String, String)> = run
+                .records()
+                .iter()
+                .map(|r| {
+                    let kind = r["error"]["kind"].as_str().unwrap_or("ok").to_string();
+                    (r["url"].as_str().unwrap().to_string(), kind)
+                })
+                .collect();
+            let want: BTreeSet<(String, String)> = [
+                (url("slow.test", "/p"), "ok"),
+                (url("big.test", "/private"), "robots"),
+                (url("big.test", "/late"), "ok"),
+                (url("loop.test", "/p"), "ok"),
+            ]
+            .iter()
+            .map(|(u, k)| (u.trim_end().to_string(), k.to_string()))
+            .collect();
+            assert_eq!(kinds, want, "{mode} {cap}");
+        }
+    }
+}
+
+#[test]
 fn a_seed_robots_disallows_is_a_record_and_never_fetched() {
     let server = site();
     let run = crawl(&["-q", "-"], &(server.url("/private/secret") + "\n"));
