@@ -14,7 +14,7 @@ use crate::decode::{self, BodyKind, SNIFF_LEN};
 use crate::private;
 use crate::record::{millis, ErrorKind, PageError};
 use crate::retry;
-use crate::sitemap;
+use crate::sitemap::{self, GunzipError};
 use crate::stop::Stop;
 
 /// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
@@ -440,7 +440,19 @@ impl Body {
                     );
                     return self.fail((error, Retry::No));
                 }
-                Err(e) => return self.fail((PageError::new(ErrorKind::Body, e), Retry::No)),
+                Err(GunzipError::TooLarge) => {
+                    // As for a body that is too large as it comes: where unpacking stopped.
+                    body.clear();
+                    self.fetched.bytes = self.cap + 1;
+                    let message = format!(
+                        "body larger than --max-bytes ({} bytes) once gunzipped",
+                        self.cap
+                    );
+                    return self.fail((PageError::new(ErrorKind::TooLarge, message), Retry::No));
+                }
+                Err(GunzipError::Corrupt(e)) => {
+                    return self.fail((PageError::new(ErrorKind::Body, e), Retry::No))
+                }
             }
         }
         (self.fetched, Retry::No)

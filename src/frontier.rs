@@ -22,7 +22,14 @@ pub struct Job {
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
     pub scope: Option<Arc<str>>,
+    /// How many sitemaps in a row listed this URL: 0 for lines and links.
+    pub sitemaps: u8,
 }
+
+/// A sitemap listed by this many sitemaps in a row is recorded but not expanded: an index and
+/// the sitemaps it lists are the protocol's two levels, and a chain of sitemaps listing
+/// sitemaps would otherwise never end, even at --depth 0.
+pub const MAX_SITEMAP_NESTING: u8 = 2;
 
 impl Job {
     pub fn seed(line: String, target: Result<Url, PageError>) -> Job {
@@ -32,6 +39,7 @@ impl Job {
             depth: 0,
             parent: None,
             scope: None,
+            sitemaps: 0,
         }
     }
 }
@@ -158,9 +166,14 @@ impl Frontier {
         self.next.lock().unwrap().extend(found);
     }
 
-    /// URLs a sitemap lists join the sitemap's own level, so they are sent at once.
-    pub fn listed(&self, sitemap: &Url, depth: u32, scope: &Arc<str>, locs: &[Link]) {
+    /// URLs a sitemap lists join the sitemap's own level, so they are sent at once. `nesting`
+    /// is how many sitemaps in a row listed this one.
+    pub fn listed(&self, sitemap: &Url, depth: u32, nesting: u8, scope: &Arc<str>, locs: &[Link]) {
+        if nesting >= MAX_SITEMAP_NESTING {
+            return;
+        }
         let parent: Arc<str> = sitemap.as_str().into();
+        let from_public = !private::is_private(sitemap);
         for loc in locs {
             let Ok(url) = Url::parse(&loc.href) else {
                 continue;
@@ -168,7 +181,12 @@ impl Frontier {
             if !self.in_scope(&url, scope) {
                 continue;
             }
-            if let Some(job) = self.first_visit(url, depth, &parent, scope) {
+            if from_public && !self.scope.allow_private && private::is_private(&url) {
+                self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if let Some(mut job) = self.first_visit(url, depth, &parent, scope) {
+                job.sitemaps = nesting + 1;
                 self.send(job);
             }
         }
@@ -192,6 +210,7 @@ impl Frontier {
             depth,
             parent: Some(parent.clone()),
             scope: Some(scope.clone()),
+            sitemaps: 0,
         })
     }
 

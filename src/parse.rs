@@ -60,10 +60,10 @@ pub fn parse_by(
     if let Some(map) = sitemap::parse(body) {
         let (Sitemap::UrlSet(locs) | Sitemap::Index(locs)) = map;
         let links = locs
-            .into_iter()
-            .filter_map(|loc| base.join(&loc).ok())
+            .iter()
+            .filter_map(|loc| resolve(base, loc))
             .map(|href| Link {
-                href: href.into(),
+                href,
                 text: String::new(),
             })
             .collect();

@@ -498,7 +498,8 @@ impl Shared<'_> {
                 .clone()
                 .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
             if parsed.sitemap {
-                self.frontier.listed(base, job.depth, &scope, &parsed.links);
+                self.frontier
+                    .listed(base, job.depth, job.sitemaps, &scope, &parsed.links);
             } else {
                 self.frontier
                     .discovered(base, job.depth, &scope, &parsed.links);

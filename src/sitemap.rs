@@ -16,8 +16,16 @@ pub fn is_gzip(body: &[u8]) -> bool {
     body.starts_with(&[0x1f, 0x8b])
 }
 
-/// Decompresses gzip `body`, reading at most `cap` output bytes; Err(message) on corrupt data or when the output would exceed cap ("larger than N bytes once decompressed").
-pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, String> {
+/// Why a gzipped body could not be unpacked.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GunzipError {
+    Corrupt(String),
+    /// More than the cap once decompressed.
+    TooLarge,
+}
+
+/// Decompresses gzip `body`, reading at most `cap` output bytes.
+pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, GunzipError> {
     // Multi-member streams are valid gzip (RFC 1952), so accept them rather than
     // silently dropping every member after the first.
     let decoder = flate2::read::MultiGzDecoder::new(body);
@@ -27,9 +35,9 @@ pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     limited
         .read_to_end(&mut out)
-        .map_err(|e| format!("corrupt gzip data: {e}"))?;
+        .map_err(|e| GunzipError::Corrupt(format!("corrupt gzip data: {e}")))?;
     if out.len() as u64 > cap {
-        return Err(format!("larger than {cap} bytes once decompressed"));
+        return Err(GunzipError::TooLarge);
     }
     Ok(out)
 }
@@ -428,8 +436,7 @@ mod tests {
     #[test]
     fn gunzip_cap_exceeded() {
         let gz = gzip(&vec![b'a'; 10_000]);
-        let err = gunzip(&gz, 9_999).unwrap_err();
-        assert_eq!(err, "larger than 9999 bytes once decompressed");
+        assert_eq!(gunzip(&gz, 9_999), Err(GunzipError::TooLarge));
     }
 
     #[test]

@@ -464,6 +464,106 @@ fn sitemaps_expand_into_their_urls_at_their_own_depth() {
     }
 }
 
+#[test]
+fn hostile_sitemaps_end_stay_public_and_stay_small() {
+    // /chain/N is an index listing /chain/N+1, forever; the public sitemap lists a private
+    // address and non-http URLs; the gzipped one unpacks to 64 MiB.
+    let server = Server::start(|req, _| {
+        let host = req.header("host").unwrap().to_string();
+        let port = host.rsplit(':').next().unwrap().to_string();
+        let path = req.path.as_str();
+        match path {
+            p if p.starts_with("/chain/") => {
+                let n: u32 = p[7..].parse().unwrap();
+                let next = format!("http://{host}/chain/{}", n + 1);
+                Response::new(
+                    200,
+                    "application/xml",
+                    sitemap("index", &[next]).into_bytes(),
+                )
+            }
+            "/public.xml" => {
+                let locs = [
+                    format!("http://127.0.0.1:{port}/inside"),
+                    format!("http://{host}/page"),
+                    "ftp://files.example/x".into(),
+                    "mailto:me@example.com".into(),
+                    "javascript:void(0)".into(),
+                ];
+                Response::new(
+                    200,
+                    "application/xml",
+                    sitemap("urlset", &locs).into_bytes(),
+                )
+            }
+            "/bomb.xml.gz" => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(b"<?xml version=\"1.0\"?><urlset>").unwrap();
+                let spaces = vec![b' '; 1 << 20];
+                for _ in 0..64 {
+                    gz.write_all(&spaces).unwrap();
+                }
+                Response::new(200, "application/gzip", gz.finish().unwrap())
+            }
+            _ => page("page", &[]),
+        }
+    });
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    for mode in ["single", "multi", "async"] {
+        let input = [
+            server.url("/chain/0"),
+            format!("http://blog.example:{port}/public.xml"),
+            server.url("/bomb.xml.gz"),
+        ]
+        .join("\n");
+        let args = [
+            "--mode",
+            mode,
+            "--all-hosts",
+            "--resolve=blog.example:127.0.0.1",
+        ];
+        let run = crawl(&[&args[..], &["-"]].concat(), &input);
+        assert_eq!(run.code(), 0, "{mode}: {}", run.stderr);
+        let records = run.records();
+        let record = |url: &str| records.iter().find(|r| r["url"] == url).unwrap().clone();
+        // An index, the sitemap it lists, and that one's entry, recorded but not expanded.
+        let chain: BTreeSet<String> = server
+            .paths()
+            .into_iter()
+            .filter(|p| p.starts_with("/chain/"))
+            .collect();
+        assert_eq!(chain, set(&["/chain/0", "/chain/1", "/chain/2"]), "{mode}");
+        assert!(!server.paths().contains(&"/inside".to_string()), "{mode}");
+        assert!(server.paths().contains(&"/page".to_string()), "{mode}");
+        assert!(
+            run.stderr
+                .contains("1 links to private addresses not followed"),
+            "{mode}: {}",
+            run.stderr
+        );
+        let public = record(&format!("http://blog.example:{port}/public.xml"));
+        let hrefs: Vec<&str> = public["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["href"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            hrefs,
+            [
+                format!("http://127.0.0.1:{port}/inside"),
+                format!("http://blog.example:{port}/page")
+            ],
+            "{mode}: only http and https locs"
+        );
+        let bomb = record(&server.url("/bomb.xml.gz"));
+        assert_eq!(bomb["error"]["kind"], "too_large", "{mode}: {bomb}");
+        assert_eq!(bomb["bytes"], 10 * 1024 * 1024 + 1, "{mode}: {bomb}");
+        assert_eq!(records.len(), 3 + 2 + 1, "{mode}");
+    }
+}
+
 /// Gaps between request arrivals, as the server saw them.
 fn gaps(server: &Server) -> Vec<Duration> {
     let times: Vec<_> = server
