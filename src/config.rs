@@ -87,6 +87,13 @@ impl Config {
                 };
                 if args.resume {
                     done = output::resume(path).map_err(cannot)?;
+                    if args.depth > 0 && !done.is_empty() {
+                        // Following starts from pages fetched in this run only.
+                        eprintln!(
+                            "crawl: warning: --resume skips pages already recorded, so links \
+                             found on them are not followed again"
+                        );
+                    }
                 }
                 Output::append(path).map_err(cannot)?
             }

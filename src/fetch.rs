@@ -66,6 +66,9 @@ pub struct Fetched {
     pub attempts: u32,
     pub fetch_ms: Option<f64>,
     pub error: Option<PageError>,
+    /// A stop cut the wait before another attempt: this is not the URL's outcome, so it gets
+    /// no record, and --resume tries it again.
+    pub interrupted: bool,
 }
 
 impl Fetched {
@@ -154,11 +157,13 @@ impl Fetcher {
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
-            let (fetched, retry) = self.attempt(url, expect);
+            let (mut fetched, retry) = self.attempt(url, expect);
             match next_wait(&self.limits, attempts, retry) {
                 Some(wait) if stop.sleep(wait) => continue,
-                _ => break fetched,
+                Some(_) => fetched.interrupted = true,
+                None => {}
             }
+            break fetched;
         };
         fetched.attempts = attempts;
         fetched.fetch_ms = Some(millis(started.elapsed()));
@@ -209,11 +214,13 @@ impl AsyncFetcher {
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
-            let (fetched, retry) = self.attempt(url).await;
+            let (mut fetched, retry) = self.attempt(url).await;
             match next_wait(&self.limits, attempts, retry) {
                 Some(wait) if sleep_async(wait, stop).await => continue,
-                _ => break fetched,
+                Some(_) => fetched.interrupted = true,
+                None => {}
             }
+            break fetched;
         };
         fetched.attempts = attempts;
         fetched.fetch_ms = Some(millis(started.elapsed()));

@@ -408,6 +408,9 @@ impl Shared<'_> {
         let Work { fetcher, stop, .. } = self.work;
         let fetched = track.time(SpanKind::Fetch, || fetcher.fetch(&url, stop));
         drop(slot);
+        if fetched.interrupted {
+            return Crawled::Skipped;
+        }
         Crawled::Page(Page { job, fetched })
     }
 
@@ -428,6 +431,10 @@ impl Shared<'_> {
             cache.rules(&url, |robots| fetcher.fetch_robots(robots, stop), agent)
         });
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
+            // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
+            if stop.is_requested() {
+                return Err(Crawled::Skipped);
+            }
             let error = match rules {
                 // The page itself would fail the same way; say how, not "robots".
                 Rules::Unreachable(error) => error.clone(),
@@ -471,6 +478,7 @@ impl Shared<'_> {
             attempts,
             fetch_ms,
             error,
+            interrupted: _,
         } = fetched;
         let (parsed, parse_ms) = match &final_url {
             Some(base) if error.is_none() => {

@@ -139,6 +139,47 @@ fn a_second_ctrl_c_exits_at_once() {
 }
 
 #[test]
+fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
+    for mode in ["single", "multi", "async"] {
+        // The first answer asks to come back in 3 s; any later one is the page.
+        let server = Server::start(|_, stats| match stats.requests() {
+            1 => Response::status(503).header("Retry-After", "3"),
+            _ => Response::html("<title>back</title>"),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let urls = dir.path().join("urls.txt");
+        std::fs::write(&urls, server.url("/page") + "\n").unwrap();
+        let out = dir.path().join("out.jsonl");
+        let args = ["--mode", mode, "--no-robots", "--resume", "-o"];
+        let run = |extra: &[&str]| {
+            let mut all = args.to_vec();
+            all.extend([out.to_str().unwrap(), urls.to_str().unwrap()]);
+            all.extend(extra);
+            start(&all)
+        };
+        let mut child = run(&[]);
+        let until = Instant::now() + Duration::from_secs(10);
+        while server.requests() == 0 && Instant::now() < until {
+            sleep(Duration::from_millis(20));
+        }
+        sleep(Duration::from_millis(300));
+        signal(&child, "-INT");
+        assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
+        assert_eq!(
+            records(&out),
+            Vec::<String>::new(),
+            "{mode}: the 503 is not the outcome"
+        );
+
+        assert_eq!(run(&[]).wait().unwrap().code(), Some(0), "{mode}");
+        let text = std::fs::read_to_string(&out).unwrap();
+        let record: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(record["status"], 200, "{mode}: {record}");
+        assert_eq!(server.requests(), 2, "{mode}");
+    }
+}
+
+#[test]
 fn resume_after_kill_9_completes_with_one_record_per_url() {
     let server = slow_server(Duration::from_millis(100));
     let dir = tempfile::tempdir().unwrap();
@@ -183,4 +224,36 @@ fn resume_after_kill_9_completes_with_one_record_per_url() {
 fn resume_needs_an_output_file() {
     let run = support::crawl(&["--resume", "-"], "");
     assert_eq!(run.code(), 2);
+}
+
+#[test]
+fn resume_with_depth_warns_that_it_is_partial() {
+    let server = slow_server(Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let urls = url_file(dir.path(), &server, 2);
+    let out = dir.path().join("out.jsonl");
+    let args = [
+        "--depth",
+        "1",
+        "--resume",
+        "-o",
+        out.to_str().unwrap(),
+        &urls,
+    ];
+    let first = support::crawl(&args, "");
+    assert_eq!(first.code(), 0, "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("warning"),
+        "nothing to skip yet: {}",
+        first.stderr
+    );
+    let again = support::crawl(&args, "");
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("links found on them are not followed again"),
+        "{}",
+        again.stderr
+    );
 }

@@ -100,6 +100,11 @@ impl Pool {
                 let fetched = fetcher.fetch(&url, &stop).await;
                 let t1 = Instant::now();
                 drop(slot);
+                if fetched.interrupted {
+                    // Not the URL's outcome: no record, so --resume tries it again.
+                    free.lock().unwrap().push(lane);
+                    return;
+                }
                 let mut spans = vec![Span {
                     start_ms: since(t0),
                     end_ms: since(t1),
