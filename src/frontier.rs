@@ -44,6 +44,10 @@ impl Job {
     }
 }
 
+/// Jobs put back to wait for their host, beyond which fresh URL lines no longer go first: a
+/// host that makes every job wait must not pull a whole URL file into memory.
+pub const WAITING_ROOM: usize = 256;
+
 pub enum Msg {
     Job(Job),
     /// Sent once per crawler when nothing is left: the crawl is complete.
@@ -120,6 +124,11 @@ impl Frontier {
     /// Whether other jobs are queued, so one whose host must wait can let them go first.
     pub fn others_waiting(&self) -> bool {
         !self.jobs.is_empty() || !self.seeds.is_empty()
+    }
+
+    /// Whether a fresh URL line is there to take before the jobs put back to wait.
+    pub fn fresh_first(&self) -> bool {
+        !self.seeds.is_empty() && self.jobs.len() < WAITING_ROOM
     }
 
     /// The feeder has no more lines.

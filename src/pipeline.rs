@@ -18,7 +18,7 @@ use crate::cli::Mode;
 use crate::config::{Config, Input};
 use crate::extract::Field;
 use crate::fetch::{self, Fetched, Fetcher};
-use crate::frontier::{Frontier, Job, Msg, Scope};
+use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
 use crate::output::{Output, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
@@ -250,29 +250,33 @@ impl Shared<'_> {
             if self.work.stop.is_requested() {
                 return Ok(());
             }
-            let job = match links.try_recv() {
-                Ok(Msg::Job(job)) => job,
-                Ok(Msg::Quit) => return Ok(()),
-                Err(_) if reading => {
-                    match input.next(&mut *self.work.input.lock().unwrap()) {
-                        Some(job) => {
-                            if !self.frontier.seed(job?) {
-                                reading = false;
-                                self.frontier.seeds_done();
-                            }
-                        }
-                        None => {
-                            reading = false;
-                            self.frontier.seeds_done();
-                        }
-                    }
-                    match seeds.try_recv() {
-                        Ok(job) => job,
-                        Err(_) => continue,
-                    }
+            // The next lines are read ahead, so that a job whose host must wait can let them go
+            // first, as in next_job.
+            while reading && seeds.len() < 2 {
+                let more = match input.next(&mut *self.work.input.lock().unwrap()) {
+                    Some(job) => self.frontier.seed(job?),
+                    None => false,
+                };
+                if !more {
+                    reading = false;
+                    self.frontier.seeds_done();
                 }
-                // Nothing queued and no more lines: the level switch has sent jobs or Quit.
-                Err(_) => continue,
+            }
+            let fresh = match links.len() < WAITING_ROOM {
+                true => seeds.try_recv().ok(),
+                false => None,
+            };
+            let job = match fresh {
+                Some(job) => job,
+                None => match links.try_recv() {
+                    Ok(Msg::Job(job)) => job,
+                    Ok(Msg::Quit) => return Ok(()),
+                    Err(_) => match seeds.try_recv() {
+                        Ok(job) => job,
+                        // Nothing queued and no more lines: the level switch has sent jobs or Quit.
+                        Err(_) => continue,
+                    },
+                },
             };
             match self.crawl(job, &mut track) {
                 Crawled::Page(page) => {
@@ -288,11 +292,13 @@ impl Shared<'_> {
         }
     }
 
-    /// Sends a job whose host must wait to the back of the queue. The short nap keeps crawlers
-    /// from spinning when every queued job is for that same host.
+    /// Sends a job whose host must wait to the back of the queue. Unless a fresh URL line can go
+    /// next, a short nap keeps crawlers from spinning when every queued job must wait.
     fn later(self, job: Job, wait: Duration) {
         self.frontier.requeue(job);
-        self.work.stop.sleep(wait.min(Duration::from_millis(20)));
+        if !self.frontier.fresh_first() {
+            self.work.stop.sleep(wait.min(Duration::from_millis(20)));
+        }
     }
 
     /// A feeder streams URL lines to crawler threads, which send bodies through the bounded page
@@ -553,6 +559,13 @@ impl Shared<'_> {
 /// The next job for a crawler: found links first, then URL lines; None when the crawl is over
 /// or stopping.
 fn next_job(links: &Receiver<Msg>, seeds: &Receiver<Job>, stop: &Stop) -> Option<Job> {
+    // A fresh line goes before jobs put back to wait for their host, so that other hosts go on
+    // meanwhile (while the line level lasts, links holds only those and sitemap entries).
+    if links.len() < WAITING_ROOM {
+        if let Ok(job) = seeds.try_recv() {
+            return (!stop.is_requested()).then_some(job);
+        }
+    }
     loop {
         let job = select_biased! {
             recv(links) -> msg => match msg {

@@ -592,6 +592,44 @@ fn delay_spaces_requests_to_one_host() {
 }
 
 #[test]
+fn a_host_that_must_wait_lets_the_next_host_go() {
+    // Six lines for a.test, then six for b.test, one server behind both names.
+    let server = Server::start(|_, _| Response::html("<title>x</title>"));
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = port.as_str();
+    let seeds: String = ["a", "b"]
+        .iter()
+        .flat_map(|h| (1..=6).map(move |i| format!("http://{h}.test:{port}/{h}/{i}\n")))
+        .collect();
+    for mode in ["single", "multi", "async"] {
+        let before = server.paths().len();
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--no-robots",
+            "--crawlers",
+            "2",
+            "--delay",
+            "300ms",
+            "--resolve",
+            "a.test:127.0.0.1",
+            "--resolve",
+            "b.test:127.0.0.1",
+            "-",
+        ];
+        let run = crawl(&args, &seeds);
+        assert_eq!(run.records().len(), 12, "{mode}");
+        let order: Vec<String> = server.paths()[before..].to_vec();
+        let first_b = order.iter().position(|p| p.starts_with("/b/")).unwrap();
+        let last_a = order.iter().rposition(|p| p.starts_with("/a/")).unwrap();
+        // Waiting on a.test's delay, crawlers start on b.test instead of after all of a.test.
+        assert!(first_b < last_a, "{mode}: {order:?}");
+        assert!(first_b <= 2, "{mode}: b.test waited for a.test: {order:?}");
+    }
+}
+
+#[test]
 fn crawl_delay_in_robots_txt_is_honoured() {
     let server = Server::start(|req, _| match req.path.as_str() {
         "/robots.txt" => Response::new(
