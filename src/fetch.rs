@@ -140,28 +140,42 @@ impl Fetcher {
         })
     }
 
-    /// Fetches a page: HTML, XML or a gzipped sitemap; anything else is `not_html`.
-    pub fn fetch(&self, url: &Url, stop: &Stop) -> Fetched {
-        self.fetch_as(url, stop, Expect::Page)
+    /// Fetches a page: HTML, XML or a gzipped sitemap; anything else is `not_html`. `pace` says
+    /// when a retry due at an instant may start, so that retries keep the host's --delay.
+    pub fn fetch(&self, url: &Url, stop: &Stop, pace: &dyn Fn(Instant) -> Instant) -> Fetched {
+        self.fetch_as(url, stop, pace, Expect::Page)
     }
 
     /// Fetches a robots.txt: any type, and a body past ROBOTS_MAX_BYTES is cut there and kept,
     /// whatever --max-bytes says, as RFC 9309 asks.
-    pub fn fetch_robots(&self, url: &Url, stop: &Stop) -> Fetched {
-        self.fetch_as(url, stop, Expect::Robots)
+    pub fn fetch_robots(
+        &self,
+        url: &Url,
+        stop: &Stop,
+        pace: &dyn Fn(Instant) -> Instant,
+    ) -> Fetched {
+        self.fetch_as(url, stop, pace, Expect::Robots)
     }
 
     /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
-    fn fetch_as(&self, url: &Url, stop: &Stop, expect: Expect) -> Fetched {
+    fn fetch_as(
+        &self,
+        url: &Url,
+        stop: &Stop,
+        pace: &dyn Fn(Instant) -> Instant,
+        expect: Expect,
+    ) -> Fetched {
         let started = Instant::now();
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
             let (mut fetched, retry) = self.attempt(url, expect);
-            match next_wait(&self.limits, attempts, retry) {
-                Some(wait) if stop.sleep(wait) => continue,
-                Some(_) => fetched.interrupted = true,
-                None => {}
+            if let Some(wait) = next_wait(&self.limits, attempts, retry) {
+                let start = pace(Instant::now() + wait);
+                if stop.sleep(start.saturating_duration_since(Instant::now())) {
+                    continue;
+                }
+                fetched.interrupted = true;
             }
             break fetched;
         };
@@ -209,16 +223,23 @@ impl Fetcher {
 
 impl AsyncFetcher {
     /// Fetches a page exactly as `Fetcher::fetch` does, awaiting instead of blocking.
-    pub async fn fetch(&self, url: &Url, stop: &Stop) -> Fetched {
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        stop: &Stop,
+        pace: &(dyn Fn(Instant) -> Instant + Sync),
+    ) -> Fetched {
         let started = Instant::now();
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
             let (mut fetched, retry) = self.attempt(url).await;
-            match next_wait(&self.limits, attempts, retry) {
-                Some(wait) if sleep_async(wait, stop).await => continue,
-                Some(_) => fetched.interrupted = true,
-                None => {}
+            if let Some(wait) = next_wait(&self.limits, attempts, retry) {
+                let start = pace(Instant::now() + wait);
+                if sleep_async(start.saturating_duration_since(Instant::now()), stop).await {
+                    continue;
+                }
+                fetched.interrupted = true;
             }
             break fetched;
         };

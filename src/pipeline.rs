@@ -412,7 +412,9 @@ impl Shared<'_> {
             Err(crawled) => return crawled,
         };
         let Work { fetcher, stop, .. } = self.work;
-        let fetched = track.time(SpanKind::Fetch, || fetcher.fetch(&url, stop));
+        let fetched = track.time(SpanKind::Fetch, || {
+            fetcher.fetch(&url, stop, &|t| slot.pace(t))
+        });
         drop(slot);
         if fetched.interrupted {
             return Crawled::Skipped;
@@ -433,8 +435,21 @@ impl Shared<'_> {
             }
         };
         let Work { fetcher, stop, .. } = self.work;
+        let host = url.host_str().unwrap_or_default().to_string();
         let rules = self.work.robots.as_ref().map(|(cache, agent)| {
-            cache.rules(&url, |robots| fetcher.fetch_robots(robots, stop), agent)
+            // robots.txt is a request to the host too: it keeps --delay, retries included.
+            let pace = |t| self.work.politeness.book(&host, Duration::ZERO, t);
+            let fetch = |robots: &Url| {
+                let start = pace(Instant::now());
+                if !stop.sleep(start.saturating_duration_since(Instant::now())) {
+                    return Fetched {
+                        interrupted: true,
+                        ..Fetched::default()
+                    };
+                }
+                fetcher.fetch_robots(robots, stop, &pace)
+            };
+            cache.rules(&url, fetch, agent)
         });
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
@@ -454,7 +469,6 @@ impl Shared<'_> {
             return Err(Crawled::Page(Page { job, fetched }));
         }
         let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
-        let host = url.host_str().unwrap_or_default().to_string();
         loop {
             match self.work.politeness.try_start(&host, crawl_delay) {
                 Ok(slot) => return Ok((job, url, slot)),

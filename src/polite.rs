@@ -19,7 +19,16 @@ pub struct Politeness {
 /// A request slot on one host; dropping it frees the slot.
 pub struct Slot {
     host: String,
+    gap: Duration,
     owner: Arc<Politeness>,
+}
+
+impl Slot {
+    /// When another request on this slot (a retry) may start, at `earliest` or later; the
+    /// start is booked, so the host's next request keeps its distance from it too.
+    pub fn pace(&self, earliest: Instant) -> Instant {
+        self.owner.book(&self.host, self.gap, earliest)
+    }
 }
 
 impl Drop for Slot {
@@ -60,8 +69,20 @@ impl Politeness {
         state.next_start = (!gap.is_zero()).then(|| now + gap);
         Ok(Slot {
             host: host.to_string(),
+            gap,
             owner: self.clone(),
         })
+    }
+
+    /// Books the first start on `host` at `earliest` or later that keeps --delay from the
+    /// others, outside the slots: for robots.txt, and for retries through Slot::pace.
+    pub fn book(&self, host: &str, gap: Duration, earliest: Instant) -> Instant {
+        let gap = gap.max(self.delay);
+        let mut hosts = self.hosts.lock().unwrap();
+        let state = hosts.entry(host.to_string()).or_default();
+        let start = state.next_start.map_or(earliest, |at| at.max(earliest));
+        state.next_start = (!gap.is_zero()).then(|| start + gap);
+        start
     }
 }
 
@@ -84,6 +105,33 @@ mod tests {
         assert!(
             p.try_start("c", None).err().unwrap() > Duration::from_millis(900),
             "Crawl-delay wins when longer"
+        );
+    }
+
+    #[test]
+    fn booked_starts_keep_the_delay_from_slots_and_each_other() {
+        let p = Politeness::new(Duration::from_millis(200), None);
+        let now = Instant::now();
+        let slot = p.try_start("a", None).unwrap();
+        let retry = slot.pace(now);
+        assert!(
+            retry >= now + Duration::from_millis(200),
+            "a retry waits the delay"
+        );
+        let later = now + Duration::from_secs(5);
+        assert_eq!(
+            p.book("a", Duration::ZERO, later),
+            later,
+            "no wait once it has passed"
+        );
+        assert!(
+            p.try_start("a", None).is_err(),
+            "a booked start holds off the next slot"
+        );
+        assert_eq!(
+            p.book("b", Duration::ZERO, now),
+            now,
+            "other hosts are free"
         );
     }
 

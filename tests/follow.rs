@@ -592,6 +592,32 @@ fn delay_spaces_requests_to_one_host() {
 }
 
 #[test]
+fn delay_holds_for_robots_txt_and_retries_too() {
+    for mode in ["single", "multi", "async"] {
+        let server = Server::start(|req, _| match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/500" => Response::status(500),
+            _ => Response::html("<title>x</title>"),
+        });
+        let seeds = [server.url("/500"), server.url("/ok")].join("\n");
+        let run = crawl(&["--mode", mode, "-q", "--delay", "300ms", "-"], &seeds);
+        assert_eq!(run.records().len(), 2, "{mode}");
+        let times: Vec<_> = server.arrivals().into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            times.len(),
+            1 + 3 + 1,
+            "{mode}: robots.txt, /500 three times, /ok"
+        );
+        let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            gaps.iter().all(|g| *g >= Duration::from_millis(290)),
+            "{mode}: {gaps:?} between {:?}",
+            server.paths()
+        );
+    }
+}
+
+#[test]
 fn a_host_that_must_wait_lets_the_next_host_go() {
     // Six lines for a.test, then six for b.test, one server behind both names.
     let server = Server::start(|_, _| Response::html("<title>x</title>"));

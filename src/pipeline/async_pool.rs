@@ -97,7 +97,7 @@ impl Pool {
                 let lane = free.lock().unwrap().pop().unwrap_or(0);
                 let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
                 let t0 = Instant::now();
-                let fetched = fetcher.fetch(&url, &stop).await;
+                let fetched = fetcher.fetch(&url, &stop, &|t| slot.pace(t)).await;
                 let t1 = Instant::now();
                 drop(slot);
                 if fetched.interrupted {
