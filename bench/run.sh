@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # crawl against the limit of the machine and against its peers, side by side in one run.
 #   W1 network-bound: 1000 list pages of `crawl serve --latency 50ms`, 64 concurrent requests,
-#      against wrk -c64 on the same pages (the limit), Scrapy and the tutorial's seed crawler.
+#      against wrk -c64 on the same pages (the limit), Scrapy and the tutorial's seed crawler;
+#      and against wrk -c64 on the issue's other server, ../shared/bench/blogserver.py.
 #   W2 CPU-bound: 2400 fetches of ../shared/corpus/blog-a served by nginx with no latency,
 #      against Scrapy, the seed crawler, and two parse-only limits (cores x one core's parse
 #      rate): with a full tree per page, and with crawl's own parse step.
 #   Memory: crawl's peak RSS on 5 000 and 50 000 URLs.
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
-# beautifulsoup4 (pip install ...), and ../shared (the peers and the corpus). Prints a table of
+# beautifulsoup4 and aiohttp (pip install ...), and ../shared (the peers and the corpus). Prints a table of
 # ratios; absolute times vary on a noisy machine, ratios measured side by side less so.
 . "$(dirname "$0")/common.sh"
 cores=$(nproc)
@@ -36,6 +37,22 @@ w1_crawl=$(best3 "$crawl" -q --no-robots --crawlers 64 --select a.post-item-titl
 w1_scrapy=$(timed python3 "$shared/peers/scrapy_crawler.py" "$work/w1.txt" "$work/scrapy1.jsonl" 64 a.post-item-title)
 w1_seed=$(timed python3 "$shared/peers/seed_crawler.py" --mode multi --crawlers 64 --parsers "$cores" --select a.post-item-title "$work/w1.txt")
 w1_crawl_ps=$(rate 1000 "$w1_crawl"); w1_scrapy_ps=$(rate 1000 "$w1_scrapy"); w1_seed_ps=$(rate 1000 "$w1_seed")
+
+# ---- W1 on ../shared/bench/blogserver.py ---------------------------------------------------
+python3 "$shared/bench/blogserver.py" --port 8946 --latency-ms 50 >/dev/null 2>&1 & pids+=($!)
+sleep 1.5
+python3 "$shared/bench/blogserver.py" --write-urls 1000 8946 > "$work/w1b.txt"
+sed 's|^http://127.0.0.1:8946||' "$work/w1b.txt" > "$work/w1b-paths.txt"
+"$crawl" -q --crawlers 64 --no-robots "$work/w1b.txt" >/dev/null # its pages render on first request
+cat > "$work/paths.lua" <<LUA
+local paths = {}
+for line in io.lines("$work/w1b-paths.txt") do paths[#paths + 1] = line end
+local n = 0
+request = function() n = n % #paths + 1; return wrk.format("GET", paths[n]) end
+LUA
+wrk_b_rps=$(wrk -t2 -c64 -d8s -s "$work/paths.lua" http://127.0.0.1:8946/ | awk '/Requests\/sec/ {print $2}')
+w1b_crawl=$(best3 "$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$work/w1b.txt")
+w1b_crawl_ps=$(rate 1000 "$w1b_crawl")
 
 # ---- W2 -------------------------------------------------------------------------------------
 serve_corpus "$shared/corpus/blog-a" 8942
@@ -72,6 +89,7 @@ machine: $cores cores; $(date -u +%Y-%m-%d)
 | workload | crawl pages/s | limit | crawl / limit | Scrapy pages/s | crawl / Scrapy | seed pages/s | crawl / seed |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 | W1: 1000 list pages, 50 ms latency, 64 concurrent | $w1_crawl_ps | wrk -c64: $wrk_rps | $(ratio "$w1_crawl_ps" "$wrk_rps") | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
+| W1 on blogserver.py (aiohttp), same load | $w1b_crawl_ps | wrk -c64: $wrk_b_rps | $(ratio "$w1b_crawl_ps" "$wrk_b_rps") | | | | |
 | W2: $w2_n fetches of blog-a, nginx, no latency | $w2_crawl_ps | parse-only, one tree per page: $cores x $tree_core = $tree_limit | $(ratio "$w2_crawl_ps" "$tree_limit") | $w2_scrapy_ps | $(ratio "$w2_crawl_ps" "$w2_scrapy_ps") | $w2_seed_ps | $(ratio "$w2_crawl_ps" "$w2_seed_ps") |
 | W2, against crawl's own parse step | $w2_crawl_ps | parse-only, streaming: $cores x $stream_core = $limit | $(ratio "$w2_crawl_ps" "$limit") | | | | |
 
