@@ -609,8 +609,10 @@ fn delay_holds_for_robots_txt_and_retries_too() {
             "{mode}: robots.txt, /500 three times, /ok"
         );
         let gaps: Vec<Duration> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        // Starts are 300 ms apart; arrivals may jitter on a loaded machine. Unpaced, the first
+        // two gaps were about 10 and 220 ms.
         assert!(
-            gaps.iter().all(|g| *g >= Duration::from_millis(290)),
+            gaps.iter().all(|g| *g >= Duration::from_millis(250)),
             "{mode}: {gaps:?} between {:?}",
             server.paths()
         );
