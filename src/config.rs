@@ -33,6 +33,8 @@ pub struct Config {
     pub output: Output,
     /// URL lines that already have a record (--resume); they are not crawled again.
     pub done: HashSet<String>,
+    /// With --resume and --depth: the output file, whose pages' links are followed again.
+    pub resumed: Option<PathBuf>,
     pub stop: Stop,
     pub scope: Scope,
     /// Obey robots.txt, matching groups against this product token; None with --no-robots.
@@ -80,6 +82,7 @@ impl Config {
             Box::new(BufReader::new(file))
         };
         let mut done = HashSet::new();
+        let mut resumed = None;
         let output = match &args.output {
             Some(path) => {
                 let cannot = |e: io::Error| {
@@ -88,11 +91,7 @@ impl Config {
                 if args.resume {
                     done = output::resume(path).map_err(cannot)?;
                     if args.depth > 0 && !done.is_empty() {
-                        // Following starts from pages fetched in this run only.
-                        eprintln!(
-                            "crawl: warning: --resume skips pages already recorded, so links \
-                             found on them are not followed again"
-                        );
+                        resumed = Some(path.clone());
                     }
                 }
                 Output::append(path).map_err(cannot)?
@@ -142,6 +141,7 @@ impl Config {
             input,
             output,
             done,
+            resumed,
             stop,
             scope,
             robots,

@@ -83,6 +83,7 @@ fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
         input: Box::new(Cursor::new(Vec::new())),
         output: Output::discard(),
         done: HashSet::new(),
+        resumed: None,
         stop: Stop::default(),
         scope: Scope::default(),
         robots: Some("crawl".into()),

@@ -136,6 +136,13 @@ impl Frontier {
         self.done();
     }
 
+    /// A page an earlier run recorded (--resume): seen, so it is not fetched again.
+    pub fn recorded(&self, url: &str) {
+        if let Ok(url) = Url::parse(url) {
+            self.see(normalize(&url).as_str());
+        }
+    }
+
     /// Marks where a redirect landed as seen, so links to it are not fetched again.
     pub fn landed(&self, url: &Url) {
         self.see(normalize(url).as_str());

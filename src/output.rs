@@ -5,6 +5,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use crate::record::Link;
+
 pub struct Output {
     inner: BufWriter<Box<dyn Write + Send>>,
     /// The file behind `inner`, when there is one, to fsync at the end.
@@ -106,6 +108,30 @@ pub fn resume(path: &Path) -> io::Result<HashSet<String>> {
         file.sync_all()?;
     }
     Ok(done)
+}
+
+/// A recorded page, as much as following its links again needs.
+#[derive(serde::Deserialize)]
+pub struct Recorded {
+    pub url: String,
+    pub final_url: Option<String>,
+    pub depth: u32,
+    pub parent: Option<String>,
+    pub links: Vec<Link>,
+    pub error: Option<serde::de::IgnoredAny>,
+}
+
+/// Reads the records of FILE (already cut to whole lines by `resume`) one at a time.
+pub fn recorded(path: &Path, mut each: impl FnMut(Recorded)) -> io::Result<()> {
+    let mut reader = BufReader::new(File::open(path)?);
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        if let Ok(page) = serde_json::from_slice::<Recorded>(&line) {
+            each(page);
+        }
+        line.clear();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

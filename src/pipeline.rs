@@ -19,7 +19,7 @@ use crate::config::{Config, Input};
 use crate::extract::Field;
 use crate::fetch::{self, Fetched, Fetcher};
 use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
-use crate::output::{Output, WriteError};
+use crate::output::{self, Output, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
 use crate::progress::Progress;
@@ -75,6 +75,8 @@ struct Work {
     fetcher: Fetcher,
     input: Mutex<Input>,
     done: HashSet<String>,
+    /// --resume with --depth: the output file, whose pages' links are followed again.
+    resumed: Option<std::path::PathBuf>,
     stop: Stop,
     scope: Scope,
     robots: Option<(RobotsCache, String)>,
@@ -104,6 +106,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         input,
         mut output,
         done,
+        resumed,
         stop,
         scope,
         robots,
@@ -129,6 +132,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         fetcher,
         input: Mutex::new(input),
         done,
+        resumed,
         stop: stop.clone(),
         scope,
         robots: robots.map(|agent| (RobotsCache::default(), agent)),
@@ -197,6 +201,9 @@ impl Work {
             Mode::Multi => self.crawlers,
         };
         let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
+        if let Some(path) = &self.resumed {
+            self.follow_recorded(&frontier, path)?;
+        }
         let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
         let shared = Shared {
             work: self,
@@ -221,6 +228,35 @@ impl Work {
                 .filter(|(_, hits)| hits.load(Ordering::Relaxed) == 0)
                 .map(|(field, _)| field.name.clone())
                 .collect(),
+        })
+    }
+}
+
+impl Work {
+    /// --resume with --depth: the pages recorded before are seen, and their links wait for
+    /// the first level after the new URL lines, as if those pages had just been parsed.
+    fn follow_recorded(&self, frontier: &Frontier, path: &std::path::Path) -> io::Result<()> {
+        // Every recorded page is seen first, so that links to any of them are not queued again.
+        output::recorded(path, |page| {
+            frontier.recorded(&page.url);
+            if let Some(landed) = &page.final_url {
+                frontier.recorded(landed);
+            }
+        })?;
+        output::recorded(path, |page| {
+            let base = page.final_url.as_deref().and_then(|u| Url::parse(u).ok());
+            let Some(base) = base.filter(|_| page.error.is_none()) else {
+                return;
+            };
+            // A URL line's links stay on the host it landed on; a followed page is on it already.
+            let host = match &page.parent {
+                None => base.host_str().map(str::to_owned),
+                Some(_) => Url::parse(&page.url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned)),
+            };
+            let scope: Arc<str> = host.unwrap_or_default().into();
+            frontier.discovered(&base, page.depth, &scope, &page.links);
         })
     }
 }

@@ -1,6 +1,6 @@
 //! The one JSON line each URL line becomes: the contract that jq scripts and other tools read.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::extract::Meta;
 
@@ -37,7 +37,7 @@ pub struct Record {
     pub error: Option<PageError>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     pub href: String,
     pub text: String,

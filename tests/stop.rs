@@ -227,33 +227,59 @@ fn resume_needs_an_output_file() {
 }
 
 #[test]
-fn resume_with_depth_warns_that_it_is_partial() {
-    let server = slow_server(Duration::ZERO);
-    let dir = tempfile::tempdir().unwrap();
-    let urls = url_file(dir.path(), &server, 2);
-    let out = dir.path().join("out.jsonl");
-    let args = [
-        "--depth",
-        "1",
-        "--resume",
-        "-o",
-        out.to_str().unwrap(),
-        &urls,
-    ];
-    let first = support::crawl(&args, "");
-    assert_eq!(first.code(), 0, "{}", first.stderr);
-    assert!(
-        !first.stderr.contains("warning"),
-        "nothing to skip yet: {}",
-        first.stderr
-    );
-    let again = support::crawl(&args, "");
-    assert_eq!(again.code(), 0, "{}", again.stderr);
-    assert!(
-        again
-            .stderr
-            .contains("links found on them are not followed again"),
-        "{}",
-        again.stderr
-    );
+fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
+    for mode in ["single", "multi", "async"] {
+        // / links to 20 pages, each of which links back to / and to the next one.
+        let server = Server::start(|req, _| {
+            sleep(Duration::from_millis(100));
+            let next = req
+                .path
+                .trim_start_matches("/p")
+                .parse::<u32>()
+                .map_or(1, |n| n + 1);
+            let links: String = match req.path.as_str() {
+                "/" => (1..=20)
+                    .map(|i| format!("<a href=/p{i}>p{i}</a>"))
+                    .collect(),
+                _ => format!("<a href=/>home</a><a href=/p{next}>next</a>"),
+            };
+            Response::html(format!("<title>{}</title>{links}", req.path))
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let urls = dir.path().join("urls.txt");
+        std::fs::write(&urls, server.url("/") + "\n").unwrap();
+        let out = dir.path().join("out.jsonl");
+        let args = [
+            "--mode",
+            mode,
+            "--crawlers",
+            "2",
+            "--depth",
+            "1",
+            "--no-robots",
+            "--resume",
+            "-o",
+            out.to_str().unwrap(),
+            urls.to_str().unwrap(),
+        ];
+        let child = start(&args);
+        wait_for_lines(&out, 4);
+        signal(&child, "-INT");
+        let mut child = child;
+        child.wait().unwrap();
+        let before = records(&out).len();
+        assert!(before < 21, "{mode}: the crawl was not cut short");
+
+        let mut again = start(&args);
+        assert_eq!(again.wait().unwrap().code(), Some(0), "{mode}");
+        let mut got = records(&out);
+        got.sort();
+        let mut want: Vec<String> = (1..=20).map(|i| server.url(&format!("/p{i}"))).collect();
+        want.push(server.url("/"));
+        want.sort();
+        assert_eq!(got, want, "{mode}: one record per page of depth 0 and 1");
+        // /p21 is at depth 2; the rest was each fetched once, across both runs.
+        assert!(!server.paths().contains(&"/p21".to_string()), "{mode}");
+        assert!(server.requests() <= 21 + 2, "{mode}: {:?}", server.paths());
+    }
 }
