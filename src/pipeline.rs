@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -76,7 +77,7 @@ struct Work {
     input: Mutex<Input>,
     done: HashSet<String>,
     /// --resume with --depth: the output file, whose pages' links are followed again.
-    resumed: Option<std::path::PathBuf>,
+    resumed: Option<PathBuf>,
     stop: Stop,
     scope: Scope,
     robots: Option<(RobotsCache, String)>,
@@ -230,12 +231,10 @@ impl Work {
                 .collect(),
         })
     }
-}
 
-impl Work {
     /// --resume with --depth: the pages recorded before are seen, and their links wait for
     /// the first level after the new URL lines, as if those pages had just been parsed.
-    fn follow_recorded(&self, frontier: &Frontier, path: &std::path::Path) -> io::Result<()> {
+    fn follow_recorded(&self, frontier: &Frontier, path: &Path) -> io::Result<()> {
         // Every recorded page is seen first, so that links to any of them are not queued again.
         output::recorded(path, |page| {
             frontier.recorded(&page.url);
