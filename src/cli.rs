@@ -205,7 +205,7 @@ pub struct CrawlArgs {
     pub resume: bool,
 
     /// User-Agent header sent with every request.
-    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT)]
+    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent)]
     pub user_agent: String,
 
     /// Write measured figures (timings, percentiles, busy shares, bottleneck) as JSON to FILE.
@@ -269,8 +269,22 @@ fn css_selector(s: &str) -> Result<Select, String> {
     Select::parse(s)
 }
 
+/// Longest duration any option takes: far past any sensible wait, and far from the overflow of
+/// adding it to a clock.
+const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 10s or 500ms)"))
+    match humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 10s or 500ms)"))? {
+        d if d > MAX_DURATION => Err("must be at most 30 days".into()),
+        d => Ok(d),
+    }
+}
+
+/// A User-Agent must fit in an HTTP header: visible ASCII, spaces and tabs, no line breaks.
+fn user_agent(s: &str) -> Result<String, String> {
+    reqwest::header::HeaderValue::from_str(s)
+        .map(|_| s.to_string())
+        .map_err(|_| "must be printable ASCII without line breaks (it is an HTTP header)".into())
 }
 
 fn positive_duration(s: &str) -> Result<Duration, String> {

@@ -67,6 +67,16 @@ pub fn default_queue(parsers: usize) -> usize {
 
 impl Config {
     pub fn from_args(args: CrawlArgs) -> anyhow::Result<Config> {
+        // Checked now, so that a typo costs a usage error, not the crawl it was for.
+        for path in [&args.stats, &args.timeline].into_iter().flatten() {
+            std::fs::File::create(path)
+                .map_err(|e| UsageError(format!("cannot write '{}': {e}", path.display())))?;
+        }
+        let mut names = HashSet::new();
+        if let Some(field) = args.field.iter().find(|f| !names.insert(f.name.as_str())) {
+            let name = &field.name;
+            return Err(UsageError(format!("--field {name} is given more than once")).into());
+        }
         let path = args.urls.clone().expect("clap requires URLS");
         let input: Input = if path.as_os_str() == "-" {
             Box::new(BufReader::new(io::stdin()))

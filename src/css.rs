@@ -12,7 +12,12 @@ pub struct Select {
 
 impl Select {
     pub fn parse(css: &str) -> Result<Select, String> {
-        let dom = Selector::parse(css).map_err(|e| format!("not a valid CSS selector ({e})"))?;
+        let dom = Selector::parse(css).map_err(|e| {
+            format!(
+                "not a valid CSS selector ({})",
+                crate::extract::selector_error(&e)
+            )
+        })?;
         Ok(Select {
             dom,
             simple: Simple::parse(css),

@@ -113,7 +113,7 @@ fn is_field_name(s: &str) -> bool {
 
 /// scraper's Display for unexpected errors is a multi-line "please report" dump;
 /// clap wants one short line.
-fn selector_error(e: &SelectorErrorKind) -> String {
+pub fn selector_error(e: &SelectorErrorKind) -> String {
     match e {
         SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!("{kind:?}"),
         other => other.to_string(),
@@ -156,7 +156,12 @@ pub fn fields(document: &Html, fields: &[Field]) -> Vec<Option<String>> {
         .map(|f| {
             let el = document.select(&f.selector).next()?;
             match &f.attr {
-                Some(attr) => el.value().attr(attr).and_then(clean),
+                // HTML attribute names are case-insensitive; html5ever stores them lower-cased.
+                Some(attr) => el
+                    .value()
+                    .attrs()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(attr))
+                    .and_then(|(_, value)| clean(value)),
                 None => text_of(el),
             }
         })
@@ -320,7 +325,7 @@ mod tests {
         );
         let specs = [
             "title=h1.post-title",
-            "date=time@datetime",
+            "date=time@DateTime",
             "tip=a@title",
             "none=article.missing",
         ];

@@ -60,8 +60,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (config.quiet, config.stats.clone(), config.timeline.clone());
             let summary = pipeline::run(config)?;
             if !quiet && summary.ending != Ending::OutputClosed {
-                eprintln!("{summary}");
-                eprintln!("{}", summary.advice());
+                note(&summary);
+                note(summary.advice());
             }
             if let Some(path) = stats {
                 let json = serde_json::to_string_pretty(&summary.stats())?;
@@ -84,7 +84,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn report_error(e: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {e:#}");
+    note(format_args!("error: {e:#}"));
     if e.is::<UsageError>() {
         ExitCode::Usage
     } else {
@@ -109,8 +109,8 @@ fn clap_error(e: &clap::Error) -> ExitCode {
                 .map(str::trim)
                 .find(|l| l.starts_with("[possible values"))
             {
-                Some(values) => eprintln!("{first} {values}"),
-                None => eprintln!("{first}"),
+                Some(values) => note(format_args!("{first} {values}")),
+                None => note(first),
             }
             ExitCode::Usage
         }
@@ -119,4 +119,11 @@ fn clap_error(e: &clap::Error) -> ExitCode {
             ExitCode::Usage
         }
     }
+}
+
+/// A line on stderr. A closed stderr (`crawl ... 2>&1 >/dev/null | true`) loses it rather than
+/// turning a finished crawl into a panic.
+fn note(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
 }

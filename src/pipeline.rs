@@ -782,14 +782,14 @@ fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
             return Ok(any.then_some(too_long));
         }
         any = true;
-        let (piece, ended) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (&chunk[..=i], true),
-            None => (chunk, false),
+        // The line, without its newline, which does not count towards MAX_LINE.
+        let (piece, used, ended) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1, true),
+            None => (chunk, chunk.len(), false),
         };
         let room = MAX_LINE.saturating_sub(buf.len());
         too_long |= piece.len() > room;
         buf.extend_from_slice(&piece[..piece.len().min(room)]);
-        let used = piece.len();
         input.consume(used);
         if ended {
             return Ok(Some(too_long));

@@ -484,4 +484,19 @@ fn odd_url_lines_are_handled() {
         idn["error"]["kind"], "invalid_url",
         "an IDN host is a valid URL: {idn}"
     );
+    // 64 KiB exactly is not longer than 64 KiB, whether the newline follows or not.
+    let exact = format!("{}/", s.url(""));
+    let exact = format!("{exact}{}", "c".repeat(64 * 1024 - exact.len()));
+    assert_eq!(exact.len(), 65536);
+    for input in [format!("{exact}\n"), exact.clone(), format!("{exact}c\n")] {
+        let run = crawl(&["-q", "--retries", "0", "-"], &input);
+        let kind = &run.records()[0]["error"]["kind"];
+        let too_long = input.trim_end().len() > 65536;
+        assert_eq!(
+            kind == "invalid_url",
+            too_long,
+            "{} bytes: {kind}",
+            input.len()
+        );
+    }
 }

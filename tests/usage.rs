@@ -22,7 +22,30 @@ fn bad_values_exit_2_before_any_request() {
     let server = Server::start(|_, _| Response::html("<title>x</title>"));
     let input = server.url("/") + "\n";
     assert_usage_error(&["--select", "a[", "-"], &input, "--select");
-    assert_usage_error(&["--select", "", "-"], &input, "--select");
+    assert_usage_error(&["--select", "", "-"], &input, "EmptySelector");
+    assert_usage_error(
+        &["--select", "a:hover", "-"],
+        &input,
+        "UnsupportedPseudoClass",
+    );
+    assert_usage_error(
+        &["--timeout", "18446744073709551615s", "-"],
+        &input,
+        "at most 30 days",
+    );
+    assert_usage_error(&["--delay", "31d", "-"], &input, "at most 30 days");
+    assert_usage_error(&["--user-agent", "bot\u{7f}", "-"], &input, "HTTP header");
+    assert_usage_error(
+        &["--field", "x=a", "--field", "x=b", "-"],
+        &input,
+        "--field x is given more than once",
+    );
+    assert_usage_error(
+        &["--stats", "/no/such/dir/s.json", "-"],
+        &input,
+        "cannot write",
+    );
+    assert_usage_error(&["--timeline", "/", "-"], &input, "cannot write '/'");
     assert_usage_error(&["--crawlers", "0", "-"], &input, "at least 1");
     assert_usage_error(&["--parsers", "0", "-"], &input, "--parsers");
     assert_usage_error(&["--queue", "zero", "-"], &input, "--queue");
@@ -45,6 +68,24 @@ fn bad_values_exit_2_before_any_request() {
         "cannot open output file",
     );
     assert_eq!(server.requests(), 0);
+}
+
+#[test]
+fn a_closed_stderr_loses_the_summary_not_the_crawl() {
+    let server = Server::start(|_, _| Response::html("<title>x</title>"));
+    let mut child = support::bin()
+        .args(["--no-robots", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, (server.url("/") + "\n").as_bytes()).unwrap();
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(server.requests(), 1);
 }
 
 #[test]
