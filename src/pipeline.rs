@@ -442,7 +442,7 @@ impl Shared<'_> {
     }
 
     fn crawl_job(self, job: Job, track: &mut Track) -> Crawled {
-        let (job, url, slot) = match self.admit(job) {
+        let (job, url, slot) = match self.admit(job, Some(&mut *track)) {
             Ok(admitted) => admitted,
             Err(crawled) => return crawled,
         };
@@ -461,7 +461,8 @@ impl Shared<'_> {
     /// what becomes of a job that will not be fetched now.
     // Err carries the page on, by value, like the channel it goes to next.
     #[allow(clippy::result_large_err)]
-    fn admit(self, job: Job) -> Result<(Job, Url, Slot), Crawled> {
+    /// `track`, when the caller keeps one, times the robots.txt fetch as waiting on the network.
+    fn admit(self, job: Job, track: Option<&mut Track>) -> Result<(Job, Url, Slot), Crawled> {
         let url = match &job.target {
             Ok(url) => url.clone(),
             Err(e) => {
@@ -482,7 +483,11 @@ impl Shared<'_> {
                         ..Fetched::default()
                     };
                 }
-                fetcher.fetch_robots(robots, stop, &pace)
+                let fetch = || fetcher.fetch_robots(robots, stop, &pace);
+                match track {
+                    Some(track) => track.time(SpanKind::Fetch, fetch),
+                    None => fetch(),
+                }
             };
             cache.rules(&url, fetch, agent)
         });

@@ -129,6 +129,28 @@ fn errors_are_counted_by_kind() {
 }
 
 #[test]
+fn fetching_robots_txt_counts_as_waiting_on_the_network() {
+    // Every answer, robots.txt's too, takes 200 ms: the one thread waits nearly all the time.
+    let server = slow(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stats.json");
+    let args = [
+        "--mode",
+        "single",
+        "-q",
+        "--stats",
+        path.to_str().unwrap(),
+        "-",
+    ];
+    let run = crawl(&args, &seeds(&server, 1));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(server.paths(), ["/robots.txt", "/0"]);
+    let stats: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let busy = stats["crawler_busy_pct"].as_f64().unwrap();
+    assert!(busy > 80.0, "robots.txt's 200 ms are not counted: {stats}");
+}
+
+#[test]
 fn a_slow_server_makes_crawlers_the_bottleneck() {
     let server = slow(Duration::from_millis(80));
     for crawlers in ["1", "8"] {

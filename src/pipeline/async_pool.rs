@@ -71,7 +71,7 @@ impl Pool {
         let (keep, started) = (work.keep_spans, work.started);
         while let Some(job) = next_job(links, seeds, &work.stop) {
             work.begun.fetch_add(1, Ordering::Relaxed);
-            let (job, url, slot) = match shared.admit(job) {
+            let (job, url, slot) = match shared.admit(job, None) {
                 Ok(admitted) => admitted,
                 Err(Crawled::Page(page)) => {
                     if pages.send(page).is_err() {
