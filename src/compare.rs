@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::cli::{CompareArgs, Format, Mode};
 use crate::config::Config;
+use crate::exit::{ExitCode, Stopped, UsageError};
 use crate::output::Output;
 use crate::pipeline;
-use crate::report::Summary;
+use crate::report::{Ending, Summary};
 
 /// One mode's run, as the table and the JSON show it.
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +53,10 @@ pub fn measure(
             }
             let before = cpu_time();
             let summary = pipeline::run(config)?;
+            if let Ending::Interrupted(signal) = summary.ending {
+                // The other modes must not run on: the user asked to stop.
+                return Err(Stopped(ExitCode::for_signal(signal)).into());
+            }
             let cpu = cpu_time().saturating_sub(before);
             tries.push(run(summary, cpu));
         }
@@ -65,7 +70,18 @@ pub fn measure(
     })
 }
 
-pub fn compare(args: CompareArgs) -> anyhow::Result<crate::exit::ExitCode> {
+pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let crawl = &args.crawl;
+    for (given, flag) in [
+        (crawl.resume, "--resume"),
+        (crawl.stats.is_some(), "--stats"),
+        (crawl.timeline.is_some(), "--timeline"),
+    ] {
+        if given {
+            let why = "compare runs every mode on the same URLs and prints its own figures";
+            return Err(UsageError(format!("{flag} does not go with compare: {why}")).into());
+        }
+    }
     let mut first = Config::from_args(args.crawl.clone())?;
     let mut urls = Vec::new();
     first.input.read_to_end(&mut urls)?;
@@ -81,7 +97,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<crate::exit::ExitCode> {
         Format::Json => println!("{}", serde_json::to_string(&comparison)?),
         Format::Table => print!("{}", table(&comparison)),
     }
-    Ok(crate::exit::ExitCode::Success)
+    Ok(ExitCode::Success)
 }
 
 pub fn table(c: &Comparison) -> String {
@@ -140,7 +156,7 @@ fn cpu_time() -> Duration {
 }
 
 /// The parse step alone, on one thread: how many pages per second one core parses.
-pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<crate::exit::ExitCode> {
+pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<ExitCode> {
     let pages = args
         .files
         .iter()
@@ -167,5 +183,5 @@ pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<crate::ex
         "{parsed} pages ({links} links) in {secs:.3} s: {:.1} pages/s on one core",
         parsed as f64 / secs
     );
-    Ok(crate::exit::ExitCode::Success)
+    Ok(ExitCode::Success)
 }

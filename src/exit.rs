@@ -16,6 +16,14 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
+    /// The code for a run a signal stopped: SIGTERM's own, else Ctrl-C's.
+    pub fn for_signal(signal: i32) -> ExitCode {
+        match signal {
+            signal_hook::consts::SIGTERM => ExitCode::Terminated,
+            _ => ExitCode::Interrupted,
+        }
+    }
+
     pub fn code(self) -> i32 {
         match self {
             ExitCode::Success => 0,
@@ -38,3 +46,16 @@ impl std::fmt::Display for UsageError {
 }
 
 impl std::error::Error for UsageError {}
+
+/// A run a signal cut short, where the stop has to travel up as an error (compare, demo) to
+/// end the process with the signal's exit code.
+#[derive(Debug)]
+pub struct Stopped(pub ExitCode);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped by a signal")
+    }
+}
+
+impl std::error::Error for Stopped {}

@@ -34,7 +34,7 @@ use clap::error::ErrorKind as ClapErrorKind;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use exit::{ExitCode, UsageError};
+use exit::{ExitCode, Stopped, UsageError};
 use report::Ending;
 
 fn main() {
@@ -73,10 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             Ok(match summary.ending {
-                Ending::Interrupted(signal) if signal == signal_hook::consts::SIGTERM => {
-                    ExitCode::Terminated
-                }
-                Ending::Interrupted(_) => ExitCode::Interrupted,
+                Ending::Interrupted(signal) => ExitCode::for_signal(signal),
                 Ending::Complete | Ending::OutputClosed => ExitCode::Success,
             })
         }
@@ -84,6 +81,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn report_error(e: &anyhow::Error) -> ExitCode {
+    if let Some(Stopped(code)) = e.downcast_ref::<Stopped>() {
+        return *code;
+    }
     note(format_args!("error: {e:#}"));
     if e.is::<UsageError>() {
         ExitCode::Usage

@@ -114,6 +114,22 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
 }
 
 #[test]
+fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
+    let server = slow_server(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let urls = url_file(dir.path(), &server, 20);
+    let mut child = start(&["compare", &urls]);
+    let until = Instant::now() + Duration::from_secs(10);
+    while server.requests() < 2 && Instant::now() < until {
+        sleep(Duration::from_millis(20));
+    }
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    // Single mode was under way; multi and async never started their 20 pages each.
+    assert!(server.requests() < 20, "{} requests", server.requests());
+}
+
+#[test]
 fn a_second_ctrl_c_exits_at_once() {
     let server = Server::start(|_, _| {
         sleep(Duration::from_secs(20));

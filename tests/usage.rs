@@ -89,6 +89,19 @@ fn a_closed_stderr_loses_the_summary_not_the_crawl() {
 }
 
 #[test]
+fn compare_refuses_what_it_cannot_honour() {
+    for flag in [["--resume", "-o", "out.jsonl"], ["--stats", "s.json", "-q"]] {
+        let run = crawl(&[&["compare"][..], &flag[..], &["-"]].concat(), "");
+        assert_eq!(run.code(), 2, "{flag:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("does not go with compare"),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
 fn missing_urls_argument_is_a_usage_error() {
     let run = crawl(&[], "");
     assert_eq!(run.code(), 2);
