@@ -84,7 +84,7 @@ struct Work {
     politeness: Arc<Politeness>,
     fields: Vec<Field>,
     /// Every thread's spans, gathered as the threads end.
-    lanes: Mutex<Vec<Lane>>,
+    lanes: Lanes,
     /// Keep each span, for --timeline; otherwise only their totals.
     keep_spans: bool,
     started: Instant,
@@ -124,6 +124,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         Mode::Multi | Mode::Async => (crawlers, parsers),
     };
     let (line_tx, line_rx) = bounded::<Line>(queue * 2);
+    let lanes = Lanes::default();
     let work = Work {
         mode,
         crawlers,
@@ -139,7 +140,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         robots: robots.map(|agent| (RobotsCache::default(), agent)),
         politeness: Politeness::new(delay, per_host),
         fields,
-        lanes: Mutex::new(Vec::new()),
+        lanes: lanes.clone(),
         keep_spans: timeline.is_some(),
         started,
         begun: progress.begun.clone(),
@@ -159,7 +160,12 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     progress.finish();
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
-    let mut tallies = Tallies::default();
+    // Without a join, the lanes as they stand are the figures there are; the rest of the
+    // tallies (skips, fields that matched nothing) are the engine's and stay empty.
+    let mut tallies = Tallies {
+        lanes: lanes.snapshot(),
+        ..Tallies::default()
+    };
     let ending = match written {
         Ok(None) => match engine.join() {
             Ok(Ok(counted)) => {
@@ -216,10 +222,8 @@ impl Work {
             Mode::Multi | Mode::Async => shared.multi(lines, &link_rx, &seed_rx),
         };
         read?;
-        let mut lanes = std::mem::take(&mut *self.lanes.lock().unwrap());
-        lanes.sort_by_key(|lane| lane_order(&lane.thread));
         Ok(Tallies {
-            lanes,
+            lanes: self.lanes.snapshot(),
             robots: frontier.skipped.robots.load(Ordering::Relaxed),
             blocked: frontier.skipped.blocked.load(Ordering::Relaxed),
             unmatched_fields: self
@@ -426,7 +430,7 @@ impl Shared<'_> {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
         if let Some(pool) = pool {
-            pool.finish(self.work);
+            pool.finish();
         }
         read
     }
@@ -638,16 +642,42 @@ fn next_job(links: &Receiver<Msg>, seeds: &Receiver<Job>, stop: &Stop) -> Option
     }
 }
 
-/// One thread's spans; handed to the crawl's lanes when the thread ends.
+/// Every thread's lane, registered as the thread starts, so that the figures can be read even
+/// when a stop leaves some threads behind.
+#[derive(Clone, Default)]
+struct Lanes(Arc<Mutex<Vec<Arc<Mutex<Lane>>>>>);
+
+impl Lanes {
+    fn add(&self, thread: String) -> Arc<Mutex<Lane>> {
+        let lane = Arc::new(Mutex::new(Lane::new(thread)));
+        self.0.lock().unwrap().push(lane.clone());
+        lane
+    }
+
+    /// The lanes as they are now, crawlers first, then parsers, each by number.
+    fn snapshot(&self) -> Vec<Lane> {
+        let mut lanes: Vec<Lane> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|lane| lane.lock().unwrap().clone())
+            .collect();
+        lanes.sort_by_key(|lane| lane_order(&lane.thread));
+        lanes
+    }
+}
+
+/// One thread's spans, in its lane.
 struct Track<'a> {
-    lane: Lane,
+    lane: Arc<Mutex<Lane>>,
     work: &'a Work,
 }
 
 impl<'a> Track<'a> {
     fn new(thread: String, work: &'a Work) -> Self {
         Track {
-            lane: Lane::new(thread),
+            lane: work.lanes.add(thread),
             work,
         }
     }
@@ -661,15 +691,8 @@ impl<'a> Track<'a> {
             end_ms: end.as_secs_f64() * 1000.0,
             kind,
         };
-        self.lane.record(span, self.work.keep_spans);
+        self.lane.lock().unwrap().record(span, self.work.keep_spans);
         out
-    }
-}
-
-impl Drop for Track<'_> {
-    fn drop(&mut self) {
-        let lane = std::mem::replace(&mut self.lane, Lane::new(String::new()));
-        self.work.lanes.lock().unwrap().push(lane);
     }
 }
 

@@ -130,6 +130,40 @@ fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
 }
 
 #[test]
+fn figures_after_ctrl_c_are_those_of_the_work_done() {
+    let server = slow_server(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let urls = url_file(dir.path(), &server, 40);
+    let stats = dir.path().join("stats.json");
+    let timeline = dir.path().join("t.svg");
+    for mode in ["single", "multi", "async"] {
+        let args = [
+            "--mode",
+            mode,
+            "--crawlers",
+            "2",
+            "--no-robots",
+            "-q",
+            "--stats",
+            stats.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+            &urls,
+        ];
+        let mut child = start(&args);
+        sleep(Duration::from_millis(1200));
+        signal(&child, "-INT");
+        assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
+        let figures: Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        let busy = figures["crawler_busy_pct"].as_f64().unwrap();
+        assert!(busy > 50.0, "{mode}: crawlers fetched all along: {figures}");
+        let svg = std::fs::read_to_string(&timeline).unwrap();
+        assert!(svg.contains("<rect"), "{mode}: the timeline has spans");
+    }
+}
+
+#[test]
 fn a_second_ctrl_c_exits_at_once() {
     let server = Server::start(|_, _| {
         sleep(Duration::from_secs(20));

@@ -29,7 +29,7 @@ pub(super) struct Pool {
     crawlers: usize,
     /// A request in flight holds a lane number, so the timeline has one lane per permit.
     free: Arc<Mutex<Vec<usize>>>,
-    lanes: Arc<Mutex<Vec<Lane>>>,
+    lanes: Arc<Vec<Arc<Mutex<Lane>>>>,
 }
 
 impl Pool {
@@ -51,11 +51,11 @@ impl Pool {
             permits: Arc::new(Semaphore::new(crawlers)),
             crawlers,
             free: Arc::new(Mutex::new((0..crawlers).rev().collect())),
-            lanes: Arc::new(Mutex::new(
+            lanes: Arc::new(
                 (1..=crawlers)
-                    .map(|i| Lane::new(format!("crawler-{i}")))
+                    .map(|i| work.lanes.add(format!("crawler-{i}")))
                     .collect(),
-            )),
+            ),
         }
     }
 
@@ -122,11 +122,11 @@ impl Pool {
                         });
                     }
                 }
-                let mut lanes = lanes.lock().unwrap();
+                let mut lane_spans = lanes[lane].lock().unwrap();
                 for span in spans {
-                    lanes[lane].record(span, keep);
+                    lane_spans.record(span, keep);
                 }
-                drop(lanes);
+                drop(lane_spans);
                 free.lock().unwrap().push(lane);
                 drop(permit);
             });
@@ -134,12 +134,10 @@ impl Pool {
     }
 
     /// After the dispatchers: waits for every request in flight, so none is cut off when the
-    /// runtime goes, and hands the lanes to the crawl.
-    pub(super) fn finish(self, work: &Work) {
+    /// runtime goes.
+    pub(super) fn finish(self) {
         let _ = self
             .runtime
             .block_on(self.permits.acquire_many(self.crawlers as u32));
-        let lanes = std::mem::take(&mut *self.lanes.lock().unwrap());
-        work.lanes.lock().unwrap().extend(lanes);
     }
 }
