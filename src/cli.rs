@@ -296,12 +296,10 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
 
 fn regex(s: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(s).map_err(|e| {
-        e.to_string()
-            .lines()
-            .last()
-            .unwrap_or("bad regex")
-            .trim()
-            .to_string()
+        let why = e.to_string();
+        let last = why.lines().last().unwrap_or("bad regex").trim();
+        // clap already says "error:"; the regex crate's last line starts with it too.
+        last.trim_start_matches("error:").trim().to_string()
     })
 }
 
@@ -309,6 +307,11 @@ fn byte_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
+    if unit.starts_with('.') {
+        return Err(format!(
+            "'{s}' is not a whole number (try e.g. 1536KiB for 1.5MiB)"
+        ));
+    }
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("'{s}' is not a size (try e.g. 10MiB or 500KB)"))?;

@@ -111,8 +111,13 @@ impl Config {
         let show = !args.quiet && io::stderr().is_terminal();
         // Counting a file's lines first costs one extra read, worth it only for a bar to show,
         // and only when no links will be followed, so the lines are all there is.
+        // Lines already recorded are skipped, and --max-pages stops early; a line that turns out
+        // to be a sitemap brings more (the bar then drops its total, see Progress).
         let total = match (&args.urls, show && args.depth == 0) {
-            (Some(path), true) if path.as_os_str() != "-" => count_lines(path),
+            (Some(path), true) if path.as_os_str() != "-" => count_lines(path).map(|lines| {
+                let left = lines.saturating_sub(done.len() as u64);
+                args.max_pages.map_or(left, |max| left.min(max))
+            }),
             _ => None,
         };
         let progress = ProgressConfig { show, total };

@@ -122,9 +122,10 @@ impl Summary {
 
     pub fn timeline(&self) -> String {
         let title = format!(
-            "{}, {} pages in {:.2} s",
+            "{}, {} page{} in {:.2} s",
             self.setup(),
             self.pages(),
+            plural(self.pages() as usize),
             self.elapsed.as_secs_f64()
         );
         timeline::render(&title, &self.tallies.lanes, self.elapsed_ms())
@@ -135,9 +136,10 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "crawl: {}: {} pages, {} ok, {} failed in {:.2} s ({:.1} pages/s)",
+            "crawl: {}: {} page{}, {} ok, {} failed in {:.2} s ({:.1} pages/s)",
             self.setup(),
             self.pages(),
+            plural(self.pages() as usize),
             self.measured.ok,
             self.measured.failed,
             self.elapsed.as_secs_f64(),

@@ -329,7 +329,7 @@ fn summary_tells_mode_threads_and_counts() {
     assert!(
         single
             .stderr
-            .contains("single mode, 1 crawler, 1 parser: 1 pages, 1 ok, 0 failed"),
+            .contains("single mode, 1 crawler, 1 parser: 1 page, 1 ok, 0 failed"),
         "{}",
         single.stderr
     );
