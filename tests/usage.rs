@@ -35,7 +35,11 @@ fn bad_values_exit_2_before_any_request() {
     );
     assert_usage_error(&["--delay", "31d", "-"], &input, "at most 30 days");
     assert_usage_error(&["--include", "(", "-"], &input, "<REGEX>': unclosed group");
-    assert_usage_error(&["--max-bytes", "1.5MiB", "-"], &input, "not a whole number");
+    assert_usage_error(
+        &["--max-bytes", "1.5MiB", "-"],
+        &input,
+        "not a whole number",
+    );
     assert_usage_error(&["--user-agent", "bot\u{7f}", "-"], &input, "HTTP header");
     assert_usage_error(
         &["--field", "x=a", "--field", "x=b", "-"],
