@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::record::Link;
@@ -44,10 +44,31 @@ impl Output {
     }
 
     /// Appends, so a second run adds to the records of the first instead of destroying them.
+    /// A file whose last line was torn (by kill -9, say) gets a newline first, so that the new
+    /// records start on lines of their own; --resume cuts such a line instead.
     pub fn append(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        let sync = file.try_clone()?;
-        Ok(Output::new(Box::new(file), Some(sync)))
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        // Only a regular file has a last byte to look at, or anything for fsync to keep; a pipe
+        // or a device (-o /dev/stdout) has neither.
+        let regular = file.metadata()?.is_file();
+        if regular && file.seek(SeekFrom::End(0))? > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::End(-1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
+        let sync = if regular {
+            Some(file.try_clone()?)
+        } else {
+            None
+        };
+        Ok(Output::new(Box::new(file), sync))
     }
 
     pub fn discard() -> Self {
@@ -137,6 +158,25 @@ pub fn recorded(path: &Path, mut each: impl FnMut(Recorded)) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appending_after_a_torn_line_starts_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "{\"url\":\"http://a/\"}\n{\"url\":\"http://to").unwrap();
+        for _ in 0..2 {
+            let mut out = Output::append(&path).unwrap();
+            out.write_line(b"{\"url\":\"http://b/\"}\n").unwrap();
+            out.finish().unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[2..],
+            ["{\"url\":\"http://b/\"}", "{\"url\":\"http://b/\"}"]
+        );
+        assert_eq!(lines.len(), 4, "{text}");
+    }
 
     #[test]
     fn resume_cuts_a_torn_line_and_lists_urls() {

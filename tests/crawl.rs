@@ -287,6 +287,18 @@ fn output_file_is_appended_to() {
 }
 
 #[test]
+fn output_may_be_a_pipe() {
+    // The harness reads stdout through a pipe, so /dev/stdout is one: nothing to fsync there.
+    let server = blog();
+    let run = crawl(
+        &["-q", "-o", "/dev/stdout", "-"],
+        &lines(&server, &["/list/1"]),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(run.records().len(), 1);
+}
+
+#[test]
 fn url_file_is_read_like_stdin() {
     let server = blog();
     let dir = tempfile::tempdir().unwrap();
