@@ -48,23 +48,24 @@ pub struct Percentiles {
     pub max: f64,
 }
 
-/// Nearest-rank percentiles: each one is a value some record really has.
-pub fn percentiles(values: &[f64]) -> Percentiles {
+/// Nearest-rank percentiles: each one is a value some record really has; None without values,
+/// rather than zeros no record has.
+pub fn percentiles(values: &[f64]) -> Option<Percentiles> {
     if values.is_empty() {
-        return Percentiles::default();
+        return None;
     }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = |p: f64| {
         sorted[((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
     };
-    Percentiles {
+    Some(Percentiles {
         p50: rank(50.0),
         p90: rank(90.0),
         p95: rank(95.0),
         p99: rank(99.0),
         max: sorted[sorted.len() - 1],
-    }
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,8 +152,8 @@ pub struct Stats {
     pub bytes: u64,
     pub elapsed_s: f64,
     pub pages_per_s: f64,
-    pub fetch_ms: Percentiles,
-    pub parse_ms: Percentiles,
+    pub fetch_ms: Option<Percentiles>,
+    pub parse_ms: Option<Percentiles>,
     #[serde(flatten)]
     pub busy: Busy,
     pub errors: BTreeMap<&'static str, u64>,
@@ -171,13 +172,13 @@ mod tests {
     #[test]
     fn percentiles_are_values_of_the_sample() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        let p = percentiles(&v);
+        let p = percentiles(&v).unwrap();
         assert_eq!(
             (p.p50, p.p90, p.p95, p.p99, p.max),
             (50.0, 90.0, 95.0, 99.0, 100.0)
         );
-        assert_eq!(percentiles(&[7.0]).p99, 7.0);
-        assert_eq!(percentiles(&[]), Percentiles::default());
+        assert_eq!(percentiles(&[7.0]).unwrap().p99, 7.0);
+        assert_eq!(percentiles(&[]), None);
     }
 
     fn lane(name: &str, spans: &[(f64, f64, SpanKind)]) -> Lane {

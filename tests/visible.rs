@@ -126,6 +126,10 @@ fn errors_are_counted_by_kind() {
         (stats["ok"].clone(), stats["failed"].clone()),
         (1.into(), 3.into())
     );
+    // With nothing parsed there is no parse time to rank: null, not zeros.
+    let (stats, _) = stats(&[], "not-a-url\n");
+    assert_eq!(stats["parse_ms"], Value::Null, "{stats}");
+    assert_eq!(stats["fetch_ms"], Value::Null, "{stats}");
 }
 
 #[test]
