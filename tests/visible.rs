@@ -127,9 +127,9 @@ fn errors_are_counted_by_kind() {
         (1.into(), 3.into())
     );
     // With nothing parsed there is no parse time to rank: null, not zeros.
-    let (stats, _) = stats(&[], "not-a-url\n");
-    assert_eq!(stats["parse_ms"], Value::Null, "{stats}");
-    assert_eq!(stats["fetch_ms"], Value::Null, "{stats}");
+    let (none, _) = self::stats(&[], "not-a-url\n");
+    assert_eq!(none["parse_ms"], Value::Null, "{none}");
+    assert_eq!(none["fetch_ms"], Value::Null, "{none}");
 }
 
 #[test]
