@@ -34,7 +34,7 @@ pub struct Config {
     /// URL lines that already have a record (--resume); they are not crawled again.
     pub done: HashSet<String>,
     /// With --resume and --depth: the output file, whose pages' links are followed again.
-    pub resumed: Option<PathBuf>,
+    pub resumed: Option<output::Refollow>,
     pub stop: Stop,
     pub scope: Scope,
     /// Obey robots.txt, matching groups against this product token; None with --no-robots.
@@ -99,9 +99,13 @@ impl Config {
                     UsageError(format!("cannot open output file '{}': {e}", path.display()))
                 };
                 if args.resume {
-                    done = output::resume(path).map_err(cannot)?;
+                    let recorded = output::resume(path).map_err(cannot)?;
+                    done = recorded.done;
                     if args.depth > 0 && !done.is_empty() {
-                        resumed = Some(path.clone());
+                        resumed = Some(output::Refollow {
+                            path: path.clone(),
+                            landed: recorded.landed,
+                        });
                     }
                 }
                 Output::append(path).map_err(cannot)?

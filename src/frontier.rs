@@ -126,7 +126,8 @@ impl Frontier {
         !self.jobs.is_empty() || !self.seeds.is_empty()
     }
 
-    /// Whether a fresh URL line is there to take before the jobs put back to wait.
+    /// Whether a fresh URL line is there to take before the jobs put back to wait (the rule
+    /// pipeline's fresh_line follows on the receiving side).
     pub fn fresh_first(&self) -> bool {
         !self.seeds.is_empty() && self.jobs.len() < WAITING_ROOM
     }

@@ -97,17 +97,27 @@ impl Output {
     }
 }
 
+/// What FILE already holds, for `--resume`.
+#[derive(Debug, Default)]
+pub struct Resumed {
+    /// The URL of every record, so those URLs are not crawled again.
+    pub done: HashSet<String>,
+    /// Where records that were redirected landed, seen too when links are followed again.
+    pub landed: Vec<String>,
+}
+
 /// Prepares FILE for `--resume`: cuts a torn last line (left by kill -9 or a power cut) and
-/// returns the URL of every record in it, so those URLs are not crawled again.
-pub fn resume(path: &Path) -> io::Result<HashSet<String>> {
+/// reads what its records say was crawled.
+pub fn resume(path: &Path) -> io::Result<Resumed> {
     #[derive(serde::Deserialize)]
     struct Seen {
         url: String,
+        final_url: Option<String>,
     }
-    let mut done = HashSet::new();
+    let mut resumed = Resumed::default();
     let mut file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(done),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(resumed),
         Err(e) => return Err(e),
     };
     let mut reader = BufReader::new(&mut file);
@@ -120,7 +130,10 @@ pub fn resume(path: &Path) -> io::Result<HashSet<String>> {
         }
         whole += n as u64;
         if let Ok(seen) = serde_json::from_slice::<Seen>(&line) {
-            done.insert(seen.url);
+            resumed
+                .landed
+                .extend(seen.final_url.filter(|u| *u != seen.url));
+            resumed.done.insert(seen.url);
         }
     }
     drop(reader);
@@ -128,7 +141,7 @@ pub fn resume(path: &Path) -> io::Result<HashSet<String>> {
         file.set_len(whole)?;
         file.sync_all()?;
     }
-    Ok(done)
+    Ok(resumed)
 }
 
 /// A recorded page, as much as following its links again needs.
@@ -140,6 +153,13 @@ pub struct Recorded {
     pub parent: Option<String>,
     pub links: Vec<Link>,
     pub error: Option<serde::de::IgnoredAny>,
+}
+
+/// With --depth, --resume follows the links of the pages FILE recorded: its path, and where
+/// its records landed.
+pub struct Refollow {
+    pub path: std::path::PathBuf,
+    pub landed: Vec<String>,
 }
 
 /// Reads the records of FILE (already cut to whole lines by `resume`) one at a time.
@@ -184,12 +204,15 @@ mod tests {
         let path = dir.path().join("out.jsonl");
         let whole = "{\"url\":\"http://a/\",\"status\":200}\n{\"url\":\"http://b/\"}\n";
         std::fs::write(&path, format!("{whole}{{\"url\":\"http://c/\",\"sta")).unwrap();
-        let done = resume(&path).unwrap();
+        let done = resume(&path).unwrap().done;
         assert_eq!(
             done,
             HashSet::from(["http://a/".to_string(), "http://b/".to_string()])
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
-        assert_eq!(resume(&dir.path().join("none")).unwrap(), HashSet::new());
+        assert_eq!(
+            resume(&dir.path().join("none")).unwrap().done,
+            HashSet::new()
+        );
     }
 }

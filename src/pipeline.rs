@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 use std::io::{self, BufRead};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -77,13 +76,13 @@ struct Work {
     input: Mutex<Input>,
     done: HashSet<String>,
     /// --resume with --depth: the output file, whose pages' links are followed again.
-    resumed: Option<PathBuf>,
+    resumed: Option<output::Refollow>,
     stop: Stop,
     scope: Scope,
     robots: Option<(RobotsCache, String)>,
     politeness: Arc<Politeness>,
     fields: Vec<Field>,
-    /// Every thread's spans, gathered as the threads end.
+    /// Every thread's spans, as they are recorded.
     lanes: Lanes,
     /// Keep each span, for --timeline; otherwise only their totals.
     keep_spans: bool,
@@ -208,8 +207,8 @@ impl Work {
             Mode::Multi => self.crawlers,
         };
         let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
-        if let Some(path) = &self.resumed {
-            self.follow_recorded(&frontier, path)?;
+        if let Some(refollow) = &self.resumed {
+            self.follow_recorded(&frontier, refollow)?;
         }
         let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
         let shared = Shared {
@@ -238,15 +237,12 @@ impl Work {
 
     /// --resume with --depth: the pages recorded before are seen, and their links wait for
     /// the first level after the new URL lines, as if those pages had just been parsed.
-    fn follow_recorded(&self, frontier: &Frontier, path: &Path) -> io::Result<()> {
+    fn follow_recorded(&self, frontier: &Frontier, refollow: &output::Refollow) -> io::Result<()> {
         // Every recorded page is seen first, so that links to any of them are not queued again.
-        output::recorded(path, |page| {
-            frontier.recorded(&page.url);
-            if let Some(landed) = &page.final_url {
-                frontier.recorded(landed);
-            }
-        })?;
-        output::recorded(path, |page| {
+        for url in self.done.iter().chain(&refollow.landed) {
+            frontier.recorded(url);
+        }
+        output::recorded(&refollow.path, |page| {
             let base = page.final_url.as_deref().and_then(|u| Url::parse(u).ok());
             let Some(base) = base.filter(|_| page.error.is_none()) else {
                 return;
@@ -301,11 +297,7 @@ impl Shared<'_> {
                     self.frontier.seeds_done();
                 }
             }
-            let fresh = match links.len() < WAITING_ROOM {
-                true => seeds.try_recv().ok(),
-                false => None,
-            };
-            let job = match fresh {
+            let job = match fresh_line(links, seeds) {
                 Some(job) => job,
                 None => match links.try_recv() {
                     Ok(Msg::Job(job)) => job,
@@ -462,10 +454,10 @@ impl Shared<'_> {
     }
 
     /// Everything before the request: the URL, robots.txt, and a slot on its host. Err is
-    /// what becomes of a job that will not be fetched now.
+    /// what becomes of a job that will not be fetched now. `track`, when the caller keeps one,
+    /// times the robots.txt fetch as waiting on the network.
     // Err carries the page on, by value, like the channel it goes to next.
     #[allow(clippy::result_large_err)]
-    /// `track`, when the caller keeps one, times the robots.txt fetch as waiting on the network.
     fn admit(self, job: Job, track: Option<&mut Track>) -> Result<(Job, Url, Slot), Crawled> {
         let url = match &job.target {
             Ok(url) => url.clone(),
@@ -617,12 +609,8 @@ impl Shared<'_> {
 /// The next job for a crawler: found links first, then URL lines; None when the crawl is over
 /// or stopping.
 fn next_job(links: &Receiver<Msg>, seeds: &Receiver<Job>, stop: &Stop) -> Option<Job> {
-    // A fresh line goes before jobs put back to wait for their host, so that other hosts go on
-    // meanwhile (while the line level lasts, links holds only those and sitemap entries).
-    if links.len() < WAITING_ROOM {
-        if let Ok(job) = seeds.try_recv() {
-            return (!stop.is_requested()).then_some(job);
-        }
+    if let Some(job) = fresh_line(links, seeds) {
+        return (!stop.is_requested()).then_some(job);
     }
     loop {
         let job = select_biased! {
@@ -640,6 +628,15 @@ fn next_job(links: &Receiver<Msg>, seeds: &Receiver<Job>, stop: &Stop) -> Option
         };
         return (!stop.is_requested()).then_some(job);
     }
+}
+
+/// A URL line, taken before the jobs put back to wait for their host so that other hosts go on
+/// meanwhile (while the line level lasts, links holds only those and sitemap entries); but not
+/// once WAITING_ROOM of them wait, so that one slow host cannot pull a whole file into memory.
+fn fresh_line(links: &Receiver<Msg>, seeds: &Receiver<Job>) -> Option<Job> {
+    (links.len() < WAITING_ROOM)
+        .then(|| seeds.try_recv().ok())
+        .flatten()
 }
 
 /// Every thread's lane, registered as the thread starts, so that the figures can be read even

@@ -100,33 +100,27 @@ impl Pool {
                 let fetched = fetcher.fetch(&url, &stop, &|t| slot.pace(t)).await;
                 let t1 = Instant::now();
                 drop(slot);
-                if fetched.interrupted {
-                    // Not the URL's outcome: no record, so --resume tries it again.
-                    free.lock().unwrap().push(lane);
-                    return;
-                }
-                let mut spans = vec![Span {
-                    start_ms: since(t0),
-                    end_ms: since(t1),
-                    kind: SpanKind::Fetch,
-                }];
-                match pages.try_send(Page { job, fetched }) {
-                    Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-                    // The time spent here is what says parsers are the limit.
-                    Err(TrySendError::Full(page)) => {
-                        let _ = tokio::task::block_in_place(|| pages.send(page).map_err(drop));
-                        spans.push(Span {
-                            start_ms: since(t1),
-                            end_ms: since(Instant::now()),
-                            kind: SpanKind::Blocked,
-                        });
+                let record = |start: Instant, end: Instant, kind| {
+                    let span = Span {
+                        start_ms: since(start),
+                        end_ms: since(end),
+                        kind,
+                    };
+                    lanes[lane].lock().unwrap().record(span, keep);
+                };
+                record(t0, t1, SpanKind::Fetch);
+                // An interrupted fetch is not the URL's outcome: no record, so --resume tries it
+                // again.
+                if !fetched.interrupted {
+                    match pages.try_send(Page { job, fetched }) {
+                        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                        // The time spent here is what says parsers are the limit.
+                        Err(TrySendError::Full(page)) => {
+                            let _ = tokio::task::block_in_place(|| pages.send(page).map_err(drop));
+                            record(t1, Instant::now(), SpanKind::Blocked);
+                        }
                     }
                 }
-                let mut lane_spans = lanes[lane].lock().unwrap();
-                for span in spans {
-                    lane_spans.record(span, keep);
-                }
-                drop(lane_spans);
                 free.lock().unwrap().push(lane);
                 drop(permit);
             });
