@@ -229,14 +229,7 @@ fn unreachable_and_slow_servers_are_connect_and_timeout() {
 fn select_picks_only_matching_links() {
     let server = blog();
     let all = crawl(&["-q", "-"], &lines(&server, &["/list/3"]));
-    let hrefs = |run: &support::Run| -> Vec<String> {
-        run.records()[0]["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["href"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let hrefs = |run: &support::Run| support::hrefs(&run.records()[0]);
     assert_eq!(
         hrefs(&all),
         [

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{crawl, Response, Server};
+use support::{crawl, hrefs, Response, Server};
 
 fn page(title: &str, links: &[&str]) -> Response {
     let anchors: String = links
@@ -446,14 +446,8 @@ fn sitemaps_expand_into_their_urls_at_their_own_depth() {
             .iter()
             .find(|r| r["url"] == server.url("/sitemap-index.xml"))
             .unwrap();
-        let locs: Vec<&str> = index["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["href"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            locs,
+            hrefs(index),
             [server.url("/sitemap.xml"), server.url("/sitemap.xml.gz")]
         );
         let hidden = records
@@ -543,14 +537,8 @@ fn hostile_sitemaps_end_stay_public_and_stay_small() {
             run.stderr
         );
         let public = record(&format!("http://blog.example:{port}/public.xml"));
-        let hrefs: Vec<&str> = public["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["href"].as_str().unwrap())
-            .collect();
         assert_eq!(
-            hrefs,
+            hrefs(&public),
             [
                 format!("http://127.0.0.1:{port}/inside"),
                 format!("http://blog.example:{port}/page")

@@ -323,6 +323,15 @@ pub fn crawl(args: &[&str], stdin: &str) -> Run {
     }
 }
 
+/// The hrefs of a record's links, in order.
+pub fn hrefs(record: &Value) -> Vec<String> {
+    let links = record["links"].as_array().expect("links is an array");
+    links
+        .iter()
+        .map(|l| l["href"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Records keyed by url, without the fields that legitimately differ between runs.
 pub fn comparable(mut records: Vec<Value>) -> Vec<Value> {
     for r in &mut records {
