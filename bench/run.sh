@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # crawl against the limit of the machine and against its peers, side by side in one run.
-#   W1 network-bound: 1000 list pages of `crawl serve --latency 50ms`, 64 concurrent requests,
-#      against wrk -c64 on the same pages (the limit), Scrapy and the tutorial's seed crawler;
-#      and against wrk -c64 on the issue's other server, ../shared/bench/blogserver.py.
+#   W1 network-bound: 1000 list pages at 50 ms latency, 64 concurrent requests, on both of the
+#      issue's servers (`crawl serve --latency 50ms` and ../shared/bench/blogserver.py), against
+#      wrk -c64 on the same pages (the limit); on crawl serve also against Scrapy and the
+#      tutorial's seed crawler.
 #   W2 CPU-bound: 2400 fetches of ../shared/corpus/blog-a served by nginx with no latency,
 #      against Scrapy, the seed crawler, and two parse-only limits (cores x one core's parse
 #      rate): with a full tree per page, and with crawl's own parse step.
@@ -12,6 +13,7 @@
 # ratios; absolute times vary on a noisy machine, ratios measured side by side less so.
 . "$(dirname "$0")/common.sh"
 cores=$(nproc)
+pairs=${PAIRS:-7}
 
 rate() { python3 -c "import sys; print(f'{$1 / $2:.1f}')"; }
 timed() { # command... -> elapsed seconds on stdout, the command's output discarded
@@ -20,6 +22,32 @@ timed() { # command... -> elapsed seconds on stdout, the command's output discar
 }
 best3() { # command... -> the shortest of three timed runs: the least disturbed by the machine
     for _ in 1 2 3; do timed "$@"; done | sort -n | head -1
+}
+median() { python3 -c "import statistics, sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.1f}')" "$@"; }
+ratios() { # ratio... -> "median (lowest to highest)"
+    python3 -c "import statistics, sys; xs = sorted(float(x) for x in sys.argv[1:]); print(f'{statistics.median(xs):.2f}x ({xs[0]:.2f}x to {xs[-1]:.2f}x)')" "$@"
+}
+
+# W1 on one server, in $pairs rounds of wrk for 3 s, then crawl once in each mode, then crawl's
+# fetch step alone (`crawl bench-fetch`: 64 threads on crawl's HTTP client, nothing parsed or
+# written), so that each ratio compares runs seconds apart: the machine's load drifts more than
+# that over a minute. Sets w1_wrk, w1_multi, w1_async, w1_fetch (medians, pages/s) and
+# w1_multi_r, w1_async_r, w1_fetch_r (median ratio to the wrk run of the same round, and their
+# spread).
+w1_pairs() { # URL-file LUA-script BASE-URL
+    local wrk_all=() multi_all=() async_all=() fetch_all=() multi_r=() async_r=() fetch_r=() w m a f
+    for _ in $(seq "$pairs"); do
+        w=$(wrk -t2 -c64 -d3s -s "$2" "$3" | awk '/Requests\/sec/ {print $2}')
+        m=$(rate 1000 "$(timed "$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$1")")
+        a=$(rate 1000 "$(timed "$crawl" -q --no-robots --mode async --crawlers 64 --select a.post-item-title "$1")")
+        f=$(rate 1000 "$(timed "$crawl" bench-fetch --crawlers 64 "$1")")
+        wrk_all+=("$w"); multi_all+=("$m"); async_all+=("$a"); fetch_all+=("$f")
+        multi_r+=("$(python3 -c "print($m / $w)")"); async_r+=("$(python3 -c "print($a / $w)")")
+        fetch_r+=("$(python3 -c "print($f / $w)")")
+    done
+    w1_wrk=$(median "${wrk_all[@]}"); w1_multi=$(median "${multi_all[@]}"); w1_async=$(median "${async_all[@]}")
+    w1_fetch=$(median "${fetch_all[@]}")
+    w1_multi_r=$(ratios "${multi_r[@]}"); w1_async_r=$(ratios "${async_r[@]}"); w1_fetch_r=$(ratios "${fetch_r[@]}")
 }
 
 # ---- W1 -------------------------------------------------------------------------------------
@@ -32,11 +60,12 @@ cat > "$work/cycle.lua" <<'LUA'
 local n = 0
 request = function() n = n % 1000 + 1; return wrk.format("GET", "/list/" .. n .. ".html") end
 LUA
-wrk_rps=$(wrk -t2 -c64 -d8s -s "$work/cycle.lua" http://127.0.0.1:8941/ | awk '/Requests\/sec/ {print $2}')
-w1_crawl=$(best3 "$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$work/w1.txt")
+w1_pairs "$work/w1.txt" "$work/cycle.lua" http://127.0.0.1:8941/
+wrk_rps=$w1_wrk; w1_crawl_ps=$w1_multi; w1_async_ps=$w1_async; w1_ratio=$w1_multi_r; w1_async_ratio=$w1_async_r
+w1_fetch_ps=$w1_fetch; w1_fetch_ratio=$w1_fetch_r
 w1_scrapy=$(timed python3 "$shared/peers/scrapy_crawler.py" "$work/w1.txt" "$work/scrapy1.jsonl" 64 a.post-item-title)
 w1_seed=$(timed python3 "$shared/peers/seed_crawler.py" --mode multi --crawlers 64 --parsers "$cores" --select a.post-item-title "$work/w1.txt")
-w1_crawl_ps=$(rate 1000 "$w1_crawl"); w1_scrapy_ps=$(rate 1000 "$w1_scrapy"); w1_seed_ps=$(rate 1000 "$w1_seed")
+w1_scrapy_ps=$(rate 1000 "$w1_scrapy"); w1_seed_ps=$(rate 1000 "$w1_seed")
 
 # ---- W1 on ../shared/bench/blogserver.py ---------------------------------------------------
 python3 "$shared/bench/blogserver.py" --port 8946 --latency-ms 50 >/dev/null 2>&1 & pids+=($!)
@@ -50,9 +79,9 @@ for line in io.lines("$work/w1b-paths.txt") do paths[#paths + 1] = line end
 local n = 0
 request = function() n = n % #paths + 1; return wrk.format("GET", paths[n]) end
 LUA
-wrk_b_rps=$(wrk -t2 -c64 -d8s -s "$work/paths.lua" http://127.0.0.1:8946/ | awk '/Requests\/sec/ {print $2}')
-w1b_crawl=$(best3 "$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$work/w1b.txt")
-w1b_crawl_ps=$(rate 1000 "$w1b_crawl")
+w1_pairs "$work/w1b.txt" "$work/paths.lua" http://127.0.0.1:8946/
+wrk_b_rps=$w1_wrk; w1b_crawl_ps=$w1_multi; w1b_async_ps=$w1_async; w1b_ratio=$w1_multi_r; w1b_async_ratio=$w1_async_r
+w1b_fetch_ps=$w1_fetch; w1b_fetch_ratio=$w1_fetch_r
 
 # ---- W2 -------------------------------------------------------------------------------------
 serve_corpus "$shared/corpus/blog-a" 8942
@@ -85,11 +114,17 @@ rss_5k=$(rss 5000); rss_50k=$(rss 50000)
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 cat <<TABLE
 machine: $cores cores; $(date -u +%Y-%m-%d)
+W1: medians of $pairs rounds, each of wrk for 3 s then one crawl run per mode; crawl / limit is the
+median of each round's ratio, with the lowest and highest. W2: crawl's best of three.
 
 | workload | crawl pages/s | limit | crawl / limit | Scrapy pages/s | crawl / Scrapy | seed pages/s | crawl / seed |
 | --- | --- | --- | --- | --- | --- | --- | --- |
-| W1: 1000 list pages, 50 ms latency, 64 concurrent | $w1_crawl_ps | wrk -c64: $wrk_rps | $(ratio "$w1_crawl_ps" "$wrk_rps") | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
-| W1 on blogserver.py (aiohttp), same load | $w1b_crawl_ps | wrk -c64: $wrk_b_rps | $(ratio "$w1b_crawl_ps" "$wrk_b_rps") | | | | |
+| W1: 1000 list pages, 50 ms latency, 64 concurrent | $w1_crawl_ps | wrk -c64: $wrk_rps | $w1_ratio | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
+| W1, --mode async | $w1_async_ps | wrk -c64: $wrk_rps | $w1_async_ratio | $w1_scrapy_ps | $(ratio "$w1_async_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_async_ps" "$w1_seed_ps") |
+| W1, fetch step alone (bench-fetch) | $w1_fetch_ps | wrk -c64: $wrk_rps | $w1_fetch_ratio | | | | |
+| W1 on blogserver.py (aiohttp), same load | $w1b_crawl_ps | wrk -c64: $wrk_b_rps | $w1b_ratio | | | | |
+| W1 on blogserver.py, --mode async | $w1b_async_ps | wrk -c64: $wrk_b_rps | $w1b_async_ratio | | | | |
+| W1 on blogserver.py, fetch step alone | $w1b_fetch_ps | wrk -c64: $wrk_b_rps | $w1b_fetch_ratio | | | | |
 | W2: $w2_n fetches of blog-a, nginx, no latency | $w2_crawl_ps | parse-only, one tree per page: $cores x $tree_core = $tree_limit | $(ratio "$w2_crawl_ps" "$tree_limit") | $w2_scrapy_ps | $(ratio "$w2_crawl_ps" "$w2_scrapy_ps") | $w2_seed_ps | $(ratio "$w2_crawl_ps" "$w2_seed_ps") |
 | W2, against crawl's own parse step | $w2_crawl_ps | parse-only, streaming: $cores x $stream_core = $limit | $(ratio "$w2_crawl_ps" "$limit") | | | | |
 

@@ -36,6 +36,9 @@ pub enum Command {
     /// Parse HTML files on one thread and report pages/s: the parse-only limit for benchmarks.
     #[command(hide = true)]
     BenchParse(BenchParseArgs),
+    /// Fetch URLs with N threads and nothing else, and report pages/s: the client's own limit.
+    #[command(hide = true)]
+    BenchFetch(BenchFetchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +57,16 @@ pub struct BenchParseArgs {
     /// Always build the full tree, as if the streaming pass never applied.
     #[arg(long)]
     pub tree: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchFetchArgs {
+    /// A file of URLs, one per line.
+    pub urls: PathBuf,
+
+    /// Threads fetching at once.
+    #[arg(long, default_value_t = 8, value_parser = thread_count)]
+    pub crawlers: usize,
 }
 
 #[derive(Debug, Args)]

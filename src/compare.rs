@@ -154,34 +154,3 @@ fn cpu_time() -> Duration {
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
-
-/// The parse step alone, on one thread: how many pages per second one core parses.
-pub fn bench_parse(args: crate::cli::BenchParseArgs) -> anyhow::Result<ExitCode> {
-    let pages = args
-        .files
-        .iter()
-        .map(std::fs::read)
-        .collect::<std::io::Result<Vec<_>>>()?;
-    let base = url::Url::parse("http://127.0.0.1/").expect("valid");
-    let started = std::time::Instant::now();
-    let path = match args.tree {
-        true => crate::parse::Path::Tree,
-        false => crate::parse::Path::Fastest,
-    };
-    let mut links = 0;
-    for _ in 0..args.rounds {
-        for body in &pages {
-            links +=
-                crate::parse::parse_by(path, body, Some("text/html"), &base, &args.select, &[])
-                    .links
-                    .len();
-        }
-    }
-    let secs = started.elapsed().as_secs_f64();
-    let parsed = pages.len() * args.rounds;
-    println!(
-        "{parsed} pages ({links} links) in {secs:.3} s: {:.1} pages/s on one core",
-        parsed as f64 / secs
-    );
-    Ok(ExitCode::Success)
-}

@@ -1,5 +1,6 @@
 //! Entry point: parse the command line, run the chosen command, turn the outcome into an exit code.
 
+mod bench;
 mod cli;
 mod compare;
 mod config;
@@ -53,7 +54,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Serve(args)) => demo::serve(args),
         Some(Command::Demo(args)) => demo::demo(args),
         Some(Command::Compare(args)) => compare::compare(args),
-        Some(Command::BenchParse(args)) => compare::bench_parse(args),
+        Some(Command::BenchParse(args)) => bench::bench_parse(args),
+        Some(Command::BenchFetch(args)) => bench::bench_fetch(args),
         None => {
             let config = config::Config::from_args(cli.crawl)?;
             let (quiet, stats, timeline) =

@@ -426,6 +426,41 @@ fn multi_and_async_really_run_crawlers_concurrently() {
 }
 
 #[test]
+fn bench_fetch_times_the_fetch_step_alone_with_n_in_flight() {
+    // The hidden command behind bench/run.sh's client limit: each URL fetched once, --crawlers
+    // at a time (met through the counter, as above), failures not counted as ok.
+    let server = Server::start(|req, stats| {
+        if stats.requests() <= 3 && !stats.wait_for_in_flight(3, Duration::from_secs(5)) {
+            return Response::status(503);
+        }
+        match req.path.as_str() {
+            "/missing" => Response::status(404),
+            _ => Response::html(blog_page("x", &[])),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls.txt");
+    let mut lines: String = (0..8)
+        .map(|i| server.url(&format!("/{i}")) + "\n")
+        .collect();
+    lines += &(server.url("/missing") + "\n");
+    std::fs::write(&urls, lines).unwrap();
+    let out = support::bin()
+        .args(["bench-fetch", "--crawlers", "3"])
+        .arg(&urls)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.starts_with("9 pages (8 ok) in ") && report.ends_with(" pages/s with 3 crawlers\n"),
+        "{report}"
+    );
+    assert_eq!(server.requests(), 9);
+    assert_eq!(server.max_in_flight(), 3);
+}
+
+#[test]
 fn single_never_has_two_requests_in_flight() {
     let server = Server::start(|_, _| {
         std::thread::sleep(Duration::from_millis(20));

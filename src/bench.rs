@@ -1,0 +1,84 @@
+//! Hidden commands that time one step of a crawl alone, so bench/run.sh can set crawl's
+//! figures against the limits of its own parts.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use crate::cli::{BenchFetchArgs, BenchParseArgs};
+use crate::exit::ExitCode;
+use crate::fetch::{self, Fetcher, Limits};
+use crate::stop::Stop;
+
+/// The parse step alone, on one thread: how many pages per second one core parses.
+pub fn bench_parse(args: BenchParseArgs) -> anyhow::Result<ExitCode> {
+    let pages = args
+        .files
+        .iter()
+        .map(std::fs::read)
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let base = url::Url::parse("http://127.0.0.1/").expect("valid");
+    let started = Instant::now();
+    let path = match args.tree {
+        true => crate::parse::Path::Tree,
+        false => crate::parse::Path::Fastest,
+    };
+    let mut links = 0;
+    for _ in 0..args.rounds {
+        for body in &pages {
+            links +=
+                crate::parse::parse_by(path, body, Some("text/html"), &base, &args.select, &[])
+                    .links
+                    .len();
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let parsed = pages.len() * args.rounds;
+    println!(
+        "{parsed} pages ({links} links) in {secs:.3} s: {:.1} pages/s on one core",
+        parsed as f64 / secs
+    );
+    Ok(ExitCode::Success)
+}
+
+/// The fetch step alone: --crawlers threads on crawl's one blocking client, bodies read and
+/// dropped, nothing parsed or written. What the HTTP client allows, with no pipeline around it.
+pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
+    let urls = read_urls(&args.urls)?;
+    let fetcher = Fetcher::new(Limits::default())?;
+    // Each thread takes the next URL by number, as crawlers take the next job.
+    let next = AtomicUsize::new(0);
+    let ok = AtomicUsize::new(0);
+    let stop = Stop::default();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..args.crawlers {
+            s.spawn(|| {
+                while let Some(url) = urls.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let fetched = fetcher.fetch(url, &stop, &|t| t);
+                    if fetched.error.is_none() {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} pages ({} ok) in {secs:.3} s: {:.1} pages/s with {} crawlers",
+        urls.len(),
+        ok.into_inner(),
+        urls.len() as f64 / secs,
+        args.crawlers
+    );
+    Ok(ExitCode::Success)
+}
+
+fn read_urls(path: &Path) -> anyhow::Result<Vec<url::Url>> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| fetch::target(line).map_err(|e| anyhow::anyhow!("{line}: {}", e.message)))
+        .collect()
+}
