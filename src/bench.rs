@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::cli::{BenchFetchArgs, BenchParseArgs};
 use crate::exit::ExitCode;
-use crate::fetch::{self, Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits};
 use crate::stop::Stop;
 
 /// The parse step alone, on one thread: how many pages per second one core parses.
@@ -74,11 +74,18 @@ pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
+/// The URL lines as crawl reads them; a line crawl would record as invalid is an error here.
 fn read_urls(path: &Path) -> anyhow::Result<Vec<url::Url>> {
-    let text = std::fs::read_to_string(path)?;
-    text.lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| fetch::target(line).map_err(|e| anyhow::anyhow!("{line}: {}", e.message)))
-        .collect()
+    let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+    let none_done = Default::default();
+    let mut lines = crate::pipeline::lines::jobs(&none_done);
+    let mut urls = Vec::new();
+    while let Some(job) = lines.next(&mut input) {
+        let job = job?;
+        urls.push(
+            job.target
+                .map_err(|e| anyhow::anyhow!("{}: {}", job.line, e.message))?,
+        );
+    }
+    Ok(urls)
 }

@@ -1,7 +1,7 @@
 //! Moves URLs through fetch, parse and write: on one thread (single) or through crawler and parser pools (multi).
 
 use std::collections::HashSet;
-use std::io::{self, BufRead};
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -17,7 +17,7 @@ use url::Url;
 use crate::cli::Mode;
 use crate::config::{Config, Input};
 use crate::extract::Field;
-use crate::fetch::{self, Fetched, Fetcher};
+use crate::fetch::{Fetched, Fetcher};
 use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
 use crate::output::{self, Output, WriteError};
 use crate::parse::{self, Parsed};
@@ -28,18 +28,19 @@ use crate::report::{Ending, Summary, Tallies};
 use crate::robots::{RobotsCache, Rules};
 use crate::stats::Measured;
 use crate::stop::Stop;
-use crate::timeline::{Lane, Span, SpanKind};
+use crate::timeline::SpanKind;
+use lanes::{Lanes, Track};
+use lines::jobs;
 
 mod async_pool;
+mod lanes;
+pub mod lines;
 
 /// After a stop is asked for, pages already in flight get this long to reach the output.
 const GRACE: Duration = Duration::from_millis(1500);
 
 /// How often an idle writer looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
-
-/// Longer URL lines are refused rather than held in memory whole.
-const MAX_LINE: usize = 64 * 1024;
 
 /// A fetched page on its way to a parser.
 struct Page {
@@ -639,71 +640,6 @@ fn fresh_line(links: &Receiver<Msg>, seeds: &Receiver<Job>) -> Option<Job> {
         .flatten()
 }
 
-/// Every thread's lane, registered as the thread starts, so that the figures can be read even
-/// when a stop leaves some threads behind.
-#[derive(Clone, Default)]
-struct Lanes(Arc<Mutex<Vec<Arc<Mutex<Lane>>>>>);
-
-impl Lanes {
-    fn add(&self, thread: String) -> Arc<Mutex<Lane>> {
-        let lane = Arc::new(Mutex::new(Lane::new(thread)));
-        self.0.lock().unwrap().push(lane.clone());
-        lane
-    }
-
-    /// The lanes as they are now, crawlers first, then parsers, each by number.
-    fn snapshot(&self) -> Vec<Lane> {
-        let mut lanes: Vec<Lane> = self
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|lane| lane.lock().unwrap().clone())
-            .collect();
-        lanes.sort_by_key(|lane| lane_order(&lane.thread));
-        lanes
-    }
-}
-
-/// One thread's spans, in its lane.
-struct Track<'a> {
-    lane: Arc<Mutex<Lane>>,
-    work: &'a Work,
-}
-
-impl<'a> Track<'a> {
-    fn new(thread: String, work: &'a Work) -> Self {
-        Track {
-            lane: work.lanes.add(thread),
-            work,
-        }
-    }
-
-    fn time<T>(&mut self, kind: SpanKind, f: impl FnOnce() -> T) -> T {
-        let start = self.work.started.elapsed();
-        let out = f();
-        let end = self.work.started.elapsed();
-        let span = Span {
-            start_ms: start.as_secs_f64() * 1000.0,
-            end_ms: end.as_secs_f64() * 1000.0,
-            kind,
-        };
-        self.lane.lock().unwrap().record(span, self.work.keep_spans);
-        out
-    }
-}
-
-/// Crawlers first, then parsers, each by number, as the timeline draws them.
-fn lane_order(thread: &str) -> (u8, usize) {
-    let (pool, n) = thread.rsplit_once('-').unwrap_or((thread, "0"));
-    let rank = match pool {
-        "crawler" => 0,
-        "parser" => 1,
-        _ => 2,
-    };
-    (rank, n.parse().unwrap_or(0))
-}
-
 fn spawn<'scope, T: Send + 'scope>(
     s: &'scope thread::Scope<'scope, '_>,
     name: String,
@@ -751,73 +687,4 @@ fn write_all(
     }
     output.finish()?;
     Ok(stop.signal())
-}
-
-/// Turns URL lines into jobs: trimmed, blank lines, `#` comments and already-recorded URLs
-/// skipped, any bytes accepted.
-struct Lines<'a> {
-    done: &'a HashSet<String>,
-    buf: Vec<u8>,
-}
-
-fn jobs(done: &HashSet<String>) -> Lines<'_> {
-    Lines {
-        done,
-        buf: Vec::new(),
-    }
-}
-
-impl Lines<'_> {
-    fn next(&mut self, input: &mut dyn BufRead) -> Option<io::Result<Job>> {
-        loop {
-            self.buf.clear();
-            let too_long = match read_line(input, &mut self.buf) {
-                Ok(None) => return None,
-                Ok(Some(too_long)) => too_long,
-                Err(e) => return Some(Err(e)),
-            };
-            let line = String::from_utf8_lossy(&self.buf);
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || self.done.contains(line) {
-                continue;
-            }
-            let target = if too_long {
-                let message = format!("line longer than {MAX_LINE} bytes");
-                Err(PageError::new(ErrorKind::InvalidUrl, message))
-            } else {
-                fetch::target(line)
-            };
-            return Some(Ok(Job::seed(line.to_owned(), target)));
-        }
-    }
-}
-
-/// Reads one line into `buf`, keeping at most MAX_LINE bytes of it; None at the end of input,
-/// else whether the line was longer than that.
-fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
-    let mut too_long = false;
-    let mut any = false;
-    loop {
-        let chunk = match input.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            return Ok(any.then_some(too_long));
-        }
-        any = true;
-        // The line, without its newline, which does not count towards MAX_LINE.
-        let (piece, used, ended) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (&chunk[..i], i + 1, true),
-            None => (chunk, chunk.len(), false),
-        };
-        let room = MAX_LINE.saturating_sub(buf.len());
-        too_long |= piece.len() > room;
-        buf.extend_from_slice(&piece[..piece.len().min(room)]);
-        input.consume(used);
-        if ended {
-            return Ok(Some(too_long));
-        }
-    }
 }
