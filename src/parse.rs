@@ -27,6 +27,8 @@ pub struct Parsed {
     pub sitemap: bool,
 }
 
+const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
+
 static TITLE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("title").expect("valid"));
 static ANCHOR: LazyLock<Selector> = LazyLock::new(|| Selector::parse("a[href]").expect("valid"));
 
@@ -95,7 +97,10 @@ pub fn parse_by(
     // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
     let (html, truncated) = nesting::limit(&decoded.text);
     let document = Html::parse_document(html);
-    let title = document.select(&TITLE).next().map(extract::text);
+    let title = document
+        .select(&TITLE)
+        .find(|t| is_document_title(*t))
+        .map(extract::text);
     let links = document
         .select(&select.dom)
         .filter_map(|element| link(element, base))
@@ -109,6 +114,18 @@ pub fn parse_by(
         truncated,
         sitemap: false,
     }
+}
+
+/// Whether a `title` element is the page's, as browsers take document.title: an HTML one (an
+/// inline SVG icon's `<title>` is its tooltip) outside any template (whose content is not part
+/// of the document until a script puts it there).
+fn is_document_title(title: ElementRef) -> bool {
+    let html = |name: &scraper::node::Element| &*name.name.ns == HTML_NS;
+    html(title.value())
+        && !title
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| html(a.value()) && a.value().name() == "template")
 }
 
 /// An href as a link: resolved against the page, and only if a crawler can follow it.

@@ -695,3 +695,35 @@ fn tricky_selectors_agree_with_the_tree() {
         "only {with_links} streamed pairs found links"
     );
 }
+
+#[test]
+fn the_title_is_the_pages_own_not_an_icons_or_a_templates() {
+    // As browsers take document.title: the first HTML title element in the document. An inline
+    // SVG icon's <title> is its tooltip and a template's content is not in the document.
+    let cases = [
+        ("<p>x</p><svg><title>icon</title></svg>", None),
+        ("<template><title>later</title></template><p>x</p>", None),
+        (
+            "<head><template><title>t</title></template></head><body>x",
+            None,
+        ),
+        (
+            "<svg><title>icon</title></svg><title>real</title>",
+            Some("real"),
+        ),
+        (
+            "<title>head</title><svg><title>icon</title></svg>",
+            Some("head"),
+        ),
+        (
+            "<math><mi><title>in math text</title></mi></math>",
+            Some("in math text"),
+        ),
+    ];
+    for (html, want) in cases {
+        assert_eq!(tree(html, "a").title.as_deref(), want, "tree: {html}");
+        if let Some(fast) = stream(html, "a") {
+            assert_eq!(fast.title.as_deref(), want, "stream: {html}");
+        }
+    }
+}
