@@ -88,11 +88,18 @@ pub struct Frontier {
     /// URL lines go through their own bounded channel, so a long file is never read ahead far.
     seeds: Sender<Job>,
     crawlers: usize,
-    pub skipped: Skipped,
+    /// Shared, so that the counts can be read while the frontier is still in use.
+    pub skipped: Arc<Skipped>,
 }
 
 impl Frontier {
-    pub fn new(scope: Scope, jobs: Sender<Msg>, seeds: Sender<Job>, crawlers: usize) -> Frontier {
+    pub fn new(
+        scope: Scope,
+        jobs: Sender<Msg>,
+        seeds: Sender<Job>,
+        crawlers: usize,
+        skipped: Arc<Skipped>,
+    ) -> Frontier {
         Frontier {
             scope,
             seen: Mutex::new(HashSet::new()),
@@ -103,7 +110,7 @@ impl Frontier {
             jobs,
             seeds,
             crawlers,
-            skipped: Skipped::default(),
+            skipped,
         }
     }
 

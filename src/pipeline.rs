@@ -29,10 +29,12 @@ use crate::robots::{RobotsCache, Rules};
 use crate::stats::Measured;
 use crate::stop::Stop;
 use crate::timeline::SpanKind;
+use counts::Counts;
 use lanes::{Lanes, Track};
 use lines::jobs;
 
 mod async_pool;
+mod counts;
 mod lanes;
 pub mod lines;
 
@@ -85,6 +87,8 @@ struct Work {
     fields: Vec<Field>,
     /// Every thread's spans, as they are recorded.
     lanes: Lanes,
+    /// Links skipped and --field matches, as they are counted.
+    counts: Counts,
     /// Keep each span, for --timeline; otherwise only their totals.
     keep_spans: bool,
     started: Instant,
@@ -125,6 +129,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     };
     let (line_tx, line_rx) = bounded::<Line>(queue * 2);
     let lanes = Lanes::default();
+    let counts = Counts::new(&fields);
     let work = Work {
         mode,
         crawlers,
@@ -141,6 +146,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         politeness: Politeness::new(delay, per_host),
         fields,
         lanes: lanes.clone(),
+        counts: counts.clone(),
         keep_spans: timeline.is_some(),
         started,
         begun: progress.begun.clone(),
@@ -148,11 +154,11 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     let engine = thread::Builder::new()
         .name("engine".into())
         .spawn(move || {
-            let tallies = work.run(line_tx);
+            let read = work.run(line_tx);
             // Dropping the HTTP client joins its I/O thread and closes each idle connection, a
             // few milliseconds; the crawl is over, so that happens off the path to the exit.
             thread::spawn(move || drop(work));
-            tallies
+            read
         })?;
 
     let mut measured = Measured::default();
@@ -160,22 +166,14 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     progress.finish();
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
-    // Without a join, the lanes as they stand are the figures there are; the rest of the
-    // tallies (skips, fields that matched nothing) are the engine's and stay empty.
-    let mut tallies = Tallies {
-        lanes: lanes.snapshot(),
-        ..Tallies::default()
-    };
     let ending = match written {
         Ok(None) => match engine.join() {
-            Ok(Ok(counted)) => {
-                tallies = counted;
-                Ending::Complete
-            }
+            Ok(Ok(())) => Ending::Complete,
             Ok(Err(e)) => return Err(anyhow::Error::new(e).context("cannot read URL lines")),
             Err(panic) => std::panic::resume_unwind(panic),
         },
-        // Not joined: the engine may be waiting on a slow request, and nobody needs its result.
+        // Not joined: the engine may be waiting on a slow request; the figures below are read
+        // from the registries it writes to, as they stand.
         Ok(Some(signal)) => Ending::Interrupted(signal),
         Err(WriteError::Closed) => {
             stop.request();
@@ -185,6 +183,16 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
             stop.request();
             return Err(anyhow::Error::new(e).context("cannot write records"));
         }
+    };
+    let tallies = Tallies {
+        lanes: lanes.snapshot(),
+        robots: counts.robots(),
+        blocked: counts.blocked(),
+        // A field that matched nothing so far might have matched on the pages never reached.
+        unmatched_fields: match ending {
+            Ending::Complete => counts.unmatched_fields(),
+            Ending::Interrupted(_) | Ending::OutputClosed => Vec::new(),
+        },
     };
     Ok(Summary {
         mode,
@@ -198,7 +206,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
 }
 
 impl Work {
-    fn run(&self, lines: Sender<Line>) -> io::Result<Tallies> {
+    fn run(&self, lines: Sender<Line>) -> io::Result<()> {
         let (link_tx, link_rx) = unbounded::<Msg>();
         let (seed_tx, seed_rx) = bounded::<Job>(self.crawlers * 2);
         // Each thread that takes jobs needs its own Quit.
@@ -207,33 +215,24 @@ impl Work {
             Mode::Async => async_pool::dispatchers(self.crawlers),
             Mode::Multi => self.crawlers,
         };
-        let frontier = Frontier::new(self.scope.clone(), link_tx, seed_tx, takers);
+        let frontier = Frontier::new(
+            self.scope.clone(),
+            link_tx,
+            seed_tx,
+            takers,
+            self.counts.skipped.clone(),
+        );
         if let Some(refollow) = &self.resumed {
             self.follow_recorded(&frontier, refollow)?;
         }
-        let hits: Vec<AtomicU64> = self.fields.iter().map(|_| AtomicU64::new(0)).collect();
         let shared = Shared {
             work: self,
             frontier: &frontier,
-            hits: &hits,
         };
-        let read = match self.mode {
+        match self.mode {
             Mode::Single => shared.single(lines, &link_rx, &seed_rx),
             Mode::Multi | Mode::Async => shared.multi(lines, &link_rx, &seed_rx),
-        };
-        read?;
-        Ok(Tallies {
-            lanes: self.lanes.snapshot(),
-            robots: frontier.skipped.robots.load(Ordering::Relaxed),
-            blocked: frontier.skipped.blocked.load(Ordering::Relaxed),
-            unmatched_fields: self
-                .fields
-                .iter()
-                .zip(&hits)
-                .filter(|(_, hits)| hits.load(Ordering::Relaxed) == 0)
-                .map(|(field, _)| field.name.clone())
-                .collect(),
-        })
+        }
     }
 
     /// --resume with --depth: the pages recorded before are seen, and their links wait for
@@ -266,8 +265,6 @@ impl Work {
 struct Shared<'a> {
     work: &'a Work,
     frontier: &'a Frontier,
-    /// Pages on which each --field matched.
-    hits: &'a [AtomicU64],
 }
 
 impl Shared<'_> {
@@ -571,9 +568,9 @@ impl Shared<'_> {
             }
         }
         let mut fields = serde_json::Map::new();
-        for ((field, value), hits) in self.work.fields.iter().zip(parsed.fields).zip(self.hits) {
+        for (i, (field, value)) in self.work.fields.iter().zip(parsed.fields).enumerate() {
             if value.is_some() {
-                hits.fetch_add(1, Ordering::Relaxed);
+                self.work.counts.matched(i);
             }
             fields.insert(field.name.clone(), value.into());
         }

@@ -333,3 +333,80 @@ fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
         assert!(server.requests() <= 21 + 2, "{mode}: {:?}", server.paths());
     }
 }
+
+/// One page that links to two paths robots.txt disallows, to a private address, and to a page
+/// that answers long after the grace period, so the stop comes while the engine is still busy.
+fn skipping_site() -> Server {
+    Server::start(|req, _| match req.path.as_str() {
+        "/robots.txt" => Response::new(
+            200,
+            "text/plain",
+            b"User-agent: *\nDisallow: /private/\n".to_vec(),
+        ),
+        "/" => {
+            let host = req.header("host").unwrap_or_default();
+            let port = host.rsplit(':').next().unwrap();
+            Response::html(format!(
+                "<title>home</title><a href=/private/1>1</a><a href=/private/2>2</a>\
+                 <a href=http://127.0.0.1:{port}/inside>inside</a><a href=/slow>slow</a>"
+            ))
+        }
+        _ => {
+            sleep(Duration::from_secs(10));
+            Response::html("<title>late</title>")
+        }
+    })
+}
+
+/// Starts a crawl of `skipping_site` with one crawler, so the links are taken in page order and
+/// both disallowed ones are counted before /slow is requested; returns once it is.
+fn crawl_until_slow(server: &Server, dir: &Path, mode: &str, extra: &[&str]) -> Child {
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let urls = dir.join("urls.txt");
+    std::fs::write(&urls, format!("http://blog.example:{port}/\n")).unwrap();
+    let mut args = vec![
+        "--mode",
+        mode,
+        "--crawlers",
+        "1",
+        "--depth",
+        "1",
+        "--all-hosts",
+        "--resolve",
+        "blog.example:127.0.0.1",
+    ];
+    args.extend(extra);
+    args.push(urls.to_str().unwrap());
+    let child = start(&args);
+    let until = Instant::now() + Duration::from_secs(20);
+    while !server.paths().iter().any(|p| p == "/slow") {
+        assert!(Instant::now() < until, "{mode}: /slow never requested");
+        sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    stderr
+}
+
+#[test]
+fn the_summary_after_ctrl_c_counts_the_links_skipped() {
+    for mode in ["single", "multi", "async"] {
+        let server = skipping_site();
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = crawl_until_slow(&server, dir.path(), mode, &[]);
+        signal(&child, "-INT");
+        assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
+        let stderr = stderr_of(&mut child);
+        for said in [
+            "; 2 links disallowed by robots.txt",
+            "; 1 links to private addresses not followed",
+            "; interrupted by SIGINT",
+        ] {
+            assert!(stderr.contains(said), "{mode}: no {said:?} in {stderr}");
+        }
+    }
+}
