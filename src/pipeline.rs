@@ -188,11 +188,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         lanes: lanes.snapshot(),
         robots: counts.robots(),
         blocked: counts.blocked(),
-        // A field that matched nothing so far might have matched on the pages never reached.
-        unmatched_fields: match ending {
-            Ending::Complete => counts.unmatched_fields(),
-            Ending::Interrupted(_) | Ending::OutputClosed => Vec::new(),
-        },
+        unmatched_fields: counts.unmatched_fields(),
     };
     Ok(Summary {
         mode,

@@ -38,7 +38,8 @@ pub struct Tallies {
     pub robots: u64,
     /// Links from public pages to private addresses, not followed.
     pub blocked: u64,
-    /// --field names whose selector matched nothing on any page.
+    /// --field names whose selector matched nothing on any page parsed: all of them, or after a
+    /// stop, those parsed before it.
     pub unmatched_fields: Vec<String>,
 }
 
@@ -162,10 +163,20 @@ impl fmt::Display for Summary {
         if let Ending::Interrupted(signal) = self.ending {
             write!(f, "; interrupted by {}", signal_name(signal))?;
         }
-        for name in &self.tallies.unmatched_fields {
+        // After a stop, the pages never reached might have matched: the warning says which pages
+        // it speaks for, and with no page parsed there is nothing to speak for.
+        let (unmatched, pages) = match self.ending {
+            Ending::Interrupted(_) if self.measured.parse_ms.is_empty() => (&[][..], ""),
+            Ending::Interrupted(_) => (
+                &self.tallies.unmatched_fields[..],
+                " parsed before the stop",
+            ),
+            Ending::Complete | Ending::OutputClosed => (&self.tallies.unmatched_fields[..], ""),
+        };
+        for name in unmatched {
             write!(
                 f,
-                "\ncrawl: warning: --field {name} matched nothing on any page"
+                "\ncrawl: warning: --field {name} matched nothing on any page{pages}"
             )?;
         }
         Ok(())

@@ -358,12 +358,12 @@ fn skipping_site() -> Server {
     })
 }
 
-/// Starts a crawl of `skipping_site` with one crawler, so the links are taken in page order and
-/// both disallowed ones are counted before /slow is requested; returns once it is.
-fn crawl_until_slow(server: &Server, dir: &Path, mode: &str, extra: &[&str]) -> Child {
+/// Starts a crawl of `skipping_site` from `seed` with one crawler, so the links are taken in page
+/// order and both disallowed ones are counted before /slow is requested; returns once it is.
+fn crawl_until_slow(server: &Server, dir: &Path, mode: &str, seed: &str, extra: &[&str]) -> Child {
     let port = server.url("").rsplit(':').next().unwrap().to_string();
     let urls = dir.join("urls.txt");
-    std::fs::write(&urls, format!("http://blog.example:{port}/\n")).unwrap();
+    std::fs::write(&urls, format!("http://blog.example:{port}{seed}\n")).unwrap();
     let mut args = vec![
         "--mode",
         mode,
@@ -397,7 +397,7 @@ fn the_summary_after_ctrl_c_counts_the_links_skipped() {
     for mode in ["single", "multi", "async"] {
         let server = skipping_site();
         let dir = tempfile::tempdir().unwrap();
-        let mut child = crawl_until_slow(&server, dir.path(), mode, &[]);
+        let mut child = crawl_until_slow(&server, dir.path(), mode, "/", &[]);
         signal(&child, "-INT");
         assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
         let stderr = stderr_of(&mut child);
@@ -409,4 +409,29 @@ fn the_summary_after_ctrl_c_counts_the_links_skipped() {
             assert!(stderr.contains(said), "{mode}: no {said:?} in {stderr}");
         }
     }
+}
+
+#[test]
+fn after_ctrl_c_a_field_that_matched_nothing_is_warned_about_for_the_pages_parsed() {
+    let fields = ["--field", "heading=title", "--field", "none=.missing"];
+    let server = skipping_site();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crawl_until_slow(&server, dir.path(), "multi", "/", &fields);
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let stderr = stderr_of(&mut child);
+    assert!(
+        stderr.contains("--field none matched nothing on any page parsed before the stop"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--field heading"), "{stderr}");
+
+    // Stopped before any page was parsed, a field has not been tried: no warning.
+    let server = skipping_site();
+    let mut child = crawl_until_slow(&server, dir.path(), "multi", "/slow", &fields);
+    signal(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let stderr = stderr_of(&mut child);
+    assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
+    assert!(!stderr.contains("matched nothing"), "{stderr}");
 }
