@@ -149,15 +149,17 @@ impl fmt::Display for Summary {
         if self.tallies.robots > 0 {
             write!(
                 f,
-                "; {} links disallowed by robots.txt",
-                self.tallies.robots
+                "; {} link{} disallowed by robots.txt",
+                self.tallies.robots,
+                plural(self.tallies.robots as usize)
             )?;
         }
         if self.tallies.blocked > 0 {
             write!(
                 f,
-                "; {} links to private addresses not followed",
-                self.tallies.blocked
+                "; {} link{} to private addresses not followed",
+                self.tallies.blocked,
+                plural(self.tallies.blocked as usize)
             )?;
         }
         if let Ending::Interrupted(signal) = self.ending {

@@ -201,7 +201,7 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
         assert_eq!(by_path("/list/3")["parent"], server.url("/list/2"));
         assert_eq!(by_path("/trap/1")["parent"], server.url("/"));
         assert!(
-            run.stderr.contains("1 links disallowed by robots.txt"),
+            run.stderr.contains("1 link disallowed by robots.txt"),
             "{}",
             run.stderr
         );
@@ -532,7 +532,7 @@ fn hostile_sitemaps_end_stay_public_and_stay_small() {
         assert!(server.paths().contains(&"/page".to_string()), "{mode}");
         assert!(
             run.stderr
-                .contains("1 links to private addresses not followed"),
+                .contains("1 link to private addresses not followed"),
             "{mode}: {}",
             run.stderr
         );
@@ -727,7 +727,7 @@ fn links_from_public_pages_to_private_addresses_are_refused() {
     assert!(server.paths().contains(&"/next".to_string()));
     assert!(
         run.stderr
-            .contains("1 links to private addresses not followed"),
+            .contains("1 link to private addresses not followed"),
         "{}",
         run.stderr
     );

@@ -403,7 +403,7 @@ fn the_summary_after_ctrl_c_counts_the_links_skipped() {
         let stderr = stderr_of(&mut child);
         for said in [
             "; 2 links disallowed by robots.txt",
-            "; 1 links to private addresses not followed",
+            "; 1 link to private addresses not followed",
             "; interrupted by SIGINT",
         ] {
             assert!(stderr.contains(said), "{mode}: no {said:?} in {stderr}");
