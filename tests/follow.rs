@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{crawl, hrefs, Response, Server};
+use support::{crawl, hrefs, sitemap, Response, Server};
 
 fn page(title: &str, links: &[&str]) -> Response {
     let anchors: String = links
@@ -18,19 +18,6 @@ fn page(title: &str, links: &[&str]) -> Response {
     Response::html(format!(
         "<html lang=\"en\"><head><title>{title}</title></head><body>{anchors}</body></html>"
     ))
-}
-
-fn sitemap(root: &str, locs: &[String]) -> String {
-    let (outer, inner) = if root == "urlset" {
-        ("urlset", "url")
-    } else {
-        ("sitemapindex", "sitemap")
-    };
-    let items: String = locs
-        .iter()
-        .map(|l| format!("<{inner}><loc>{l}</loc></{inner}>"))
-        .collect();
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{outer} xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{items}</{outer}>")
 }
 
 /// A small blog with cycles, pagination, a Chinese path linked raw and encoded, an off-host

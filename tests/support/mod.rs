@@ -272,6 +272,20 @@ pub fn blog_page(title: &str, posts: &[&str]) -> String {
     html
 }
 
+/// A sitemap body: `root` is "urlset" for page URLs, anything else for an index of sitemaps.
+pub fn sitemap(root: &str, locs: &[String]) -> String {
+    let (outer, inner) = if root == "urlset" {
+        ("urlset", "url")
+    } else {
+        ("sitemapindex", "sitemap")
+    };
+    let items: String = locs
+        .iter()
+        .map(|l| format!("<{inner}><loc>{l}</loc></{inner}>"))
+        .collect();
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{outer} xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{items}</{outer}>")
+}
+
 /// The outcome of one run of the binary.
 pub struct Run {
     pub status: ExitStatus,
