@@ -105,6 +105,7 @@ impl Config {
                         resumed = Some(output::Refollow {
                             path: path.clone(),
                             landed: recorded.landed,
+                            sitemaps: recorded.sitemaps,
                         });
                     }
                 }

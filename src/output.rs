@@ -1,10 +1,11 @@
 //! The single owner of the output: whole lines to stdout or an appended file, and a closed pipe told apart from a failure.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use crate::frontier::MAX_SITEMAP_NESTING;
 use crate::record::Link;
 
 pub struct Output {
@@ -104,6 +105,15 @@ pub struct Resumed {
     pub done: HashSet<String>,
     /// Where records that were redirected landed, seen too when links are followed again.
     pub landed: Vec<String>,
+    /// Where each recorded sitemap landed, and its parent: enough to count how many sitemaps
+    /// in a row listed one.
+    pub sitemaps: HashMap<String, Option<String>>,
+}
+
+/// Whether a record is a sitemap's rather than a page's: fetched and parsed without error, yet
+/// not decoded, which the record schema promises of sitemaps alone (`encoding`).
+fn is_sitemap<T>(final_url: Option<&str>, encoding: &Option<T>, error: &Option<T>) -> bool {
+    final_url.is_some() && encoding.is_none() && error.is_none()
 }
 
 /// Prepares FILE for `--resume`: cuts a torn last line (left by kill -9 or a power cut) and
@@ -113,6 +123,9 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
     struct Seen {
         url: String,
         final_url: Option<String>,
+        parent: Option<String>,
+        encoding: Option<serde::de::IgnoredAny>,
+        error: Option<serde::de::IgnoredAny>,
     }
     let mut resumed = Resumed::default();
     let mut file = match OpenOptions::new().read(true).write(true).open(path) {
@@ -130,6 +143,10 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
         }
         whole += n as u64;
         if let Ok(seen) = serde_json::from_slice::<Seen>(&line) {
+            if is_sitemap(seen.final_url.as_deref(), &seen.encoding, &seen.error) {
+                let landed = seen.final_url.clone().unwrap_or_default();
+                resumed.sitemaps.insert(landed, seen.parent);
+            }
             resumed
                 .landed
                 .extend(seen.final_url.filter(|u| *u != seen.url));
@@ -152,14 +169,42 @@ pub struct Recorded {
     pub depth: u32,
     pub parent: Option<String>,
     pub links: Vec<Link>,
+    pub encoding: Option<serde::de::IgnoredAny>,
     pub error: Option<serde::de::IgnoredAny>,
 }
 
-/// With --depth, --resume follows the links of the pages FILE recorded: its path, and where
-/// its records landed.
+impl Recorded {
+    pub fn is_sitemap(&self) -> bool {
+        is_sitemap(self.final_url.as_deref(), &self.encoding, &self.error)
+    }
+}
+
+/// With --depth, --resume follows the links of the pages FILE recorded: its path, where its
+/// records landed, and its sitemaps.
 pub struct Refollow {
     pub path: std::path::PathBuf,
     pub landed: Vec<String>,
+    pub sitemaps: HashMap<String, Option<String>>,
+}
+
+impl Refollow {
+    /// How many sitemaps in a row listed a recorded sitemap whose parent is `parent`: its own
+    /// record does not say, but the records of the sitemaps above it do.
+    pub fn nesting<'a>(&'a self, mut parent: Option<&'a str>) -> u8 {
+        let mut nesting = 0;
+        // Counting stops where expanding does, which also ends a loop of parents, should
+        // redirects ever make one.
+        while nesting < MAX_SITEMAP_NESTING {
+            match parent.and_then(|p| self.sitemaps.get(p)) {
+                Some(above) => {
+                    nesting += 1;
+                    parent = above.as_deref();
+                }
+                None => break,
+            }
+        }
+        nesting
+    }
 }
 
 /// Reads the records of FILE (already cut to whole lines by `resume`) one at a time.

@@ -232,7 +232,8 @@ impl Work {
     }
 
     /// --resume with --depth: the pages recorded before are seen, and their links wait for
-    /// the first level after the new URL lines, as if those pages had just been parsed.
+    /// the first level after the new URL lines, as if those pages had just been parsed; the
+    /// entries of the sitemaps recorded before join the first level, as they did then.
     fn follow_recorded(&self, frontier: &Frontier, refollow: &output::Refollow) -> io::Result<()> {
         // Every recorded page is seen first, so that links to any of them are not queued again.
         for url in self.done.iter().chain(&refollow.landed) {
@@ -251,7 +252,13 @@ impl Work {
                     .and_then(|u| u.host_str().map(str::to_owned)),
             };
             let scope: Arc<str> = host.unwrap_or_default().into();
-            frontier.discovered(&base, page.depth, &scope, &page.links);
+            // As in finish: a sitemap's entries join its own level, a page's links the next.
+            if page.is_sitemap() {
+                let nesting = refollow.nesting(page.parent.as_deref());
+                frontier.listed(&base, page.depth, nesting, &scope, &page.links);
+            } else {
+                frontier.discovered(&base, page.depth, &scope, &page.links);
+            }
         })
     }
 }

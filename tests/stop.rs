@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Response, Server};
+use support::{sitemap, Response, Server};
 
 fn slow_server(latency: Duration) -> Server {
     Server::start(move |req, _| {
@@ -434,4 +434,97 @@ fn after_ctrl_c_a_field_that_matched_nothing_is_warned_about_for_the_pages_parse
     let stderr = stderr_of(&mut child);
     assert!(stderr.contains("interrupted by SIGINT"), "{stderr}");
     assert!(!stderr.contains("matched nothing"), "{stderr}");
+}
+
+/// An index lists a sitemap, which lists two pages and a sitemap of its own (listed by two
+/// sitemaps in a row, so recorded but not expanded); each page links to one more.
+fn sitemap_site() -> Server {
+    Server::start(|req, _| {
+        let host = req.header("host").unwrap().to_string();
+        let abs = |p: &str| format!("http://{host}{p}");
+        match req.path.as_str() {
+            "/index.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("index", &[abs("/sitemap.xml")]).into_bytes(),
+            ),
+            "/sitemap.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("urlset", &[abs("/a"), abs("/b"), abs("/more.xml")]).into_bytes(),
+            ),
+            "/more.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("urlset", &[abs("/c")]).into_bytes(),
+            ),
+            "/a" | "/b" => {
+                let next = format!("{}/next", req.path);
+                Response::html(format!(
+                    "<title>{}</title><a href={next}>next</a>",
+                    req.path
+                ))
+            }
+            _ => Response::html(format!("<title>{}</title>", req.path)),
+        }
+    })
+}
+
+/// Each record's url, depth and parent, sorted by url.
+fn places(path: &Path) -> Vec<(String, u64, Value)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut places: Vec<_> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let url = v["url"].as_str().unwrap().to_string();
+            (url, v["depth"].as_u64().unwrap(), v["parent"].clone())
+        })
+        .collect();
+    places.sort_by(|a, b| a.0.cmp(&b.0));
+    places
+}
+
+#[test]
+fn resume_with_depth_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
+    for mode in ["single", "multi", "async"] {
+        let server = sitemap_site();
+        let dir = tempfile::tempdir().unwrap();
+        let urls = dir.path().join("urls.txt");
+        std::fs::write(&urls, server.url("/index.xml") + "\n").unwrap();
+        let run = |out: &Path, extra: &[&str]| {
+            let mut args = vec!["--mode", mode, "--depth", "1", "--no-robots", "-q"];
+            args.extend([
+                "--resume",
+                "-o",
+                out.to_str().unwrap(),
+                urls.to_str().unwrap(),
+            ]);
+            args.extend(extra);
+            start(&args).wait().unwrap().code()
+        };
+        let out = dir.path().join("out.jsonl");
+        // The first run stops after the index and the sitemap it lists, as an interrupted one might.
+        assert_eq!(run(&out, &["--max-pages", "2"]), Some(0), "{mode}");
+        assert_eq!(records(&out).len(), 2, "{mode}");
+        assert_eq!(run(&out, &[]), Some(0), "{mode}");
+        // The same as one run that was never interrupted.
+        let whole = dir.path().join("whole.jsonl");
+        assert_eq!(run(&whole, &[]), Some(0), "{mode}");
+
+        let url = |p: &str| server.url(p);
+        let parent = |p: &str| Value::from(url(p));
+        let want = vec![
+            (url("/a"), 0, parent("/sitemap.xml")),
+            (url("/a/next"), 1, parent("/a")),
+            (url("/b"), 0, parent("/sitemap.xml")),
+            (url("/b/next"), 1, parent("/b")),
+            (url("/index.xml"), 0, Value::Null),
+            (url("/more.xml"), 0, parent("/sitemap.xml")),
+            (url("/sitemap.xml"), 0, parent("/index.xml")),
+        ];
+        assert_eq!(places(&out), want, "{mode}");
+        assert_eq!(places(&whole), want, "{mode}");
+        assert!(!server.paths().contains(&"/c".to_string()), "{mode}");
+    }
 }
