@@ -33,7 +33,8 @@ pub struct Config {
     pub output: Output,
     /// URL lines that already have a record (--resume); they are not crawled again.
     pub done: HashSet<String>,
-    /// With --resume and --depth: the output file, whose pages' links are followed again.
+    /// With --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
+    /// links) are followed again.
     pub resumed: Option<output::Refollow>,
     pub stop: Stop,
     pub scope: Scope,
@@ -101,7 +102,9 @@ impl Config {
                 if args.resume {
                     let recorded = output::resume(path).map_err(cannot)?;
                     done = recorded.done;
-                    if args.depth > 0 && !done.is_empty() {
+                    // A sitemap's entries are crawled at its own depth, so they are owed even at
+                    // --depth 0; a page's links only with --depth.
+                    if (args.depth > 0 && !done.is_empty()) || !recorded.sitemaps.is_empty() {
                         resumed = Some(output::Refollow {
                             path: path.clone(),
                             landed: recorded.landed,

@@ -179,8 +179,8 @@ impl Recorded {
     }
 }
 
-/// With --depth, --resume follows the links of the pages FILE recorded: its path, where its
-/// records landed, and its sitemaps.
+/// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
+/// its pages: its path, where its records landed, and its sitemaps.
 pub struct Refollow {
     pub path: std::path::PathBuf,
     pub landed: Vec<String>,

@@ -78,7 +78,8 @@ struct Work {
     fetcher: Fetcher,
     input: Mutex<Input>,
     done: HashSet<String>,
-    /// --resume with --depth: the output file, whose pages' links are followed again.
+    /// --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
+    /// links) are followed again.
     resumed: Option<output::Refollow>,
     stop: Stop,
     scope: Scope,
@@ -231,7 +232,7 @@ impl Work {
         }
     }
 
-    /// --resume with --depth: the pages recorded before are seen, and their links wait for
+    /// --resume: the pages recorded before are seen, and with --depth their links wait for
     /// the first level after the new URL lines, as if those pages had just been parsed; the
     /// entries of the sitemaps recorded before join the first level, as they did then.
     fn follow_recorded(&self, frontier: &Frontier, refollow: &output::Refollow) -> io::Result<()> {
