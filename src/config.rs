@@ -15,6 +15,7 @@ use crate::extract::Field;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
 use crate::output::{self, Output};
+use crate::pipeline::lines::jobs;
 use crate::robots;
 use crate::stop::Stop;
 
@@ -119,13 +120,12 @@ impl Config {
         let show = !args.quiet && io::stderr().is_terminal();
         // Counting a file's lines first costs one extra read, worth it only for a bar to show,
         // and only when no links will be followed, so the lines are all there is.
-        // Lines already recorded are skipped, and --max-pages stops early; a line that turns out
-        // to be a sitemap brings more (the bar then drops its total, see Progress).
+        // --max-pages stops early; a line that turns out to be a sitemap brings more (the bar
+        // then drops its total, see Progress).
         let total = match (&args.urls, show && args.depth == 0) {
-            (Some(path), true) if path.as_os_str() != "-" => count_lines(path).map(|lines| {
-                let left = lines.saturating_sub(done.len() as u64);
-                args.max_pages.map_or(left, |max| left.min(max))
-            }),
+            (Some(path), true) if path.as_os_str() != "-" => {
+                lines_left(path, &done).map(|left| args.max_pages.map_or(left, |max| left.min(max)))
+            }
             _ => None,
         };
         let progress = ProgressConfig { show, total };
@@ -178,17 +178,35 @@ impl Config {
     }
 }
 
-/// URL lines in a file, as the feeder will count them.
-fn count_lines(path: &std::path::Path) -> Option<u64> {
-    let reader = BufReader::new(File::open(path).ok()?);
+/// The URL lines in a file that the feeder will take, by the feeder's own rules: a resumed
+/// crawl's records are no count of them, since sitemap entries and followed links have
+/// records too.
+fn lines_left(path: &std::path::Path, done: &HashSet<String>) -> Option<u64> {
+    let mut input = BufReader::new(File::open(path).ok()?);
+    let mut lines = jobs(done);
     let mut n = 0;
-    for line in reader.split(b'\n') {
-        let line = line.ok()?;
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim();
-        if !text.is_empty() && !text.starts_with('#') {
-            n += 1;
-        }
+    while let Some(line) = lines.next_line(&mut input) {
+        line.ok()?;
+        n += 1;
     }
     Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_left_are_those_without_a_record_whatever_else_was_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("urls.txt");
+        let text = "http://a/sitemap.xml\n  http://b/ \n# note\n\nhttp://b/\nhttp://c/\n";
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(lines_left(&path, &HashSet::new()), Some(4));
+        // The sitemap line's entries have records too, but only lines are read again.
+        let done: HashSet<String> = ["http://a/sitemap.xml", "http://a/1", "http://a/2"]
+            .map(String::from)
+            .into();
+        assert_eq!(lines_left(&path, &done), Some(3));
+    }
 }

@@ -27,6 +27,20 @@ pub fn jobs(done: &HashSet<String>) -> Lines<'_> {
 
 impl Lines<'_> {
     pub fn next(&mut self, input: &mut dyn BufRead) -> Option<io::Result<Job>> {
+        Some(self.next_line(input)?.map(|(line, too_long)| {
+            let target = if too_long {
+                let message = format!("line longer than {MAX_LINE} bytes");
+                Err(PageError::new(ErrorKind::InvalidUrl, message))
+            } else {
+                fetch::target(&line)
+            };
+            Job::seed(line, target)
+        }))
+    }
+
+    /// The next line that is to become a job, trimmed, and whether it was cut at MAX_LINE: apart
+    /// from `next`, so that the progress bar can count the lines up front by the same rules.
+    pub fn next_line(&mut self, input: &mut dyn BufRead) -> Option<io::Result<(String, bool)>> {
         loop {
             self.buf.clear();
             let too_long = match read_line(input, &mut self.buf) {
@@ -39,13 +53,7 @@ impl Lines<'_> {
             if line.is_empty() || line.starts_with('#') || self.done.contains(line) {
                 continue;
             }
-            let target = if too_long {
-                let message = format!("line longer than {MAX_LINE} bytes");
-                Err(PageError::new(ErrorKind::InvalidUrl, message))
-            } else {
-                fetch::target(line)
-            };
-            return Some(Ok(Job::seed(line.to_owned(), target)));
+            return Some(Ok((line.to_owned(), too_long)));
         }
     }
 }
