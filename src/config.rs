@@ -16,6 +16,7 @@ use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
 use crate::output::{self, Output};
 use crate::pipeline::lines::jobs;
+use crate::progress::Total;
 use crate::robots;
 use crate::stop::Stop;
 
@@ -50,11 +51,11 @@ pub struct Config {
     pub progress: ProgressConfig,
 }
 
-/// Whether to draw a progress bar, and the page count it runs to when that is known up front.
+/// Whether to draw a progress bar, and what it runs to when that can be known.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProgressConfig {
     pub show: bool,
-    pub total: Option<u64>,
+    pub total: Option<Total>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -119,12 +120,14 @@ impl Config {
         };
         let show = !args.quiet && io::stderr().is_terminal();
         // Counting a file's lines first costs one extra read, worth it only for a bar to show,
-        // and only when no links will be followed, so the lines are all there is.
-        // --max-pages stops early; a line that turns out to be a sitemap brings more (the bar
-        // then drops its total, see Progress).
+        // and only when no links will be followed, so the lines and the sitemap entries they
+        // bring (counted as they are listed, see Progress) are all there is.
         let total = match (&args.urls, show && args.depth == 0) {
             (Some(path), true) if path.as_os_str() != "-" => {
-                lines_left(path, &done).map(|left| args.max_pages.map_or(left, |max| left.min(max)))
+                lines_left(path, &done).map(|lines| Total {
+                    lines,
+                    max_pages: args.max_pages,
+                })
             }
             _ => None,
         };

@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::normalize::normalize;
 use crate::private;
+use crate::progress::Entries;
 use crate::record::{Link, PageError};
 
 /// A URL on its way to a crawler.
@@ -90,6 +91,8 @@ pub struct Frontier {
     crawlers: usize,
     /// Shared, so that the counts can be read while the frontier is still in use.
     pub skipped: Arc<Skipped>,
+    /// Sitemap entries listed and turned away, for the progress bar's total.
+    entries: Arc<Entries>,
 }
 
 impl Frontier {
@@ -99,6 +102,7 @@ impl Frontier {
         seeds: Sender<Job>,
         crawlers: usize,
         skipped: Arc<Skipped>,
+        entries: Arc<Entries>,
     ) -> Frontier {
         Frontier {
             scope,
@@ -111,6 +115,7 @@ impl Frontier {
             seeds,
             crawlers,
             skipped,
+            entries,
         }
     }
 
@@ -209,10 +214,26 @@ impl Frontier {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            if let Some(mut job) = self.first_visit(url, depth, &parent, scope) {
+            let Some(key) = self.first_sight(&url) else {
+                continue;
+            };
+            // Counted before --max-pages has its say: the bar's total applies the cap to the
+            // lines and the entries together.
+            self.entries.listed.fetch_add(1, Ordering::Relaxed);
+            if self.admit() {
+                let mut job = self.job(key, url, depth, &parent, scope);
                 job.sitemaps = nesting + 1;
                 self.send(job);
             }
+        }
+    }
+
+    /// A link or sitemap entry robots.txt disallows gets no record: the summary counts it, and
+    /// an entry no longer counts towards the progress bar's total.
+    pub fn disallowed(&self, job: &Job) {
+        self.skipped.robots.fetch_add(1, Ordering::Relaxed);
+        if job.sitemaps > 0 {
+            self.entries.disallowed.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -224,18 +245,26 @@ impl Frontier {
         parent: &Arc<str>,
         scope: &Arc<str>,
     ) -> Option<Job> {
-        let key = String::from(normalize(&url));
-        if !self.see(&key) || !self.admit() {
-            return None;
-        }
-        Some(Job {
+        let key = self.first_sight(&url)?;
+        self.admit()
+            .then(|| self.job(key, url, depth, parent, scope))
+    }
+
+    /// The key `url` is seen by, if this crawl has not seen it yet.
+    fn first_sight(&self, url: &Url) -> Option<String> {
+        let key = String::from(normalize(url));
+        self.see(&key).then_some(key)
+    }
+
+    fn job(&self, key: String, url: Url, depth: u32, parent: &Arc<str>, scope: &Arc<str>) -> Job {
+        Job {
             line: key,
             target: Ok(url),
             depth,
             parent: Some(parent.clone()),
             scope: Some(scope.clone()),
             sitemaps: 0,
-        })
+        }
     }
 
     /// Puts a job back at the end of the queue, e.g. while its host must wait.

@@ -22,7 +22,7 @@ use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
 use crate::output::{self, Output, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
-use crate::progress::Progress;
+use crate::progress::{Entries, Progress};
 use crate::record::{millis, ErrorKind, PageError, Record};
 use crate::report::{Ending, Summary, Tallies};
 use crate::robots::{RobotsCache, Rules};
@@ -95,6 +95,8 @@ struct Work {
     started: Instant,
     /// Pages taken up by crawlers, for the progress bar's count of pages in flight.
     begun: Arc<AtomicU64>,
+    /// Sitemap entries as the frontier finds them, for the progress bar's total.
+    entries: Arc<Entries>,
 }
 
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
@@ -151,6 +153,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         keep_spans: timeline.is_some(),
         started,
         begun: progress.begun.clone(),
+        entries: progress.entries.clone(),
     };
     let engine = thread::Builder::new()
         .name("engine".into())
@@ -218,6 +221,7 @@ impl Work {
             seed_tx,
             takers,
             self.counts.skipped.clone(),
+            self.entries.clone(),
         );
         if let Some(refollow) = &self.resumed {
             self.follow_recorded(&frontier, refollow)?;
@@ -498,7 +502,7 @@ impl Shared<'_> {
                 // The page itself would fail the same way; say how, not "robots".
                 Rules::Unreachable(error) => error.clone(),
                 _ if job.parent.is_some() => {
-                    self.frontier.skipped.robots.fetch_add(1, Ordering::Relaxed);
+                    self.frontier.disallowed(&job);
                     return Err(Crawled::Skipped);
                 }
                 _ => PageError::new(ErrorKind::Robots, "disallowed by robots.txt"),
@@ -677,7 +681,10 @@ fn write_all(
                 output.flush()?;
                 match lines.recv_timeout(POLL) {
                     Ok(line) => line,
-                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Timeout) => {
+                        progress.refresh();
+                        continue;
+                    }
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
             }
