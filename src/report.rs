@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::cli::Mode;
 use crate::config::default_parsers;
-use crate::stats::{percentiles, Busy, Measured, Stats};
+use crate::stats::{percentiles, Busy, Measured, Skipped, Stats};
 use crate::timeline::{self, Lane};
 
 #[derive(Debug, Clone)]
@@ -86,6 +86,10 @@ impl Summary {
             parse_ms: percentiles(&self.measured.parse_ms),
             busy,
             errors: self.measured.errors.clone(),
+            skipped: Skipped {
+                robots: self.tallies.robots,
+                private: self.tallies.blocked,
+            },
             bottleneck: busy.bottleneck(),
         }
     }

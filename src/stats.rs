@@ -157,7 +157,15 @@ pub struct Stats {
     #[serde(flatten)]
     pub busy: Busy,
     pub errors: BTreeMap<&'static str, u64>,
+    pub skipped: Skipped,
     pub bottleneck: Bottleneck,
+}
+
+/// Links found but not fetched, by the rule that turned them away.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Skipped {
+    pub robots: u64,
+    pub private: u64,
 }
 
 fn round1(x: f64) -> f64 {

@@ -132,9 +132,13 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
         ("multi", "6", "1", "1"),
         ("async", "6", "2", "4"),
     ];
+    let dir = tempfile::tempdir().unwrap();
+    let stats_file = dir.path().join("stats.json");
     for (mode, crawlers, parsers, queue) in setups {
         let server = site();
         let args = [
+            "--stats",
+            stats_file.to_str().unwrap(),
             "--mode",
             mode,
             "--crawlers",
@@ -191,6 +195,13 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
             run.stderr.contains("1 link disallowed by robots.txt"),
             "{}",
             run.stderr
+        );
+        let stats: Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats_file).unwrap()).unwrap();
+        assert_eq!(
+            stats["skipped"],
+            serde_json::json!({"robots": 1, "private": 0}),
+            "{mode}"
         );
     }
 }

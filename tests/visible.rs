@@ -66,6 +66,7 @@ fn stats_are_measured_and_agree_with_the_records() {
         "parser_busy_pct",
         "queue_full_pct",
         "errors",
+        "skipped",
         "bottleneck",
     ] {
         assert!(stats.get(key).is_some(), "{key} missing: {stats}");
