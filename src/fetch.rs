@@ -272,10 +272,11 @@ impl AsyncFetcher {
                 Ok(Some(chunk)) => body.take(&chunk),
                 Err(e) => {
                     let error = classify(&e);
-                    let retry = if e.is_decode() {
-                        Retry::No
-                    } else {
+                    // reqwest calls every async body error a decode error, so look underneath.
+                    let retry = if error.kind == ErrorKind::Timeout || connection_broke(&e) {
                         Retry::Yes { after: None }
+                    } else {
+                        Retry::No
                     };
                     Err((error, retry))
                 }
@@ -574,14 +575,8 @@ fn classify_io(e: &io::Error) -> (PageError, Retry) {
     let (kind, retry) =
         if e.kind() == io::ErrorKind::TimedOut || inner.is_some_and(reqwest::Error::is_timeout) {
             (ErrorKind::Timeout, true)
-        } else if inner.is_some_and(reqwest::Error::is_decode)
-            || find_cause::<io::Error>(e as &(dyn std::error::Error + 'static))
-                .is_some_and(|io| io.kind() == io::ErrorKind::InvalidData)
-        {
-            // Corrupt gzip or brotli: the same bytes would come again.
-            (ErrorKind::Body, false)
         } else {
-            (ErrorKind::Body, true)
+            (ErrorKind::Body, connection_broke(e))
         };
     let retry = if retry {
         Retry::Yes { after: None }
@@ -589,6 +584,14 @@ fn classify_io(e: &io::Error) -> (PageError, Retry) {
         Retry::No
     };
     (PageError::new(kind, chain(e)), retry)
+}
+
+/// Whether a body failed because the connection broke (worth another try) rather than because
+/// its gzip, deflate or brotli data is corrupt (the same bytes would come again). Only the
+/// former carries hyper's error: the decoders' own errors are plain io errors, mostly of kind
+/// Other, so their kind cannot tell.
+fn connection_broke(e: &(dyn std::error::Error + 'static)) -> bool {
+    find_cause::<hyper::Error>(e).is_some()
 }
 
 fn find_cause<'a, T: std::error::Error + 'static>(

@@ -222,11 +222,41 @@ fn broken_bodies_are_body_errors_and_retried() {
         Some("body"),
         Duration::from_secs(5),
     );
-    assert_eq!(
-        r[0]["attempts"], 2,
-        "a connection broken mid-body is retried"
-    );
+    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
+        assert_eq!(
+            r["attempts"], 2,
+            "{mode}: a connection broken mid-body is retried"
+        );
+    }
     case(&s, "/lie", NO_RETRY, Some("body"), Duration::from_secs(3));
+    let r = case(
+        &s,
+        "/trickle",
+        &["--retries", "1", "--timeout", "600ms"],
+        Some("timeout"),
+        Duration::from_secs(4),
+    );
+    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
+        assert_eq!(
+            r["attempts"], 2,
+            "{mode}: a body cut off by --timeout is retried"
+        );
+    }
+}
+
+#[test]
+fn corrupt_compression_is_not_retried() {
+    let s = hostile();
+    let r = case(
+        &s,
+        "/badgzip",
+        &["--retries", "2"],
+        Some("body"),
+        Duration::from_secs(3),
+    );
+    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
+        assert_eq!(r["attempts"], 1, "{mode}: the same bytes would come again");
+    }
 }
 
 #[test]
