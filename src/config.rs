@@ -183,8 +183,12 @@ impl Config {
 
 /// The URL lines in a file that the feeder will take, by the feeder's own rules: a resumed
 /// crawl's records are no count of them, since sitemap entries and followed links have
-/// records too.
+/// records too. Only a regular file can be read twice: counting a pipe (`crawl <(...)`,
+/// /dev/stdin, a FIFO) would eat the lines the crawl is for.
 fn lines_left(path: &std::path::Path, done: &HashSet<String>) -> Option<u64> {
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
     let mut input = BufReader::new(File::open(path).ok()?);
     let mut lines = jobs(done);
     let mut n = 0;

@@ -301,6 +301,76 @@ fn url_file_is_read_like_stdin() {
     assert_eq!(run.records().len(), 2);
 }
 
+/// Runs crawl with stderr on a terminal, where it draws its progress bar; gives the exit status,
+/// stdout and what the terminal showed.
+fn on_a_terminal(args: &[&str], stdin: &str) -> (std::process::ExitStatus, String, String) {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty only writes the two descriptors; null asks for default settings.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and nothing else owns them.
+    let (master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            OwnedFd::from_raw_fd(slave),
+        )
+    };
+    let mut child = support::bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    // Drained as it comes, or a full terminal would block crawl; it ends when crawl exits.
+    let screen = std::thread::spawn(move || {
+        let mut shown = Vec::new();
+        let _ = (&master).read_to_end(&mut shown);
+        String::from_utf8_lossy(&shown).into_owned()
+    });
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (out.status, stdout, screen.join().unwrap())
+}
+
+#[test]
+fn a_url_file_that_is_a_pipe_is_read_once_even_on_a_terminal() {
+    // The bar's total comes from counting the file's lines first, which a pipe cannot afford.
+    let server = blog();
+    let urls = lines(&server, &["/list/1", "/list/2"]);
+    let (status, stdout, screen) = on_a_terminal(&["/dev/stdin"], &urls);
+    assert!(status.success(), "{screen}");
+    assert_eq!(stdout.lines().count(), 2, "{screen}");
+    let (status, stdout, screen) =
+        on_a_terminal(&["compare", "--format", "json", "/dev/stdin"], &urls);
+    assert!(status.success(), "{screen}");
+    let compared: Value = serde_json::from_str(&stdout).unwrap();
+    for run in compared["runs"].as_array().unwrap() {
+        assert_eq!(run["pages"], 2, "{run}");
+    }
+    // A regular file is still counted, so the bar knows its total.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("urls.txt");
+    std::fs::write(&file, &urls).unwrap();
+    let (status, stdout, screen) = on_a_terminal(&[file.to_str().unwrap()], "");
+    assert!(status.success(), "{screen}");
+    assert_eq!(stdout.lines().count(), 2);
+    assert!(screen.contains("/2 pages"), "{screen}");
+}
+
 #[test]
 fn summary_tells_mode_threads_and_counts() {
     let server = blog();
