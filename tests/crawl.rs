@@ -372,6 +372,22 @@ fn a_url_file_that_is_a_pipe_is_read_once_even_on_a_terminal() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_part_of_the_first_line() {
+    // Windows editors start UTF-8 files with one; it must not turn a comment into a record.
+    let server = blog();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("urls.txt");
+    let urls = format!("\u{feff}# seeds\n{}", lines(&server, &["/list/1"]));
+    std::fs::write(&file, urls).unwrap();
+    let run = crawl(&["-q", file.to_str().unwrap()], "");
+    let records = run.records();
+    assert_eq!(records.len(), 1, "{}", run.stdout);
+    assert_eq!(records[0]["url"], server.url("/list/1"));
+    let run = crawl(&["-q", "-"], &format!("\u{feff}{}", server.url("/list/1")));
+    assert_eq!(run.records()[0]["status"], 200, "{}", run.stdout);
+}
+
+#[test]
 fn summary_tells_mode_threads_and_counts() {
     let server = blog();
     let run = crawl(

@@ -49,13 +49,18 @@ impl Lines<'_> {
                 Err(e) => return Some(Err(e)),
             };
             let line = String::from_utf8_lossy(&self.buf);
-            let line = line.trim();
+            let line = trim(&line);
             if line.is_empty() || line.starts_with('#') || self.done.contains(line) {
                 continue;
             }
             return Some(Ok((line.to_owned(), too_long)));
         }
     }
+}
+
+/// A line without surrounding whitespace or the byte-order mark Windows editors put first.
+fn trim(line: &str) -> &str {
+    line.trim().trim_start_matches('\u{feff}').trim_start()
 }
 
 /// Reads one line into `buf`, keeping at most MAX_LINE bytes of it; None at the end of input,
