@@ -120,11 +120,11 @@ pub struct CrawlArgs {
     #[arg(long, value_enum, default_value_t = Mode::Multi)]
     pub mode: Mode,
 
-    /// Fetch threads (multi mode).
+    /// Fetch threads (multi mode), or requests in flight at once (async mode).
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count)]
     pub crawlers: usize,
 
-    /// Parse threads (multi mode) [default: number of CPUs]
+    /// Parse threads (multi and async modes) [default: number of CPUs]
     #[arg(long, value_name = "N", value_parser = thread_count)]
     pub parsers: Option<usize>,
 
@@ -140,7 +140,7 @@ pub struct CrawlArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Total time allowed for one request, body included (e.g. 10s, 500ms).
+    /// Total time allowed for one attempt, body included (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
     pub timeout: Duration,
 
@@ -148,7 +148,8 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
     pub connect_timeout: Duration,
 
-    /// Retries after a connect error, a timeout, a broken body, or a 408, 429 or 5xx response.
+    /// Retries after a connect error, a timeout, a connection broken mid-body, or a 408, 429 or
+    /// 5xx response.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
 
@@ -229,7 +230,7 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "FILE.svg")]
     pub timeline: Option<PathBuf>,
 
-    /// Print no summary on stderr.
+    /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
 }
