@@ -576,7 +576,10 @@ impl Shared<'_> {
             }
         }
         let mut fields = serde_json::Map::new();
-        for (i, (field, value)) in self.work.fields.iter().zip(parsed.fields).enumerate() {
+        // A page that failed or was not parsed has no values: each NAME is still there, as null.
+        let mut values = parsed.fields.into_iter();
+        for (i, field) in self.work.fields.iter().enumerate() {
+            let value = values.next().flatten();
             if value.is_some() {
                 self.work.counts.matched(i);
             }

@@ -733,7 +733,10 @@ fn links_from_public_pages_to_private_addresses_are_refused() {
 
 #[test]
 fn fields_and_page_metadata_are_extracted() {
-    let server = Server::start(|_, _| {
+    let server = Server::start(|req, _| {
+        if req.path == "/gone" {
+            return Response::status(404);
+        }
         Response::html(
             "<html lang=\"zh-CN\"><head><title>t</title><meta name=\"description\" content=\"关于并发\">\
              <link rel=\"canonical\" href=\"/canon\"><meta name=\"author\" content=\"Dawn\">\
@@ -751,9 +754,12 @@ fn fields_and_page_metadata_are_extracted() {
             "none=.missing",
             "-",
         ],
-        &(server.url("/p") + "\n"),
+        &format!("{}\n{}\nnot a url\n", server.url("/p"), server.url("/gone")),
     );
-    let r = &run.records()[0];
+    let records = run.records();
+    let (page, failed): (Vec<_>, Vec<_>) =
+        records.iter().partition(|r| r["url"] == server.url("/p"));
+    let r = page[0];
     assert_eq!(r["description"], "关于并发");
     assert_eq!(r["canonical"], server.url("/canon"));
     assert_eq!(r["lang"], "zh-CN");
@@ -763,6 +769,16 @@ fn fields_and_page_metadata_are_extracted() {
         r["fields"],
         serde_json::json!({"heading": "Hello", "when": "2024", "none": null})
     );
+    // A page that failed, or was never fetched, has every NAME too, so `jq .fields.NAME` works
+    // on every record.
+    assert_eq!(failed.len(), 2);
+    for failed in failed {
+        assert_eq!(
+            failed["fields"],
+            serde_json::json!({"heading": null, "when": null, "none": null}),
+            "{failed}"
+        );
+    }
     assert!(
         run.stderr.contains("--field none matched nothing"),
         "{}",
