@@ -82,6 +82,9 @@ pub struct Frontier {
     seen: Mutex<HashSet<u128>>,
     keys: (RandomState, RandomState),
     next: Mutex<Vec<Job>>,
+    /// Where redirects of this level landed on URLs already seen: a link to one of them found
+    /// earlier in the level waits in `next`, for a page this level has fetched already.
+    landed: Mutex<HashSet<u128>>,
     /// Jobs sent and not yet done, plus one for the feeder while it still has lines.
     in_flight: AtomicUsize,
     admitted: AtomicU64,
@@ -109,6 +112,7 @@ impl Frontier {
             seen: Mutex::new(HashSet::new()),
             keys: (RandomState::new(), RandomState::new()),
             next: Mutex::new(Vec::new()),
+            landed: Mutex::new(HashSet::new()),
             in_flight: AtomicUsize::new(1),
             admitted: AtomicU64::new(0),
             jobs,
@@ -156,18 +160,26 @@ impl Frontier {
         }
     }
 
-    /// Marks where a redirect landed as seen, so links to it are not fetched again.
+    /// Marks where a redirect landed as seen, so links to it are not fetched again, including
+    /// one found before the redirect and waiting for the next level.
     pub fn landed(&self, url: &Url) {
-        self.see(normalize(url).as_str());
+        let key = normalize(url);
+        if !self.see(key.as_str()) {
+            self.landed.lock().unwrap().insert(self.print(key.as_str()));
+        }
     }
 
-    /// Records a normalized URL; false if it was seen before. Two independent 64-bit hashes
-    /// make a collision (a page wrongly skipped) about as likely as 1 in 2^100 for a
-    /// million URLs.
+    /// Records a normalized URL; false if it was seen before.
     fn see(&self, key: &str) -> bool {
-        let (a, b) = &self.keys;
-        let print = u128::from(a.hash_one(key)) << 64 | u128::from(b.hash_one(key));
+        let print = self.print(key);
         self.seen.lock().unwrap().insert(print)
+    }
+
+    /// A URL's fingerprint. Two independent 64-bit hashes make a collision (a page wrongly
+    /// skipped) about as likely as 1 in 2^100 for a million URLs.
+    fn print(&self, key: &str) -> u128 {
+        let (a, b) = &self.keys;
+        u128::from(a.hash_one(key)) << 64 | u128::from(b.hash_one(key))
     }
 
     /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule wait for the
@@ -278,7 +290,12 @@ impl Frontier {
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
-        let next = std::mem::take(&mut *self.next.lock().unwrap());
+        let mut next = std::mem::take(&mut *self.next.lock().unwrap());
+        let landed = std::mem::take(&mut *self.landed.lock().unwrap());
+        if !landed.is_empty() {
+            // A link's line is its normalized URL, the key it was seen by.
+            next.retain(|job| !landed.contains(&self.print(&job.line)));
+        }
         if next.is_empty() {
             for _ in 0..self.crawlers {
                 let _ = self.jobs.send(Msg::Quit);

@@ -207,6 +207,47 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
 }
 
 #[test]
+fn a_link_to_where_a_line_redirected_is_not_fetched_again() {
+    // /links is read first and links to /target; the next line, /moved, redirects to /target.
+    // /target was fetched by that redirect, so the link waiting for the next level is not.
+    for mode in ["single", "multi", "async"] {
+        let server = Server::start(|req, _| match req.path.as_str() {
+            "/links" => page("links", &["/target"]),
+            "/moved" => Response::status(301).header("Location", "/target"),
+            "/target" => page("target", &[]),
+            _ => Response::status(404),
+        });
+        let lines = format!("{}\n{}\n", server.url("/links"), server.url("/moved"));
+        let args = ["--mode", mode, "--crawlers", "1", "--no-robots", "-q"];
+        let run = crawl(&[&args[..], &["--depth", "1", "-"]].concat(), &lines);
+        assert_eq!(
+            fetched_pages(&server),
+            ["/links", "/moved", "/target"],
+            "{mode}: /target once"
+        );
+        let mut records: Vec<(String, Value)> = run
+            .records()
+            .into_iter()
+            .map(|r| {
+                (
+                    r["url"].as_str().unwrap().to_string(),
+                    r["final_url"].clone(),
+                )
+            })
+            .collect();
+        records.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            records,
+            [
+                (server.url("/links"), server.url("/links").into()),
+                (server.url("/moved"), server.url("/target").into()),
+            ],
+            "{mode}"
+        );
+    }
+}
+
+#[test]
 fn depth_zero_fetches_only_the_lines() {
     let server = site();
     let run = crawl(&["-q", "-"], &(server.url("/") + "\n"));
