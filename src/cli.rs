@@ -195,7 +195,7 @@ pub struct CrawlArgs {
     pub exclude: Vec<regex::Regex>,
 
     /// Stop after this many pages have been taken in, URL lines included.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = page_count)]
     pub max_pages: Option<u64>,
 
     /// Ignore robots.txt.
@@ -295,6 +295,14 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A User-Agent must fit in an HTTP header: visible ASCII, spaces and tabs, no line breaks.
+fn page_count(s: &str) -> Result<u64, String> {
+    match s.parse() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
 fn user_agent(s: &str) -> Result<String, String> {
     reqwest::header::HeaderValue::from_str(s)
         .map(|_| s.to_string())

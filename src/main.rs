@@ -96,11 +96,33 @@ fn report_error(e: &anyhow::Error) -> ExitCode {
 
 /// A bad value gets clap's first line only ("invalid value 'x' for '--y': why"), which says it all;
 /// structural mistakes keep clap's usage hint. Help and version are not errors.
+/// A rejected value's message on one line, built from its parts: clap's own puts the value in
+/// as given, so a value with a line break would break the message, and the first line would not
+/// say why.
+fn validation_line(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let text = |kind| match e.get(kind)? {
+        ContextValue::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg)?;
+    let value = text(ContextKind::InvalidValue)?;
+    let why = std::error::Error::source(e)?;
+    Some(format!(
+        "error: invalid value '{}' for '{arg}': {why}",
+        value.escape_debug()
+    ))
+}
+
 fn clap_error(e: &clap::Error) -> ExitCode {
     match e.kind() {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
             let _ = e.print();
             ExitCode::Success
+        }
+        ClapErrorKind::ValueValidation if validation_line(e).is_some() => {
+            note(validation_line(e).unwrap_or_default());
+            ExitCode::Usage
         }
         ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
             let text = e.render().to_string();

@@ -41,6 +41,17 @@ fn bad_values_exit_2_before_any_request() {
         "not a whole number",
     );
     assert_usage_error(&["--user-agent", "bot\u{7f}", "-"], &input, "HTTP header");
+    // A value with a line break is shown escaped, so the one line still says why.
+    assert_usage_error(
+        &["--user-agent", "a\nb", "-"],
+        &input,
+        "invalid value 'a\\nb' for '--user-agent <STRING>': must be printable ASCII",
+    );
+    assert_usage_error(
+        &["--max-pages", "0", "-"],
+        &input,
+        "--max-pages <N>': must be at least 1",
+    );
     assert_usage_error(
         &["--field", "x=a", "--field", "x=b", "-"],
         &input,
