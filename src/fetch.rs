@@ -564,7 +564,14 @@ fn classify(e: &reqwest::Error) -> PageError {
     } else {
         ErrorKind::Connect
     };
-    PageError::new(kind, chain(e))
+    let mut message = chain(e);
+    // reqwest names a URL: the line's in its blocking client, the failing hop's in its async
+    // one. The record names the line's URL already, so the message keeps the cause alone and
+    // reads the same in every mode.
+    if let Some(url) = e.url() {
+        message = message.replacen(&format!(" for url ({url})"), "", 1);
+    }
+    PageError::new(kind, message)
 }
 
 /// Body read errors: a timeout, a broken connection (worth another try) or bad content (not).
