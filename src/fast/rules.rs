@@ -686,6 +686,10 @@ impl<'a> Page<'a, '_> {
                     return Ok(());
                 }
             }
+            // The HTML rules would run with SVG elements open, and the pass tells elements
+            // apart by name alone: an SVG `td` or `textarea` would pass for a scope boundary
+            // or a special element, which html5ever knows it is not.
+            return Err(Bail::here());
         }
         loop {
             match self.mode {
