@@ -176,6 +176,12 @@ struct Page<'a, 's> {
     /// the next text or inline tag: then the pass gives up.
     list: Vec<Listed>,
     head: Option<Open<'a>>,
+    /// What the head collected text into, while it is closed: a late `<script>` or `<title>`
+    /// goes back into it.
+    head_captures: Vec<(u32, Into)>,
+    /// Whitespace after the head, which is the html element's and so comes after any text
+    /// put back into the head.
+    after_head: String,
     form: Option<u32>,
     ids: u32,
     /// After `<pre>`, `<listing>` and `<textarea>` a first newline is dropped.
@@ -215,6 +221,8 @@ impl<'a, 's> Page<'a, 's> {
             stack: Vec::with_capacity(32),
             list: Vec::new(),
             head: None,
+            head_captures: Vec::new(),
+            after_head: String::new(),
             form: None,
             ids: 0,
             ignore_lf: false,
@@ -424,7 +432,9 @@ impl<'a, 's> Page<'a, 's> {
         let space = &decoded[..decoded.len() - rest.len()];
         match self.mode {
             Mode::Initial | Mode::BeforeHtml | Mode::BeforeHead => {}
-            Mode::InHead | Mode::AfterHead => self.append(space, false),
+            Mode::InHead => self.append(space, false),
+            Mode::AfterHead if !self.captures.is_empty() => self.after_head.push_str(space),
+            Mode::AfterHead => {}
             Mode::InTable | Mode::InTableBody | Mode::InRow => {
                 // Anything but whitespace is foster-parented out of the table.
                 if !self.current().is_some_and(|e| table_part(&e.name)) || !rest.is_empty() {
@@ -503,12 +513,24 @@ impl<'a, 's> Page<'a, 's> {
                 self.pop();
                 self.mode = Mode::AfterHead;
             }
-            Mode::AfterHead => {
-                self.insert(Cow::Borrowed("body"), "", false);
-                self.mode = Mode::InBody;
-            }
+            Mode::AfterHead => self.open_body(Cow::Borrowed("body"), ""),
             _ => {}
         }
+    }
+
+    pub(super) fn open_body(&mut self, name: Cow<'a, str>, rest: &'a str) {
+        let space = std::mem::take(&mut self.after_head);
+        self.append(&space, false);
+        self.insert(name, rest, false);
+        self.mode = Mode::InBody;
+    }
+
+    /// Opens the head again, for a late tag that belongs in it, collecting text as before.
+    pub(super) fn reopen_head(&mut self) -> Step {
+        let head = self.head.clone().ok_or_else(Bail::here)?;
+        self.stack.push(head);
+        self.captures.append(&mut self.head_captures);
+        Ok(())
     }
 
     /// For a token that belongs in the body: every step up to it.
@@ -621,8 +643,12 @@ impl<'a, 's> Page<'a, 's> {
         let Some(e) = self.stack.pop() else {
             return;
         };
+        let head = self.head.as_ref().is_some_and(|h| h.id == e.id);
         while self.captures.last().is_some_and(|&(id, _)| id == e.id) {
-            self.captures.pop();
+            let capture = self.captures.pop();
+            if head {
+                self.head_captures.extend(capture);
+            }
         }
         if e.formatting {
             if let Some(entry) = self.list.iter_mut().rev().find(|l| l.id == e.id) {

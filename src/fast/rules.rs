@@ -224,15 +224,13 @@ impl<'a> Page<'a, '_> {
                 }
                 Mode::InHead if name != "html" => self.before_body_step(),
                 Mode::AfterHead if name == "body" => {
-                    self.insert(tag.name.clone(), tag.rest, false);
-                    self.mode = Mode::InBody;
+                    self.open_body(tag.name.clone(), tag.rest);
                     return Ok(Content::Markup);
                 }
                 Mode::AfterHead if name == "head" => return Ok(Content::Markup),
                 Mode::AfterHead if head_tag(name) => {
                     // Put back in the head, which is before the body and so in the same order.
-                    let head = self.head.clone().ok_or_else(Bail::here)?;
-                    self.stack.push(head);
+                    self.reopen_head()?;
                     let content = self.head_start(tag)?;
                     if content == Content::Markup {
                         self.pop();
