@@ -49,6 +49,15 @@ impl Job {
 /// host that makes every job wait must not pull a whole URL file into memory.
 pub const WAITING_ROOM: usize = 256;
 
+/// What claiming a URL for the current level found.
+#[derive(Debug, PartialEq, Eq)]
+enum Claim {
+    New,
+    /// It was a link waiting for the next level, which will now be dropped.
+    Taken,
+    Seen,
+}
+
 pub enum Msg {
     Job(Job),
     /// Sent once per crawler when nothing is left: the crawl is complete.
@@ -73,6 +82,18 @@ pub struct Skipped {
     pub blocked: AtomicU64,
 }
 
+/// Links waiting for the next level, and which of them this level took after all.
+#[derive(Default)]
+struct Next {
+    jobs: Vec<Job>,
+    /// The fingerprints of `jobs`: a URL seen only as one of them may still be claimed at this
+    /// level, its shortest depth.
+    waiting: HashSet<u128>,
+    /// Waiting links this level fetched after all (a URL line, a sitemap entry, where a
+    /// redirect landed): they are dropped when the level ends.
+    taken: HashSet<u128>,
+}
+
 /// Pages are visited breadth first, one level at a time: links found at depth d wait in `next`
 /// until every page of depth d is done, so each page gets its shortest depth whatever the
 /// thread timing, and a run with --depth N visits the same set every time.
@@ -81,10 +102,7 @@ pub struct Frontier {
     /// Fingerprints of the normalized URLs seen: 16 bytes each however long the URL.
     seen: Mutex<HashSet<u128>>,
     keys: (RandomState, RandomState),
-    next: Mutex<Vec<Job>>,
-    /// Where redirects of this level landed on URLs already seen: a link to one of them found
-    /// earlier in the level waits in `next`, for a page this level has fetched already.
-    landed: Mutex<HashSet<u128>>,
+    next: Mutex<Next>,
     /// Jobs sent and not yet done, plus one for the feeder while it still has lines.
     in_flight: AtomicUsize,
     admitted: AtomicU64,
@@ -111,8 +129,7 @@ impl Frontier {
             scope,
             seen: Mutex::new(HashSet::new()),
             keys: (RandomState::new(), RandomState::new()),
-            next: Mutex::new(Vec::new()),
-            landed: Mutex::new(HashSet::new()),
+            next: Mutex::new(Next::default()),
             in_flight: AtomicUsize::new(1),
             admitted: AtomicU64::new(0),
             jobs,
@@ -130,7 +147,10 @@ impl Frontier {
             return false;
         }
         if let Ok(url) = &job.target {
-            self.see(normalize(url).as_str());
+            if self.claim(normalize(url).as_str()) == Claim::Taken {
+                // The link it takes from the next level was admitted already.
+                self.refund();
+            }
         }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _ = self.seeds.send(job);
@@ -163,9 +183,22 @@ impl Frontier {
     /// Marks where a redirect landed as seen, so links to it are not fetched again, including
     /// one found before the redirect and waiting for the next level.
     pub fn landed(&self, url: &Url) {
-        let key = normalize(url);
-        if !self.see(key.as_str()) {
-            self.landed.lock().unwrap().insert(self.print(key.as_str()));
+        self.claim(normalize(url).as_str());
+    }
+
+    /// Claims a normalized URL for this level, taking it from the links waiting for the next
+    /// level if one of them has it.
+    fn claim(&self, key: &str) -> Claim {
+        let mut next = self.next.lock().unwrap();
+        if self.see(key) {
+            return Claim::New;
+        }
+        let print = self.print(key);
+        if next.waiting.remove(&print) {
+            next.taken.insert(print);
+            Claim::Taken
+        } else {
+            Claim::Seen
         }
     }
 
@@ -190,7 +223,8 @@ impl Frontier {
         }
         let parent: Arc<str> = page.as_str().into();
         let from_public = !private::is_private(page);
-        let mut found = Vec::new();
+        // Held throughout, so that a URL seen here is in `waiting` before claim can look.
+        let mut next = self.next.lock().unwrap();
         for link in links {
             let Ok(url) = Url::parse(&link.href) else {
                 continue;
@@ -202,9 +236,11 @@ impl Frontier {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            found.extend(self.first_visit(url, depth + 1, &parent, scope));
+            if let Some(job) = self.first_visit(url, depth + 1, &parent, scope) {
+                next.waiting.insert(self.print(&job.line));
+                next.jobs.push(job);
+            }
         }
-        self.next.lock().unwrap().extend(found);
     }
 
     /// URLs a sitemap lists join the sitemap's own level, so they are sent at once. `nesting`
@@ -226,13 +262,18 @@ impl Frontier {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            let Some(key) = self.first_sight(&url) else {
-                continue;
+            let key = String::from(normalize(&url));
+            // A link waiting for the next level is deeper than this entry: the entry takes it,
+            // with the admission it already had.
+            let admitted = match self.claim(&key) {
+                Claim::Seen => continue,
+                Claim::Taken => true,
+                Claim::New => false,
             };
             // Counted before --max-pages has its say: the bar's total applies the cap to the
             // lines and the entries together.
             self.entries.listed.fetch_add(1, Ordering::Relaxed);
-            if self.admit() {
+            if admitted || self.admit() {
                 let mut job = self.job(key, url, depth, &parent, scope);
                 job.sitemaps = nesting + 1;
                 self.send(job);
@@ -290,11 +331,14 @@ impl Frontier {
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
-        let mut next = std::mem::take(&mut *self.next.lock().unwrap());
-        let landed = std::mem::take(&mut *self.landed.lock().unwrap());
-        if !landed.is_empty() {
+        let Next {
+            jobs: mut next,
+            taken,
+            ..
+        } = std::mem::take(&mut *self.next.lock().unwrap());
+        if !taken.is_empty() {
             // A link's line is its normalized URL, the key it was seen by.
-            next.retain(|job| !landed.contains(&self.print(&job.line)));
+            next.retain(|job| !taken.contains(&self.print(&job.line)));
         }
         if next.is_empty() {
             for _ in 0..self.crawlers {
@@ -312,6 +356,13 @@ impl Frontier {
     fn send(&self, job: Job) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let _ = self.jobs.send(Msg::Job(job));
+    }
+
+    /// Gives back an admission whose page turned out to be one already admitted.
+    fn refund(&self) {
+        if self.scope.max_pages.is_some() {
+            self.admitted.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     fn admit(&self) -> bool {

@@ -826,3 +826,79 @@ fn fields_and_page_metadata_are_extracted() {
         run.stderr
     );
 }
+
+/// Each record's url and depth, sorted; a url recorded twice shows twice.
+fn depths(run: &support::Run) -> Vec<(String, u64)> {
+    let mut depths: Vec<(String, u64)> = run
+        .records()
+        .iter()
+        .map(|r| {
+            (
+                r["url"].as_str().unwrap().into(),
+                r["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    depths.sort();
+    depths
+}
+
+#[test]
+fn a_link_to_a_later_url_line_is_not_fetched_again_at_the_next_level() {
+    // With one crawler the lines are read only a few ahead, so /a's link to /e is found before
+    // the line /e is read: /e is a line, depth 0, and the link waiting for depth 1 is dropped.
+    for mode in ["single", "multi", "async"] {
+        let server = Server::start(|req, _| match req.path.as_str() {
+            "/a" => page("a", &["/e"]),
+            p => page(p, &[]),
+        });
+        let lines: String = ["/a", "/b", "/c", "/d", "/e", "/f", "/g"]
+            .iter()
+            .map(|p| server.url(p) + "\n")
+            .collect();
+        let args = ["--mode", mode, "--crawlers", "1", "--no-robots", "-q"];
+        let run = crawl(&[&args[..], &["--depth", "1", "-"]].concat(), &lines);
+        let expected: Vec<(String, u64)> = ["/a", "/b", "/c", "/d", "/e", "/f", "/g"]
+            .iter()
+            .map(|p| (server.url(p), 0))
+            .collect();
+        assert_eq!(depths(&run), expected, "{mode}");
+        assert_eq!(server.requests(), 7, "{mode}: each page once");
+    }
+}
+
+#[test]
+fn a_sitemap_entry_linked_from_a_page_of_its_level_keeps_the_sitemaps_depth() {
+    // In single mode /page is parsed first and queues its link to /x for depth 1; the sitemap,
+    // a line too, lists /x at depth 0, which is /x's shortest depth, so the sitemap's entry wins.
+    let server = Server::start(|req, _| {
+        let host = req.header("host").unwrap().to_string();
+        match req.path.as_str() {
+            "/page" => page("page", &["/x"]),
+            "/sitemap.xml" => Response::new(
+                200,
+                "application/xml",
+                sitemap("urlset", &[format!("http://{host}/x")]).into_bytes(),
+            ),
+            p => page(p, &[]),
+        }
+    });
+    let lines = format!("{}\n{}\n", server.url("/page"), server.url("/sitemap.xml"));
+    for depth in ["0", "1"] {
+        let args = [
+            "--mode",
+            "single",
+            "--no-robots",
+            "-q",
+            "--depth",
+            depth,
+            "-",
+        ];
+        let run = crawl(&args, &lines);
+        let expected: Vec<(String, u64)> = ["/page", "/sitemap.xml", "/x"]
+            .iter()
+            .map(|p| (server.url(p), 0))
+            .collect();
+        assert_eq!(depths(&run), expected, "--depth {depth}");
+    }
+}
