@@ -109,7 +109,6 @@ impl Config {
                     if (args.depth > 0 && !done.is_empty()) || !recorded.sitemaps.is_empty() {
                         resumed = Some(output::Refollow {
                             path: path.clone(),
-                            landed: recorded.landed,
                             sitemaps: recorded.sitemaps,
                         });
                     }

@@ -1,6 +1,6 @@
 //! Which URLs a crawl visits, each once, level by level, and how it knows it is done: an in-flight count, never a timeout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,7 +53,7 @@ pub const WAITING_ROOM: usize = 256;
 #[derive(Debug, PartialEq, Eq)]
 enum Claim {
     New,
-    /// It was a link waiting for the next level, which will now be dropped.
+    /// It was a link waiting for a deeper level, which will now be dropped.
     Taken,
     Seen,
 }
@@ -82,16 +82,15 @@ pub struct Skipped {
     pub blocked: AtomicU64,
 }
 
-/// Links waiting for the next level, and which of them this level took after all.
+/// Links waiting for a later level. Usually all of them are of the next level; a resumed crawl
+/// may hold several levels at once, which are then released shallowest first.
 #[derive(Default)]
 struct Next {
     jobs: Vec<Job>,
-    /// The fingerprints of `jobs`: a URL seen only as one of them may still be claimed at this
-    /// level, its shortest depth.
-    waiting: HashSet<u128>,
-    /// Waiting links this level fetched after all (a URL line, a sitemap entry, where a
-    /// redirect landed): they are dropped when the level ends.
-    taken: HashSet<u128>,
+    /// The fingerprint and depth of each job still to be fetched: a URL seen only as one of
+    /// them may still be claimed at a smaller depth, its shortest. A job whose entry is gone,
+    /// or names another depth, was taken so, and is dropped when released.
+    waiting: HashMap<u128, u32>,
 }
 
 /// Pages are visited breadth first, one level at a time: links found at depth d wait in `next`
@@ -147,7 +146,7 @@ impl Frontier {
             return false;
         }
         if let Ok(url) = &job.target {
-            if self.claim(normalize(url).as_str()) == Claim::Taken {
+            if self.claim(normalize(url).as_str(), 0) == Claim::Taken {
                 // The link it takes from the next level was admitted already.
                 self.refund();
             }
@@ -182,23 +181,28 @@ impl Frontier {
 
     /// Marks where a redirect landed as seen, so links to it are not fetched again, including
     /// one found before the redirect and waiting for the next level.
-    pub fn landed(&self, url: &Url) {
-        self.claim(normalize(url).as_str());
+    /// `depth` is that of the page redirected.
+    pub fn landed(&self, url: &Url, depth: u32) {
+        self.claim(normalize(url).as_str(), depth);
     }
 
-    /// Claims a normalized URL for this level, taking it from the links waiting for the next
-    /// level if one of them has it.
-    fn claim(&self, key: &str) -> Claim {
+    /// Claims a normalized URL for a page at `depth`, taking it from the links waiting for a
+    /// deeper level if one of them has it.
+    fn claim(&self, key: &str, depth: u32) -> Claim {
         let mut next = self.next.lock().unwrap();
+        self.claim_in(&mut next, key, depth)
+    }
+
+    fn claim_in(&self, next: &mut Next, key: &str, depth: u32) -> Claim {
         if self.see(key) {
             return Claim::New;
         }
-        let print = self.print(key);
-        if next.waiting.remove(&print) {
-            next.taken.insert(print);
-            Claim::Taken
-        } else {
-            Claim::Seen
+        match next.waiting.get(&self.print(key)) {
+            Some(&waits) if waits > depth => {
+                next.waiting.remove(&self.print(key));
+                Claim::Taken
+            }
+            _ => Claim::Seen,
         }
     }
 
@@ -236,9 +240,17 @@ impl Frontier {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
-            if let Some(job) = self.first_visit(url, depth + 1, &parent, scope) {
-                next.waiting.insert(self.print(&job.line));
-                next.jobs.push(job);
+            let key = String::from(normalize(&url));
+            // A taken link was admitted already, as a link to this URL.
+            let admitted = match self.claim_in(&mut next, &key, depth + 1) {
+                Claim::Seen => continue,
+                Claim::Taken => true,
+                Claim::New => self.admit(),
+            };
+            if admitted {
+                next.waiting.insert(self.print(&key), depth + 1);
+                next.jobs
+                    .push(self.job(key, url, depth + 1, &parent, scope));
             }
         }
     }
@@ -265,7 +277,7 @@ impl Frontier {
             let key = String::from(normalize(&url));
             // A link waiting for the next level is deeper than this entry: the entry takes it,
             // with the admission it already had.
-            let admitted = match self.claim(&key) {
+            let admitted = match self.claim(&key, depth) {
                 Claim::Seen => continue,
                 Claim::Taken => true,
                 Claim::New => false,
@@ -290,25 +302,6 @@ impl Frontier {
         }
     }
 
-    /// A job for `url` if this crawl has not seen it yet and --max-pages allows one more.
-    fn first_visit(
-        &self,
-        url: Url,
-        depth: u32,
-        parent: &Arc<str>,
-        scope: &Arc<str>,
-    ) -> Option<Job> {
-        let key = self.first_sight(&url)?;
-        self.admit()
-            .then(|| self.job(key, url, depth, parent, scope))
-    }
-
-    /// The key `url` is seen by, if this crawl has not seen it yet.
-    fn first_sight(&self, url: &Url) -> Option<String> {
-        let key = String::from(normalize(url));
-        self.see(&key).then_some(key)
-    }
-
     fn job(&self, key: String, url: Url, depth: u32, parent: &Arc<str>, scope: &Arc<str>) -> Job {
         Job {
             line: key,
@@ -331,15 +324,20 @@ impl Frontier {
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
-        let Next {
-            jobs: mut next,
-            taken,
-            ..
-        } = std::mem::take(&mut *self.next.lock().unwrap());
-        if !taken.is_empty() {
+        let next = {
+            let mut guard = self.next.lock().unwrap();
+            let Next { jobs, waiting } = &mut *guard;
             // A link's line is its normalized URL, the key it was seen by.
-            next.retain(|job| !taken.contains(&self.print(&job.line)));
-        }
+            jobs.retain(|job| waiting.get(&self.print(&job.line)) == Some(&job.depth));
+            let level = jobs.iter().map(|job| job.depth).min();
+            let (now, later): (Vec<Job>, Vec<Job>) =
+                jobs.drain(..).partition(|job| Some(job.depth) == level);
+            *jobs = later;
+            for job in &now {
+                waiting.remove(&self.print(&job.line));
+            }
+            now
+        };
         if next.is_empty() {
             for _ in 0..self.crawlers {
                 let _ = self.jobs.send(Msg::Quit);

@@ -103,8 +103,6 @@ impl Output {
 pub struct Resumed {
     /// The URL of every record, so those URLs are not crawled again.
     pub done: HashSet<String>,
-    /// Where records that were redirected landed, seen too when links are followed again.
-    pub landed: Vec<String>,
     /// Where each recorded sitemap landed, and its parent: enough to count how many sitemaps
     /// in a row listed one.
     pub sitemaps: HashMap<String, Option<String>>,
@@ -147,9 +145,6 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
                 let landed = seen.final_url.clone().unwrap_or_default();
                 resumed.sitemaps.insert(landed, seen.parent);
             }
-            resumed
-                .landed
-                .extend(seen.final_url.filter(|u| *u != seen.url));
             resumed.done.insert(seen.url);
         }
     }
@@ -180,10 +175,9 @@ impl Recorded {
 }
 
 /// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
-/// its pages: its path, where its records landed, and its sitemaps.
+/// its pages: its path and its sitemaps.
 pub struct Refollow {
     pub path: std::path::PathBuf,
-    pub landed: Vec<String>,
     pub sitemaps: HashMap<String, Option<String>>,
 }
 

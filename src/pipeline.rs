@@ -1,6 +1,6 @@
 //! Moves URLs through fetch, parse and write: on one thread (single) or through crawler and parser pools (multi).
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use crate::config::{Config, Input};
 use crate::extract::Field;
 use crate::fetch::{Fetched, Fetcher};
 use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
-use crate::output::{self, Output, WriteError};
+use crate::output::{self, Output, Recorded, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
 use crate::progress::{Entries, Progress};
@@ -241,30 +241,50 @@ impl Work {
     /// entries of the sitemaps recorded before join the first level, as they did then.
     fn follow_recorded(&self, frontier: &Frontier, refollow: &output::Refollow) -> io::Result<()> {
         // Every recorded page is seen first, so that links to any of them are not queued again.
-        for url in self.done.iter().chain(&refollow.landed) {
+        for url in &self.done {
             frontier.recorded(url);
         }
+        // The records are taken level by level, as the crawl took them, whatever order earlier
+        // runs wrote them in: where a redirect landed holds back the links of deeper levels
+        // only, and a link gets the depth of the shallowest page that has it.
+        let mut depths = BTreeSet::new();
         output::recorded(&refollow.path, |page| {
-            let base = page.final_url.as_deref().and_then(|u| Url::parse(u).ok());
-            let Some(base) = base.filter(|_| page.error.is_none()) else {
-                return;
-            };
-            // A URL line's links stay on the host it landed on; a followed page is on it already.
-            let host = match &page.parent {
-                None => base.host_str().map(str::to_owned),
-                Some(_) => Url::parse(&page.url)
-                    .ok()
-                    .and_then(|u| u.host_str().map(str::to_owned)),
-            };
-            let scope: Arc<str> = host.unwrap_or_default().into();
-            // As in finish: a sitemap's entries join its own level, a page's links the next.
-            if page.is_sitemap() {
-                let nesting = refollow.nesting(page.parent.as_deref());
-                frontier.listed(&base, page.depth, nesting, &scope, &page.links);
-            } else {
-                frontier.discovered(&base, page.depth, &scope, &page.links);
-            }
-        })
+            depths.insert(page.depth);
+        })?;
+        for depth in depths {
+            output::recorded(&refollow.path, |page| {
+                if page.depth == depth {
+                    self.follow_again(frontier, refollow, page);
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    fn follow_again(&self, frontier: &Frontier, refollow: &output::Refollow, page: Recorded) {
+        let landed = page.final_url.as_deref().filter(|u| *u != page.url);
+        if let Some(landed) = landed.and_then(|u| Url::parse(u).ok()) {
+            frontier.landed(&landed, page.depth);
+        }
+        let base = page.final_url.as_deref().and_then(|u| Url::parse(u).ok());
+        let Some(base) = base.filter(|_| page.error.is_none()) else {
+            return;
+        };
+        // A URL line's links stay on the host it landed on; a followed page is on it already.
+        let host = match &page.parent {
+            None => base.host_str().map(str::to_owned),
+            Some(_) => Url::parse(&page.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned)),
+        };
+        let scope: Arc<str> = host.unwrap_or_default().into();
+        // As in finish: a sitemap's entries join its own level, a page's links the next.
+        if page.is_sitemap() {
+            let nesting = refollow.nesting(page.parent.as_deref());
+            frontier.listed(&base, page.depth, nesting, &scope, &page.links);
+        } else {
+            frontier.discovered(&base, page.depth, &scope, &page.links);
+        }
     }
 }
 
@@ -560,7 +580,7 @@ impl Shared<'_> {
             .as_ref()
             .filter(|u| job.target.as_ref().is_ok_and(|asked| asked != *u))
         {
-            self.frontier.landed(landed);
+            self.frontier.landed(landed, job.depth);
         }
         if let Some(base) = &final_url {
             let scope = job

@@ -536,3 +536,81 @@ fn resume_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
         assert!(!server.paths().contains(&"/c".to_string()), "{mode}");
     }
 }
+
+/// (url, depth) of each record in FILE, sorted.
+fn depths(path: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut depths: Vec<(String, u64)> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["url"].as_str().unwrap().into(),
+                v["depth"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    depths.sort();
+    depths
+}
+
+/// Crawls `seed` whole, then keeps only the records of `kept` paths, in that order, as earlier
+/// interrupted runs could have left them, and resumes: the result must be the whole crawl's.
+fn resume_from(server: &Server, depth: &str, kept: &[&str]) {
+    for mode in ["single", "multi", "async"] {
+        let dir = tempfile::tempdir().unwrap();
+        let urls = dir.path().join("urls.txt");
+        std::fs::write(&urls, server.url("/a") + "\n").unwrap();
+        let (whole, out) = (dir.path().join("whole.jsonl"), dir.path().join("out.jsonl"));
+        let args = ["--mode", mode, "--depth", depth, "--no-robots", "-q"];
+        let urls = urls.to_str().unwrap();
+        let run = |extra: &[&str]| {
+            let mut child = start(&[&args[..], extra, &[urls]].concat());
+            assert_eq!(child.wait().unwrap().code(), Some(0), "{mode}");
+        };
+        run(&["-o", whole.to_str().unwrap()]);
+        let text = std::fs::read_to_string(&whole).unwrap();
+        let left: String = kept
+            .iter()
+            .map(|p| {
+                let url = format!("\"url\":\"{}\"", server.url(p));
+                let line = text.lines().find(|l| l.contains(&url)).unwrap();
+                format!("{line}\n")
+            })
+            .collect();
+        std::fs::write(&out, left).unwrap();
+        run(&["--resume", "-o", out.to_str().unwrap()]);
+        assert_eq!(depths(&out), depths(&whole), "{mode}");
+    }
+}
+
+#[test]
+fn resume_takes_recorded_pages_level_by_level_whatever_order_they_were_written_in() {
+    // /x is at depth 2 through /c, and at 3 through /d; /y, at depth 3 through /x, is in the
+    // crawl only if /x gets its shortest depth. /d was recorded, /c not: a run cut short while
+    // its level 1 and 2 ran together could leave that.
+    let server = Server::start(|req, _| {
+        let links: &[&str] = match req.path.as_str() {
+            "/a" => &["/b", "/c"],
+            "/b" => &["/d"],
+            "/c" | "/d" => &["/x"],
+            "/x" => &["/y"],
+            _ => &[],
+        };
+        let anchors: String = links.iter().map(|l| format!("<a href={l}>l</a>")).collect();
+        Response::html(format!("<title>{}</title>{anchors}", req.path))
+    });
+    resume_from(&server, "3", &["/a", "/b", "/d"]);
+}
+
+#[test]
+fn resume_fetches_a_link_of_the_level_a_recorded_redirect_landed_on() {
+    // /a links to /b and to /r, which redirects to /b: both are of depth 1, so the whole crawl
+    // fetches /b as a link; where /r landed holds back only links of deeper levels.
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/a" => Response::html("<title>a</title><a href=/b>b</a><a href=/r>r</a>"),
+        "/r" => Response::status(301).header("Location", "/b"),
+        p => Response::html(format!("<title>{p}</title>")),
+    });
+    resume_from(&server, "1", &["/a", "/r"]);
+}
