@@ -294,7 +294,6 @@ fn duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// A User-Agent must fit in an HTTP header: visible ASCII, spaces and tabs, no line breaks.
 fn page_count(s: &str) -> Result<u64, String> {
     match s.parse() {
         Ok(0) => Err("must be at least 1".into()),
@@ -303,6 +302,7 @@ fn page_count(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A User-Agent must fit in an HTTP header: visible ASCII, spaces and tabs, no line breaks.
 fn user_agent(s: &str) -> Result<String, String> {
     reqwest::header::HeaderValue::from_str(s)
         .map(|_| s.to_string())

@@ -94,8 +94,6 @@ fn report_error(e: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// A bad value gets clap's first line only ("invalid value 'x' for '--y': why"), which says it all;
-/// structural mistakes keep clap's usage hint. Help and version are not errors.
 /// A rejected value's message on one line, built from its parts: clap's own puts the value in
 /// as given, so a value with a line break would break the message, and the first line would not
 /// say why.
@@ -114,17 +112,19 @@ fn validation_line(e: &clap::Error) -> Option<String> {
     ))
 }
 
+/// A bad value gets one line ("invalid value 'x' for '--y': why"), which says it all;
+/// structural mistakes keep clap's usage hint. Help and version are not errors.
 fn clap_error(e: &clap::Error) -> ExitCode {
     match e.kind() {
         ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
             let _ = e.print();
             ExitCode::Success
         }
-        ClapErrorKind::ValueValidation if validation_line(e).is_some() => {
-            note(validation_line(e).unwrap_or_default());
-            ExitCode::Usage
-        }
         ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
+            if let Some(line) = validation_line(e) {
+                note(line);
+                return ExitCode::Usage;
+            }
             let text = e.render().to_string();
             let mut lines = text.lines();
             let first = lines.next().unwrap_or("error: invalid value");
