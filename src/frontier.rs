@@ -146,7 +146,7 @@ impl Frontier {
             return false;
         }
         if let Ok(url) = &job.target {
-            if self.claim(normalize(url).as_str(), 0) == Claim::Taken {
+            if self.claim(self.print(normalize(url).as_str()), 0) == Claim::Taken {
                 // The link it takes from the next level was admitted already.
                 self.refund();
             }
@@ -175,7 +175,7 @@ impl Frontier {
     /// A page an earlier run recorded (--resume): seen, so it is not fetched again.
     pub fn recorded(&self, url: &str) {
         if let Ok(url) = Url::parse(url) {
-            self.see(normalize(&url).as_str());
+            self.see(self.print(normalize(&url).as_str()));
         }
     }
 
@@ -183,37 +183,37 @@ impl Frontier {
     /// one found before the redirect and waiting for the next level.
     /// `depth` is that of the page redirected.
     pub fn landed(&self, url: &Url, depth: u32) {
-        self.claim(normalize(url).as_str(), depth);
+        self.claim(self.print(normalize(url).as_str()), depth);
     }
 
-    /// Claims a normalized URL for a page at `depth`, taking it from the links waiting for a
-    /// deeper level if one of them has it.
-    fn claim(&self, key: &str, depth: u32) -> Claim {
+    /// Claims a URL, by its fingerprint, for a page at `depth`, taking it from the links
+    /// waiting for a deeper level if one of them has it.
+    fn claim(&self, print: u128, depth: u32) -> Claim {
         let mut next = self.next.lock().unwrap();
-        self.claim_in(&mut next, key, depth)
+        self.claim_in(&mut next, print, depth)
     }
 
-    fn claim_in(&self, next: &mut Next, key: &str, depth: u32) -> Claim {
-        if self.see(key) {
+    fn claim_in(&self, next: &mut Next, print: u128, depth: u32) -> Claim {
+        if self.see(print) {
             return Claim::New;
         }
-        match next.waiting.get(&self.print(key)) {
+        match next.waiting.get(&print) {
             Some(&waits) if waits > depth => {
-                next.waiting.remove(&self.print(key));
+                next.waiting.remove(&print);
                 Claim::Taken
             }
             _ => Claim::Seen,
         }
     }
 
-    /// Records a normalized URL; false if it was seen before.
-    fn see(&self, key: &str) -> bool {
-        let print = self.print(key);
+    /// Records a URL's fingerprint; false if it was seen before.
+    fn see(&self, print: u128) -> bool {
         self.seen.lock().unwrap().insert(print)
     }
 
-    /// A URL's fingerprint. Two independent 64-bit hashes make a collision (a page wrongly
-    /// skipped) about as likely as 1 in 2^100 for a million URLs.
+    /// A normalized URL's fingerprint, computed once per URL found. Two independent 64-bit
+    /// hashes make a collision (a page wrongly skipped) about as likely as 1 in 2^100 for a
+    /// million URLs.
     fn print(&self, key: &str) -> u128 {
         let (a, b) = &self.keys;
         u128::from(a.hash_one(key)) << 64 | u128::from(b.hash_one(key))
@@ -241,14 +241,15 @@ impl Frontier {
                 continue;
             }
             let key = String::from(normalize(&url));
+            let print = self.print(&key);
             // A taken link was admitted already, as a link to this URL.
-            let admitted = match self.claim_in(&mut next, &key, depth + 1) {
+            let admitted = match self.claim_in(&mut next, print, depth + 1) {
                 Claim::Seen => continue,
                 Claim::Taken => true,
                 Claim::New => self.admit(),
             };
             if admitted {
-                next.waiting.insert(self.print(&key), depth + 1);
+                next.waiting.insert(print, depth + 1);
                 next.jobs
                     .push(self.job(key, url, depth + 1, &parent, scope));
             }
@@ -277,7 +278,7 @@ impl Frontier {
             let key = String::from(normalize(&url));
             // A link waiting for the next level is deeper than this entry: the entry takes it,
             // with the admission it already had.
-            let admitted = match self.claim(&key, depth) {
+            let admitted = match self.claim(self.print(&key), depth) {
                 Claim::Seen => continue,
                 Claim::Taken => true,
                 Claim::New => false,
@@ -328,13 +329,20 @@ impl Frontier {
             let mut guard = self.next.lock().unwrap();
             let Next { jobs, waiting } = &mut *guard;
             // A link's line is its normalized URL, the key it was seen by.
-            jobs.retain(|job| waiting.get(&self.print(&job.line)) == Some(&job.depth));
-            let level = jobs.iter().map(|job| job.depth).min();
-            let (now, later): (Vec<Job>, Vec<Job>) =
-                jobs.drain(..).partition(|job| Some(job.depth) == level);
-            *jobs = later;
-            for job in &now {
-                waiting.remove(&self.print(&job.line));
+            let live: Vec<(u128, Job)> = jobs
+                .drain(..)
+                .map(|job| (self.print(&job.line), job))
+                .filter(|(print, job)| waiting.get(print) == Some(&job.depth))
+                .collect();
+            let level = live.iter().map(|(_, job)| job.depth).min();
+            let mut now = Vec::new();
+            for (print, job) in live {
+                if Some(job.depth) == level {
+                    waiting.remove(&print);
+                    now.push(job);
+                } else {
+                    jobs.push(job);
+                }
             }
             now
         };
