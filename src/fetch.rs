@@ -191,7 +191,7 @@ impl Fetcher {
         let request = self.client.get(url.clone()).timeout(self.limits.timeout);
         let mut response = match request.send() {
             Ok(response) => response,
-            Err(e) => return failed_send(&e),
+            Err(e) => return failed_send(e),
         };
         let mut body = match Body::start(
             &self.limits,
@@ -253,7 +253,7 @@ impl AsyncFetcher {
         let request = self.client.get(url.clone()).timeout(self.limits.timeout);
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(e) => return failed_send(&e),
+            Err(e) => return failed_send(e),
         };
         let mut body = match Body::start(
             &self.limits,
@@ -271,9 +271,10 @@ impl AsyncFetcher {
                 Ok(None) => break,
                 Ok(Some(chunk)) => body.take(&chunk),
                 Err(e) => {
-                    let error = classify(&e);
                     // reqwest calls every async body error a decode error, so look underneath.
-                    let retry = if error.kind == ErrorKind::Timeout || connection_broke(&e) {
+                    let broke = connection_broke(&e);
+                    let error = classify(e);
+                    let retry = if error.kind == ErrorKind::Timeout || broke {
                         Retry::Yes { after: None }
                     } else {
                         Retry::No
@@ -318,7 +319,7 @@ fn next_wait(limits: &Limits, attempts: u32, retry: Retry) -> Option<Duration> {
     }
 }
 
-fn failed_send(e: &reqwest::Error) -> (Fetched, Retry) {
+fn failed_send(e: reqwest::Error) -> (Fetched, Retry) {
     let error = classify(e);
     let retry = match error.kind {
         ErrorKind::Connect | ErrorKind::Timeout => Retry::Yes { after: None },
@@ -551,8 +552,8 @@ fn redirect_policy(max: usize, allow_private: bool) -> redirect::Policy {
     })
 }
 
-fn classify(e: &reqwest::Error) -> PageError {
-    let refused = find_cause::<RedirectRefused>(e);
+fn classify(e: reqwest::Error) -> PageError {
+    let refused = find_cause::<RedirectRefused>(&e);
     let kind = if let Some(RedirectRefused::Private(_)) = refused {
         ErrorKind::Blocked
     } else if refused.is_some() || e.is_redirect() {
@@ -564,14 +565,10 @@ fn classify(e: &reqwest::Error) -> PageError {
     } else {
         ErrorKind::Connect
     };
-    let mut message = chain(e);
     // reqwest names a URL: the line's in its blocking client, the failing hop's in its async
     // one. The record names the line's URL already, so the message keeps the cause alone and
     // reads the same in every mode.
-    if let Some(url) = e.url() {
-        message = message.replacen(&format!(" for url ({url})"), "", 1);
-    }
-    PageError::new(kind, message)
+    PageError::new(kind, chain(&e.without_url()))
 }
 
 /// Body read errors: a timeout, a broken connection (worth another try) or bad content (not).
