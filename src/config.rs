@@ -110,6 +110,7 @@ impl Config {
                         resumed = Some(output::Refollow {
                             path: path.clone(),
                             sitemaps: recorded.sitemaps,
+                            depths: recorded.depths,
                         });
                     }
                 }

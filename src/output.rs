@@ -1,6 +1,6 @@
 //! The single owner of the output: whole lines to stdout or an appended file, and a closed pipe told apart from a failure.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -106,6 +106,8 @@ pub struct Resumed {
     /// Where each recorded sitemap landed, and its parent: enough to count how many sitemaps
     /// in a row listed one.
     pub sitemaps: HashMap<String, Option<String>>,
+    /// The depths the records have, so that following them again can take one level at a time.
+    pub depths: BTreeSet<u32>,
 }
 
 /// Whether a record is a sitemap's rather than a page's: fetched and parsed without error, yet
@@ -122,6 +124,8 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
         url: String,
         final_url: Option<String>,
         parent: Option<String>,
+        #[serde(default)]
+        depth: u32,
         encoding: Option<serde::de::IgnoredAny>,
         error: Option<serde::de::IgnoredAny>,
     }
@@ -145,6 +149,7 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
                 let landed = seen.final_url.clone().unwrap_or_default();
                 resumed.sitemaps.insert(landed, seen.parent);
             }
+            resumed.depths.insert(seen.depth);
             resumed.done.insert(seen.url);
         }
     }
@@ -175,10 +180,11 @@ impl Recorded {
 }
 
 /// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
-/// its pages: its path and its sitemaps.
+/// its pages: its path, its sitemaps and the depths of its records.
 pub struct Refollow {
     pub path: std::path::PathBuf,
     pub sitemaps: HashMap<String, Option<String>>,
+    pub depths: BTreeSet<u32>,
 }
 
 impl Refollow {

@@ -1,6 +1,6 @@
 //! Moves URLs through fetch, parse and write: on one thread (single) or through crawler and parser pools (multi).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -247,11 +247,7 @@ impl Work {
         // The records are taken level by level, as the crawl took them, whatever order earlier
         // runs wrote them in: where a redirect landed holds back the links of deeper levels
         // only, and a link gets the depth of the shallowest page that has it.
-        let mut depths = BTreeSet::new();
-        output::recorded(&refollow.path, |page| {
-            depths.insert(page.depth);
-        })?;
-        for depth in depths {
+        for &depth in &refollow.depths {
             output::recorded(&refollow.path, |page| {
                 if page.depth == depth {
                     self.follow_again(frontier, refollow, page);
