@@ -190,8 +190,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     };
     let tallies = Tallies {
         lanes: lanes.snapshot(),
-        robots: counts.robots(),
-        blocked: counts.blocked(),
+        skipped: counts.skipped(),
         unmatched_fields: counts.unmatched_fields(),
     };
     Ok(Summary {

@@ -34,10 +34,8 @@ pub enum Ending {
 pub struct Tallies {
     /// Every thread's fetch, parse and blocked spans.
     pub lanes: Vec<Lane>,
-    /// Links not followed because robots.txt disallows them.
-    pub robots: u64,
-    /// Links from public pages to private addresses, not followed.
-    pub blocked: u64,
+    /// Links not followed, by the rule that turned them away.
+    pub skipped: Skipped,
     /// --field names whose selector matched nothing on any page parsed: all of them, or after a
     /// stop, those parsed before it.
     pub unmatched_fields: Vec<String>,
@@ -86,10 +84,7 @@ impl Summary {
             parse_ms: percentiles(&self.measured.parse_ms),
             busy,
             errors: self.measured.errors.clone(),
-            skipped: Skipped {
-                robots: self.tallies.robots,
-                private: self.tallies.blocked,
-            },
+            skipped: self.tallies.skipped,
             bottleneck: busy.bottleneck(),
         }
     }
@@ -150,20 +145,20 @@ impl fmt::Display for Summary {
             self.elapsed.as_secs_f64(),
             self.pages_per_s()
         )?;
-        if self.tallies.robots > 0 {
+        if self.tallies.skipped.robots > 0 {
             write!(
                 f,
                 "; {} link{} disallowed by robots.txt",
-                self.tallies.robots,
-                plural(self.tallies.robots as usize)
+                self.tallies.skipped.robots,
+                plural(self.tallies.skipped.robots as usize)
             )?;
         }
-        if self.tallies.blocked > 0 {
+        if self.tallies.skipped.private > 0 {
             write!(
                 f,
                 "; {} link{} to private addresses not followed",
-                self.tallies.blocked,
-                plural(self.tallies.blocked as usize)
+                self.tallies.skipped.private,
+                plural(self.tallies.skipped.private as usize)
             )?;
         }
         if let Ending::Interrupted(signal) = self.ending {

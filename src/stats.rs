@@ -162,9 +162,11 @@ pub struct Stats {
 }
 
 /// Links found but not fetched, by the rule that turned them away.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Skipped {
+    /// robots.txt disallows them.
     pub robots: u64,
+    /// They lead from a public page to a private address.
     pub private: u64,
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::extract::Field;
 use crate::frontier::Skipped;
+use crate::stats;
 
 /// Shared by the engine, which counts, and the writer's thread, which reads without a join.
 #[derive(Clone)]
@@ -31,12 +32,11 @@ impl Counts {
         self.fields[i].1.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn robots(&self) -> u64 {
-        self.skipped.robots.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn blocked(&self) -> u64 {
-        self.skipped.blocked.load(Ordering::Relaxed)
+    pub(super) fn skipped(&self) -> stats::Skipped {
+        stats::Skipped {
+            robots: self.skipped.robots.load(Ordering::Relaxed),
+            private: self.skipped.blocked.load(Ordering::Relaxed),
+        }
     }
 
     /// The --field names that have matched on no page so far.
