@@ -12,6 +12,7 @@ mod extract;
 mod fast;
 mod fetch;
 mod frontier;
+mod hooks;
 mod nesting;
 mod normalize;
 mod output;
