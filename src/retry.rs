@@ -21,14 +21,19 @@ pub fn backoff(retry: u32, cap: Duration) -> Duration {
     full / 2 + full.mul_f64(random_unit() / 2.0)
 }
 
-/// A `Retry-After` value: delay-seconds, or an HTTP date (a date in the past means now).
+/// A `Retry-After` value: delay-seconds, or an HTTP date. None when it asks for no wait at all
+/// (zero, or a date that has passed), so the usual backoff applies rather than retries that
+/// all land in the same millisecond.
 pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value)
+            .ok()?
+            .duration_since(now)
+            .ok()?,
+    };
+    (!wait.is_zero()).then_some(wait)
 }
 
 /// A number in [0, 1) from std's randomly keyed hasher: enough for jitter, no RNG crate needed.
@@ -72,10 +77,9 @@ mod tests {
             retry_after("Wed, 21 Oct 2026 07:28:30 GMT", now),
             Some(Duration::from_secs(30))
         );
-        assert_eq!(
-            retry_after("Wed, 21 Oct 2026 07:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:00:00 GMT", now), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now), None);
+        assert_eq!(retry_after("0", now), None);
         assert_eq!(retry_after("soon", now), None);
         assert_eq!(retry_after("-1", now), None);
     }
