@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::cli::{BenchFetchArgs, BenchParseArgs};
 use crate::exit::ExitCode;
-use crate::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits, Request};
 use crate::stop::Stop;
 
 /// The parse step alone, on one thread: how many pages per second one core parses.
@@ -55,7 +55,7 @@ pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
         for _ in 0..args.crawlers {
             s.spawn(|| {
                 while let Some(url) = urls.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let fetched = fetcher.fetch(url, &stop, &|t| t);
+                    let fetched = fetcher.fetch(&Request::plain(url, &stop));
                     if fetched.error.is_none() {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }

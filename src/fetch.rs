@@ -1,21 +1,26 @@
-//! Turns a URL into a status and a body with the shared blocking client, within every limit, retrying what deserves it.
+//! Turns a URL into a status and a body with the shared clients, within every limit, following
+//! redirects hop by hop and retrying what deserves it.
 
-use std::fmt;
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
-use reqwest::redirect;
+use reqwest::header::REFERER;
 use url::Url;
 
-use crate::decode::{self, BodyKind, SNIFF_LEN};
-use crate::private;
+use crate::private::{self, dns};
 use crate::record::{millis, ErrorKind, PageError};
+use crate::redact;
 use crate::retry;
-use crate::sitemap::{self, GunzipError};
 use crate::stop::Stop;
+use body::{Body, Expect};
+use redirect::Hop;
+pub use redirect::{Hops, NoRules};
+
+mod body;
+mod redirect;
 
 /// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
 pub const USER_AGENT: &str = concat!("crawl/", env!("CARGO_PKG_VERSION"));
@@ -54,6 +59,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Whether a response from `url`, received from `peer`, came from a public place, so that
+    /// where it leads (its redirects, its links) must not be private. The address decides; a
+    /// host pinned with --resolve stands in for the host it names, so its name decides.
+    pub fn is_public_source(&self, url: &Url, peer: Option<SocketAddr>) -> bool {
+        let pinned = url
+            .host_str()
+            .is_some_and(|host| self.resolve.iter().any(|(name, _)| name == host));
+        match peer {
+            Some(peer) if !pinned => !private::is_private_ip(peer.ip()),
+            _ => !private::is_private(url),
+        }
+    }
+}
+
 /// What one URL produced over all its attempts; parsing decides the rest of the record.
 #[derive(Debug, Default)]
 pub struct Fetched {
@@ -69,6 +89,10 @@ pub struct Fetched {
     /// A stop cut the wait before another attempt: this is not the URL's outcome, so it gets
     /// no record, and --resume tries it again.
     pub interrupted: bool,
+    /// The last response came from a public address: its links must not lead to private ones.
+    pub from_public: bool,
+    /// Redirects followed by the last attempt.
+    pub redirects: u32,
 }
 
 impl Fetched {
@@ -81,35 +105,72 @@ impl Fetched {
     }
 }
 
-/// The one client every crawler thread shares (so they share its connection pool), and the limits.
+/// One URL to fetch, and what its fetch must respect.
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub url: &'a Url,
+    /// Refuse private DNS answers from the first hop on: the URL came from a public page.
+    pub guarded: bool,
+    pub stop: &'a Stop,
+    /// When an attempt due at an instant may start, so that retries keep the host's --delay.
+    pub pace: &'a (dyn Fn(Instant) -> Instant + Sync),
+    /// What each redirect hop must pass besides the fetcher's own rules.
+    pub hops: &'a dyn Hops,
+}
+
+impl<'a> Request<'a> {
+    /// A URL line's request: unguarded, unpaced, its redirects judged by the fetcher alone.
+    pub fn plain(url: &'a Url, stop: &'a Stop) -> Request<'a> {
+        Request {
+            url,
+            guarded: false,
+            stop,
+            pace: &|t| t,
+            hops: &NoRules,
+        }
+    }
+}
+
+/// The clients every crawler thread shares, so they share their connection pools, and the
+/// limits. Two clients, one per trust: `open` resolves names as the system does, for the URLs
+/// the user gave and pages reached from private ones; `guarded` refuses private answers, for
+/// pages reached from public ones. A connection in the guarded pool was opened to a public
+/// address, so reusing it cannot reach a private one.
+#[derive(Clone)]
 pub struct Fetcher {
-    client: Client,
-    limits: Limits,
+    open: Client,
+    guarded: Client,
+    limits: Arc<Limits>,
 }
 
 /// The async twin for --mode async: the same limits, policies, body rules and error kinds,
 /// only the waiting is done by tokio instead of blocked threads.
 pub struct AsyncFetcher {
-    client: reqwest::Client,
-    limits: Limits,
+    open: reqwest::Client,
+    guarded: reqwest::Client,
+    limits: Arc<Limits>,
 }
 
 /// Whether a failed attempt deserves another, and what the server asked us to wait.
-enum Retry {
+pub enum Retry {
     No,
     Yes { after: Option<Duration> },
 }
 
 /// Both reqwest builders take the same settings under the same names.
 macro_rules! configure {
-    ($builder:expr, $limits:expr) => {{
+    ($builder:expr, $limits:expr, $guard:expr) => {{
         let limits: &Limits = $limits;
         let mut builder = $builder
             .user_agent(&limits.user_agent)
             // Each read may take the whole budget; the request's own timeout bounds the total.
             .timeout(limits.timeout)
             .connect_timeout(limits.connect_timeout)
-            .redirect(redirect_policy(limits.max_redirects, limits.allow_private))
+            // Redirects are followed here, hop by hop, each judged first (see redirect.rs),
+            // with the Referer that module allows.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
+            .dns_resolver(Arc::new(dns::Resolver::new($guard)))
             .gzip(true)
             .brotli(true)
             .deflate(true);
@@ -124,55 +185,69 @@ macro_rules! configure {
     }};
 }
 
+/// Either client's request for a hop: through the client its trust picks, within what is left
+/// of the attempt's deadline (a deadline for the whole exchange, body included, whereas the
+/// client's own timeout restarts at every read), with the Referer the hop may carry.
+macro_rules! prepare {
+    ($fetcher:expr, $hop:expr, $left:expr) => {{
+        let client = if $hop.guarded {
+            &$fetcher.guarded
+        } else {
+            &$fetcher.open
+        };
+        let builder = client.get($hop.url.clone()).timeout($left);
+        match &$hop.referer {
+            Some(referer) => builder.header(REFERER, referer),
+            None => builder,
+        }
+    }};
+}
+
+/// A redirect's body is read this far, so its connection can be reused, and no further.
+const REDIRECT_BODY: u64 = 64 * 1024;
+
 impl Fetcher {
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
         Ok(Fetcher {
-            client: configure!(Client::builder(), &limits),
-            limits,
+            open: configure!(Client::builder(), &limits, false),
+            guarded: configure!(Client::builder(), &limits, true),
+            limits: Arc::new(limits),
         })
     }
 
     /// An async fetcher with the same limits.
     pub fn to_async(&self) -> anyhow::Result<AsyncFetcher> {
         Ok(AsyncFetcher {
-            client: configure!(reqwest::Client::builder(), &self.limits),
+            open: configure!(reqwest::Client::builder(), &self.limits, false),
+            guarded: configure!(reqwest::Client::builder(), &self.limits, true),
             limits: self.limits.clone(),
         })
     }
 
-    /// Fetches a page: HTML, XML or a gzipped sitemap; anything else is `not_html`. `pace` says
-    /// when a retry due at an instant may start, so that retries keep the host's --delay.
-    pub fn fetch(&self, url: &Url, stop: &Stop, pace: &dyn Fn(Instant) -> Instant) -> Fetched {
-        self.fetch_as(url, stop, pace, Expect::Page)
+    /// Fetches a page: HTML, XML or a gzipped sitemap; anything else is `not_html`.
+    pub fn fetch(&self, request: &Request) -> Fetched {
+        self.fetch_as(request, Expect::Page)
     }
 
     /// Fetches a robots.txt: any type, and a body past ROBOTS_MAX_BYTES is cut there and kept,
     /// whatever --max-bytes says, as RFC 9309 asks.
-    pub fn fetch_robots(
-        &self,
-        url: &Url,
-        stop: &Stop,
-        pace: &dyn Fn(Instant) -> Instant,
-    ) -> Fetched {
-        self.fetch_as(url, stop, pace, Expect::Robots)
+    pub fn fetch_robots(&self, request: &Request) -> Fetched {
+        self.fetch_as(request, Expect::Robots)
     }
 
-    /// Fetches `url`, retrying as the limits allow. The wait between attempts ends early on `stop`.
-    fn fetch_as(
-        &self,
-        url: &Url,
-        stop: &Stop,
-        pace: &dyn Fn(Instant) -> Instant,
-        expect: Expect,
-    ) -> Fetched {
+    /// Fetches, retrying as the limits allow. The wait between attempts ends early on a stop.
+    fn fetch_as(&self, request: &Request, expect: Expect) -> Fetched {
         let started = Instant::now();
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
-            let (mut fetched, retry) = self.attempt(url, expect);
+            let (mut fetched, retry) = self.attempt(request, expect);
             if let Some(wait) = next_wait(&self.limits, attempts, retry) {
-                let start = pace(Instant::now() + wait);
-                if stop.sleep(start.saturating_duration_since(Instant::now())) {
+                let start = (request.pace)(Instant::now() + wait);
+                if request
+                    .stop
+                    .sleep(start.saturating_duration_since(Instant::now()))
+                {
                     continue;
                 }
                 fetched.interrupted = true;
@@ -184,59 +259,74 @@ impl Fetcher {
         fetched
     }
 
-    fn attempt(&self, url: &Url, expect: Expect) -> (Fetched, Retry) {
+    fn attempt(&self, request: &Request, expect: Expect) -> (Fetched, Retry) {
         let started = Instant::now();
-        // A per-request timeout is a deadline for the whole exchange, body included,
-        // whereas the client's own timeout restarts at every read.
-        let request = self.client.get(url.clone()).timeout(self.limits.timeout);
-        let mut response = match request.send() {
-            Ok(response) => response,
-            Err(e) => return failed_send(e),
-        };
-        let mut body = match Body::start(
-            &self.limits,
-            expect,
-            response.url(),
-            response.status(),
-            response.headers(),
-            started,
-        ) {
-            Ok(body) => body,
-            Err(done) => return done,
-        };
-        let mut chunk = [0u8; 16 * 1024];
+        let mut hop = Hop::first(request.url, request.guarded);
+        let mut chain = Vec::new();
         loop {
-            let want = chunk.len().min(body.room());
-            let read = match response.read(&mut chunk[..want]) {
-                Ok(0) => break,
-                Ok(n) => body.take(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-                Err(e) => Err(classify_io(&e)),
+            let Some(left) = time_left(&self.limits, started) else {
+                return timed_out();
             };
-            if let Err(failed) = read {
-                return body.fail(failed);
+            let mut response = match prepare!(self, hop, left).send() {
+                Ok(response) => response,
+                Err(e) => return failed_send(e),
+            };
+            let head = Head {
+                status: response.status(),
+                headers: response.headers(),
+                peer: response.remote_addr(),
+            };
+            let mut body = match step(
+                &self.limits,
+                request,
+                expect,
+                &hop,
+                head,
+                &mut chain,
+                started,
+            ) {
+                Step::Follow(next) => {
+                    let _ = io::copy(&mut (&mut response).take(REDIRECT_BODY), &mut io::sink());
+                    hop = next;
+                    continue;
+                }
+                Step::Done(done) => return done,
+                Step::Read(body) => body,
+            };
+            let mut chunk = [0u8; 16 * 1024];
+            loop {
+                let want = chunk.len().min(body.room());
+                let read = match response.read(&mut chunk[..want]) {
+                    Ok(0) => break,
+                    Ok(n) => body.take(&chunk[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+                    Err(e) => Err(classify_io(&e)),
+                };
+                if let Err(failed) = read {
+                    return body.fail(failed);
+                }
             }
+            return body.end();
         }
-        body.end()
     }
 }
 
 impl AsyncFetcher {
     /// Fetches a page exactly as `Fetcher::fetch` does, awaiting instead of blocking.
-    pub async fn fetch(
-        &self,
-        url: &Url,
-        stop: &Stop,
-        pace: &(dyn Fn(Instant) -> Instant + Sync),
-    ) -> Fetched {
+    pub async fn fetch(&self, request: &Request<'_>) -> Fetched {
         let started = Instant::now();
         let mut attempts = 0;
         let mut fetched = loop {
             attempts += 1;
-            let (mut fetched, retry) = self.attempt(url).await;
+            let (mut fetched, retry) = self.attempt(request).await;
             if let Some(wait) = next_wait(&self.limits, attempts, retry) {
-                let start = pace(Instant::now() + wait);
-                if sleep_async(start.saturating_duration_since(Instant::now()), stop).await {
+                let start = (request.pace)(Instant::now() + wait);
+                if sleep_async(
+                    start.saturating_duration_since(Instant::now()),
+                    request.stop,
+                )
+                .await
+                {
                     continue;
                 }
                 fetched.interrupted = true;
@@ -248,46 +338,161 @@ impl AsyncFetcher {
         fetched
     }
 
-    async fn attempt(&self, url: &Url) -> (Fetched, Retry) {
+    async fn attempt(&self, request: &Request<'_>) -> (Fetched, Retry) {
         let started = Instant::now();
-        let request = self.client.get(url.clone()).timeout(self.limits.timeout);
-        let mut response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return failed_send(e),
-        };
-        let mut body = match Body::start(
-            &self.limits,
-            Expect::Page,
-            response.url(),
-            response.status(),
-            response.headers(),
-            started,
-        ) {
-            Ok(body) => body,
-            Err(done) => return done,
-        };
-        while body.room() > 0 {
-            let read = match response.chunk().await {
-                Ok(None) => break,
-                Ok(Some(chunk)) => body.take(&chunk),
-                Err(e) => {
-                    // reqwest calls every async body error a decode error, so look underneath.
-                    let broke = connection_broke(&e);
-                    let error = classify(e);
-                    let retry = if error.kind == ErrorKind::Timeout || broke {
-                        Retry::Yes { after: None }
-                    } else {
-                        Retry::No
-                    };
-                    Err((error, retry))
-                }
+        let mut hop = Hop::first(request.url, request.guarded);
+        let mut chain = Vec::new();
+        loop {
+            let Some(left) = time_left(&self.limits, started) else {
+                return timed_out();
             };
-            if let Err(failed) = read {
-                return body.fail(failed);
+            let mut response = match prepare!(self, hop, left).send().await {
+                Ok(response) => response,
+                Err(e) => return failed_send(e),
+            };
+            let head = Head {
+                status: response.status(),
+                headers: response.headers(),
+                peer: response.remote_addr(),
+            };
+            // Judging a hop may fetch a robots.txt with the blocking client: this worker
+            // thread lets the runtime's other tasks move to another one meanwhile.
+            let step = tokio::task::block_in_place(|| {
+                step(
+                    &self.limits,
+                    request,
+                    Expect::Page,
+                    &hop,
+                    head,
+                    &mut chain,
+                    started,
+                )
+            });
+            let mut body = match step {
+                Step::Follow(next) => {
+                    let mut drained = 0;
+                    while drained < REDIRECT_BODY {
+                        match response.chunk().await {
+                            Ok(Some(chunk)) => drained += chunk.len() as u64,
+                            _ => break,
+                        }
+                    }
+                    hop = next;
+                    continue;
+                }
+                Step::Done(done) => return done,
+                Step::Read(body) => body,
+            };
+            while body.room() > 0 {
+                let read = match response.chunk().await {
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => body.take(&chunk),
+                    Err(e) => {
+                        // reqwest calls every async body error a decode error, so look underneath.
+                        let broke = connection_broke(&e);
+                        let error = classify(e);
+                        let retry = if error.kind == ErrorKind::Timeout || broke {
+                            Retry::Yes { after: None }
+                        } else {
+                            Retry::No
+                        };
+                        Err((error, retry))
+                    }
+                };
+                if let Err(failed) = read {
+                    return body.fail(failed);
+                }
             }
+            return body.end();
         }
-        body.end()
     }
+}
+
+/// A response's status line and headers, and the address it came from.
+struct Head<'a> {
+    status: reqwest::StatusCode,
+    headers: &'a reqwest::header::HeaderMap,
+    peer: Option<SocketAddr>,
+}
+
+/// What an attempt does once a response's head has arrived.
+enum Step {
+    /// Request the next hop of a redirect.
+    Follow(Hop),
+    /// Read the body: this is the page.
+    Read(Body),
+    /// The attempt is over.
+    Done((Fetched, Retry)),
+}
+
+/// The rules both clients apply to a response's head: a redirect is judged and followed or
+/// refused; anything else is the page, whose status decides whether its body is read.
+fn step(
+    limits: &Limits,
+    request: &Request,
+    expect: Expect,
+    hop: &Hop,
+    head: Head,
+    chain: &mut Vec<Url>,
+    started: Instant,
+) -> Step {
+    let from_public = limits.is_public_source(&hop.url, head.peer);
+    let Head {
+        status, headers, ..
+    } = head;
+    match redirect::next(
+        limits,
+        hop,
+        status,
+        headers,
+        from_public,
+        chain,
+        request.hops,
+    ) {
+        Some(Ok(next)) => return Step::Follow(next),
+        Some(Err(refusal)) => return Step::Done(refused(refusal, hop, status, chain)),
+        None => {}
+    }
+    let source = body::Source {
+        from_public,
+        redirects: chain.len() as u32,
+    };
+    match Body::start(limits, expect, &hop.url, status, headers, source, started) {
+        Ok(body) => Step::Read(body),
+        Err(done) => Step::Done(done),
+    }
+}
+
+/// What is left of an attempt's --timeout, which its redirects share; None once it is spent.
+fn time_left(limits: &Limits, started: Instant) -> Option<Duration> {
+    let left = limits.timeout.checked_sub(started.elapsed())?;
+    (!left.is_zero()).then_some(left)
+}
+
+fn timed_out() -> (Fetched, Retry) {
+    let error = PageError::new(
+        ErrorKind::Timeout,
+        "redirects not complete within --timeout",
+    );
+    (Fetched::failed(error), Retry::Yes { after: None })
+}
+
+/// A redirect not followed. A refusal of kind `redirect` keeps the response that asked for
+/// it; a hop that robots.txt or the guard refused was never requested, like a URL line
+/// robots.txt disallows, so nothing was fetched.
+fn refused(
+    refusal: redirect::Refusal,
+    hop: &Hop,
+    status: reqwest::StatusCode,
+    chain: &[Url],
+) -> (Fetched, Retry) {
+    let mut fetched = Fetched::failed(refusal.error);
+    if refusal.answered {
+        fetched.final_url = Some(hop.url.clone());
+        fetched.status = Some(status.as_u16());
+    }
+    fetched.redirects = chain.len().saturating_sub(1) as u32;
+    (fetched, Retry::No)
 }
 
 /// Sleeps in short steps so a stop is noticed; says whether the whole wait happened.
@@ -328,175 +533,12 @@ fn failed_send(e: reqwest::Error) -> (Fetched, Retry) {
     (Fetched::failed(error), retry)
 }
 
-/// What a caller will do with the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
-    Page,
-    Robots,
-}
-
-/// The part of a robots.txt that is read and obeyed: RFC 9309 asks crawlers to parse at least
-/// 500 KiB, and lets them ignore what follows.
-pub const ROBOTS_MAX_BYTES: u64 = 500 * 1024;
-
-/// The rules for one response body, fed chunk by chunk by either client: a small prefix
-/// first, so a page that is not HTML costs no more than that, then the rest up to
-/// --max-bytes (decompressed), so no body can outgrow the cap, all within the deadline.
-struct Body {
-    fetched: Fetched,
-    expect: Expect,
-    cap: u64,
-    deadline: Instant,
-    sniffed: bool,
-}
-
-impl Body {
-    /// Judges the status line and headers; an error status ends the attempt here, since the
-    /// body of an error page is not parsed, so it is not read either.
-    // Err is the attempt's finished result, not a failure to propagate, so its size is moot.
-    #[allow(clippy::result_large_err)]
-    fn start(
-        limits: &Limits,
-        expect: Expect,
-        url: &Url,
-        status: reqwest::StatusCode,
-        headers: &reqwest::header::HeaderMap,
-        started: Instant,
-    ) -> Result<Body, (Fetched, Retry)> {
-        let header = |name| Some(headers.get(name)?.to_str().ok()?.to_owned());
-        let mut fetched = Fetched {
-            final_url: Some(url.clone()),
-            status: Some(status.as_u16()),
-            content_type: header(CONTENT_TYPE),
-            ..Fetched::default()
-        };
-        if !status.is_success() {
-            fetched.error = Some(PageError::new(ErrorKind::HttpStatus, status.to_string()));
-            let retry = if retry::is_retryable_status(status.as_u16()) {
-                let after =
-                    header(RETRY_AFTER).and_then(|v| retry::retry_after(&v, SystemTime::now()));
-                Retry::Yes { after }
-            } else {
-                Retry::No
-            };
-            return Err((fetched, retry));
-        }
-        Ok(Body {
-            fetched,
-            expect,
-            cap: match expect {
-                Expect::Page => limits.max_bytes,
-                Expect::Robots => ROBOTS_MAX_BYTES,
-            },
-            deadline: started + limits.timeout,
-            sniffed: false,
-        })
-    }
-
-    /// Bytes to read before the next check: up to the sniffing prefix, then one past the cap.
-    fn room(&self) -> usize {
-        let limit = if self.sniffed {
-            self.cap + 1
-        } else {
-            (SNIFF_LEN as u64).min(self.cap + 1)
-        };
-        limit
-            .saturating_sub(self.fetched.body.len() as u64)
-            .try_into()
-            .unwrap_or(usize::MAX)
-    }
-
-    fn take(&mut self, chunk: &[u8]) -> Result<(), (PageError, Retry)> {
-        let mut chunk = chunk;
-        while !chunk.is_empty() {
-            let n = chunk.len().min(self.room());
-            self.fetched.body.extend_from_slice(&chunk[..n]);
-            self.fetched.bytes = self.fetched.body.len() as u64;
-            chunk = &chunk[n..];
-            if self.room() == 0 && !self.sniffed {
-                self.sniff()?;
-            }
-            if self.room() == 0 {
-                // One byte past the cap proves the body is too large; a cap under the sniffing
-                // prefix gets here straight after sniffing. A robots.txt keeps what fits.
-                match self.expect {
-                    Expect::Page => self.fetched.body = Vec::new(),
-                    Expect::Robots => self.fetched.body.truncate(self.cap as usize),
-                }
-                let message = format!("body larger than --max-bytes ({} bytes)", self.cap);
-                return Err((PageError::new(ErrorKind::TooLarge, message), Retry::No));
-            }
-        }
-        if Instant::now() > self.deadline {
-            let error = PageError::new(ErrorKind::Timeout, "body not complete within --timeout");
-            return Err((error, Retry::Yes { after: None }));
-        }
-        Ok(())
-    }
-
-    fn sniff(&mut self) -> Result<(), (PageError, Retry)> {
-        self.sniffed = true;
-        let content_type = self.fetched.content_type.as_deref();
-        let body = &mut self.fetched.body;
-        // A gzipped sitemap (sitemap.xml.gz) is the one binary body a crawler wants.
-        if self.expect == Expect::Page
-            && !sitemap::is_gzip(body)
-            && decode::classify(content_type, body) == BodyKind::Other
-        {
-            let what = content_type.unwrap_or("no Content-Type; sniffed");
-            body.clear();
-            let error = PageError::new(ErrorKind::NotHtml, format!("not HTML ({what})"));
-            return Err((error, Retry::No));
-        }
-        Ok(())
-    }
-
-    /// The body ended: a short one is judged now, a gzipped sitemap unpacked.
-    fn end(mut self) -> (Fetched, Retry) {
-        if !self.sniffed {
-            if let Err(failed) = self.sniff() {
-                return self.fail(failed);
-            }
-        }
-        let body = &mut self.fetched.body;
-        if self.expect == Expect::Page && sitemap::is_gzip(body) {
-            match sitemap::gunzip(body, self.cap) {
-                Ok(unzipped) if sitemap::parse(&unzipped).is_some() => *body = unzipped,
-                Ok(_) => {
-                    body.clear();
-                    let error = PageError::new(
-                        ErrorKind::NotHtml,
-                        "not HTML (gzip data that is not a sitemap)",
-                    );
-                    return self.fail((error, Retry::No));
-                }
-                Err(GunzipError::TooLarge) => {
-                    // As for a body that is too large as it comes: where unpacking stopped.
-                    body.clear();
-                    self.fetched.bytes = self.cap + 1;
-                    let message = format!(
-                        "body larger than --max-bytes ({} bytes) once gunzipped",
-                        self.cap
-                    );
-                    return self.fail((PageError::new(ErrorKind::TooLarge, message), Retry::No));
-                }
-                Err(GunzipError::Corrupt(e)) => {
-                    return self.fail((PageError::new(ErrorKind::Body, e), Retry::No))
-                }
-            }
-        }
-        (self.fetched, Retry::No)
-    }
-
-    fn fail(mut self, (error, retry): (PageError, Retry)) -> (Fetched, Retry) {
-        self.fetched.error = Some(error);
-        (self.fetched, retry)
-    }
-}
-
 /// Turns a URL line into something fetchable, or says why it is not.
 pub fn target(line: &str) -> Result<Url, PageError> {
-    let invalid = |why: &str| PageError::new(ErrorKind::InvalidUrl, format!("{why}: {line}"));
+    let invalid = |why: &str| {
+        let line = redact::mask(line);
+        PageError::new(ErrorKind::InvalidUrl, format!("{why}: {line}"))
+    };
     let mut url = Url::parse(line).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid("not an http(s) URL"));
@@ -509,54 +551,12 @@ pub fn target(line: &str) -> Result<Url, PageError> {
     Ok(url)
 }
 
-/// Why the redirect policy refused to follow.
-#[derive(Debug)]
-enum RedirectRefused {
-    TooMany(usize),
-    Loop,
-    Private(String),
-}
-
-impl fmt::Display for RedirectRefused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RedirectRefused::TooMany(n) => write!(f, "more than {n} redirects"),
-            RedirectRefused::Loop => f.write_str("redirect loop"),
-            RedirectRefused::Private(to) => write!(
-                f,
-                "redirect from a public host to a private address ({to}); --allow-private permits it"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RedirectRefused {}
-
-fn redirect_policy(max: usize, allow_private: bool) -> redirect::Policy {
-    redirect::Policy::custom(move |attempt| {
-        let previous = attempt.previous();
-        if previous.contains(attempt.url()) {
-            return attempt.error(RedirectRefused::Loop);
-        }
-        if previous.len() > max {
-            return attempt.error(RedirectRefused::TooMany(max));
-        }
-        let from_public = previous
-            .last()
-            .is_some_and(|from| !private::is_private(from));
-        if !allow_private && from_public && private::is_private(attempt.url()) {
-            let to = attempt.url().to_string();
-            return attempt.error(RedirectRefused::Private(to));
-        }
-        attempt.follow()
-    })
-}
-
 fn classify(e: reqwest::Error) -> PageError {
-    let refused = find_cause::<RedirectRefused>(&e);
-    let kind = if let Some(RedirectRefused::Private(_)) = refused {
-        ErrorKind::Blocked
-    } else if refused.is_some() || e.is_redirect() {
+    // The guarded resolver's refusal says all there is to say: the host and the address.
+    if let Some(refused) = find_cause::<dns::PrivateAnswer>(&e) {
+        return PageError::new(ErrorKind::Blocked, refused.to_string());
+    }
+    let kind = if e.is_redirect() {
         ErrorKind::Redirect
     } else if e.is_timeout() {
         ErrorKind::Timeout
@@ -565,9 +565,8 @@ fn classify(e: reqwest::Error) -> PageError {
     } else {
         ErrorKind::Connect
     };
-    // reqwest names a URL: the line's in its blocking client, the failing hop's in its async
-    // one. The record names the line's URL already, so the message keeps the cause alone and
-    // reads the same in every mode.
+    // reqwest names the URL it requested. The record names the URL already, so the message
+    // keeps the cause alone and reads the same in every mode.
     PageError::new(kind, chain(&e.without_url()))
 }
 

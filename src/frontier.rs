@@ -25,6 +25,9 @@ pub struct Job {
     pub scope: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
     pub sitemaps: u8,
+    /// Refuse private DNS answers for it: a public page led here. A URL line the user wrote
+    /// may point anywhere.
+    pub guarded: bool,
 }
 
 /// A sitemap listed by this many sitemaps in a row is recorded but not expanded: an index and
@@ -41,6 +44,7 @@ impl Job {
             parent: None,
             scope: None,
             sitemaps: 0,
+            guarded: false,
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct Scope {
 pub struct Skipped {
     pub robots: AtomicU64,
     pub blocked: AtomicU64,
+    /// Redirects not followed because robots.txt disallows where they lead.
+    pub robots_redirects: AtomicU64,
 }
 
 /// Links waiting for a later level. Usually all of them are of the next level; a resumed crawl
@@ -220,13 +226,21 @@ impl Frontier {
     }
 
     /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule wait for the
-    /// next level.
-    pub fn discovered(&self, page: &Url, depth: u32, scope: &Arc<str>, links: &[Link]) {
+    /// next level. `from_public`: the page came from a public address, so its links must not
+    /// lead to private ones.
+    pub fn discovered(
+        &self,
+        page: &Url,
+        from_public: bool,
+        depth: u32,
+        scope: &Arc<str>,
+        links: &[Link],
+    ) {
         if depth >= self.scope.depth {
             return;
         }
         let parent: Arc<str> = page.as_str().into();
-        let from_public = !private::is_private(page);
+        let guarded = from_public && !self.scope.allow_private;
         // Held throughout, so that a URL seen here is in `waiting` before claim can look.
         let mut next = self.next.lock().unwrap();
         for link in links {
@@ -236,7 +250,7 @@ impl Frontier {
             if !self.in_scope(&url, scope) {
                 continue;
             }
-            if from_public && !self.scope.allow_private && private::is_private(&url) {
+            if guarded && private::is_private(&url) {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -251,19 +265,27 @@ impl Frontier {
             if admitted {
                 next.waiting.insert(print, depth + 1);
                 next.jobs
-                    .push(self.job(key, url, depth + 1, &parent, scope));
+                    .push(self.job(key, url, depth + 1, &parent, scope, guarded));
             }
         }
     }
 
     /// URLs a sitemap lists join the sitemap's own level, so they are sent at once. `nesting`
-    /// is how many sitemaps in a row listed this one.
-    pub fn listed(&self, sitemap: &Url, depth: u32, nesting: u8, scope: &Arc<str>, locs: &[Link]) {
+    /// is how many sitemaps in a row listed this one; `from_public` as for `discovered`.
+    pub fn listed(
+        &self,
+        sitemap: &Url,
+        from_public: bool,
+        depth: u32,
+        nesting: u8,
+        scope: &Arc<str>,
+        locs: &[Link],
+    ) {
         if nesting >= MAX_SITEMAP_NESTING {
             return;
         }
         let parent: Arc<str> = sitemap.as_str().into();
-        let from_public = !private::is_private(sitemap);
+        let guarded = from_public && !self.scope.allow_private;
         for loc in locs {
             let Ok(url) = Url::parse(&loc.href) else {
                 continue;
@@ -271,7 +293,7 @@ impl Frontier {
             if !self.in_scope(&url, scope) {
                 continue;
             }
-            if from_public && !self.scope.allow_private && private::is_private(&url) {
+            if guarded && private::is_private(&url) {
                 self.skipped.blocked.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -287,7 +309,7 @@ impl Frontier {
             // lines and the entries together.
             self.entries.listed.fetch_add(1, Ordering::Relaxed);
             if admitted || self.admit() {
-                let mut job = self.job(key, url, depth, &parent, scope);
+                let mut job = self.job(key, url, depth, &parent, scope, guarded);
                 job.sitemaps = nesting + 1;
                 self.send(job);
             }
@@ -303,7 +325,15 @@ impl Frontier {
         }
     }
 
-    fn job(&self, key: String, url: Url, depth: u32, parent: &Arc<str>, scope: &Arc<str>) -> Job {
+    fn job(
+        &self,
+        key: String,
+        url: Url,
+        depth: u32,
+        parent: &Arc<str>,
+        scope: &Arc<str>,
+        guarded: bool,
+    ) -> Job {
         Job {
             line: key,
             target: Ok(url),
@@ -311,6 +341,7 @@ impl Frontier {
             parent: Some(parent.clone()),
             scope: Some(scope.clone()),
             sitemaps: 0,
+            guarded,
         }
     }
 

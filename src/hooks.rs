@@ -1,12 +1,26 @@
 //! Test-only fixtures, read from `CRAWL_TEST_*` variables in debug builds alone, so the tests can
 //! reach states that no well-behaved server or resolver produces; a release build has none.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 /// The value of the test variable `name`; always None in a release build.
-#[allow(dead_code)] // until the first fixture uses it
 pub fn var(name: &str) -> Option<String> {
     if cfg!(debug_assertions) {
         std::env::var(name).ok()
     } else {
         None
     }
+}
+
+/// `CRAWL_TEST_DNS="name=addr[,addr];name=addr"`: answers that stand in for DNS, so a test can
+/// give a name a private address without touching the machine's resolver.
+pub fn dns_answers() -> Option<HashMap<String, Vec<IpAddr>>> {
+    let spec = var("CRAWL_TEST_DNS")?;
+    let entry = |item: &str| {
+        let (name, addrs) = item.split_once('=')?;
+        let ips: Option<Vec<IpAddr>> = addrs.split(',').map(|a| a.trim().parse().ok()).collect();
+        Some((name.trim().to_ascii_lowercase(), ips?))
+    };
+    Some(spec.split(';').filter_map(entry).collect())
 }

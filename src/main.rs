@@ -22,6 +22,7 @@ mod polite;
 mod private;
 mod progress;
 mod record;
+mod redact;
 mod report;
 mod retry;
 mod robots;

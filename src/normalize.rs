@@ -2,6 +2,8 @@
 
 use url::Url;
 
+use crate::redact;
+
 /// The form a URL is deduplicated by. Parsing already lower-cases the scheme and host, drops
 /// the default port, resolves dot segments and percent-encodes raw non-ASCII; this also drops
 /// the fragment and normalizes escapes, so `/博客`, `/%E5%8D%9A%E5%AE%A2` and `/%e5%8d%9a%e5%ae%a2`
@@ -9,6 +11,8 @@ use url::Url;
 pub fn normalize(url: &Url) -> Url {
     let mut url = url.clone();
     url.set_fragment(None);
+    // The form a link is recorded by, too: a password in it is shown nowhere.
+    redact::mask_url(&mut url);
     let path = normalize_escapes(url.path());
     url.set_path(&path);
     if let Some(query) = url.query() {

@@ -17,24 +17,28 @@ use url::Url;
 use crate::cli::Mode;
 use crate::config::{Config, Input};
 use crate::extract::Field;
-use crate::fetch::{Fetched, Fetcher};
+use crate::fetch::{Fetched, Request};
 use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
 use crate::output::{self, Output, Recorded, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
+use crate::private;
 use crate::progress::{Entries, Progress};
 use crate::record::{millis, ErrorKind, PageError, Record};
+use crate::redact;
 use crate::report::{Ending, Summary, Tallies};
-use crate::robots::{RobotsCache, Rules};
+use crate::robots::Rules;
 use crate::stats::Measured;
 use crate::stop::Stop;
 use crate::timeline::SpanKind;
 use counts::Counts;
+use gate::Gate;
 use lanes::{Lanes, Track};
 use lines::jobs;
 
 mod async_pool;
 mod counts;
+mod gate;
 mod lanes;
 pub mod lines;
 
@@ -75,7 +79,8 @@ struct Work {
     parsers: usize,
     queue: usize,
     select: Select,
-    fetcher: Fetcher,
+    /// The fetcher, and what each request must pass first.
+    gate: Arc<Gate>,
     input: Mutex<Input>,
     done: HashSet<String>,
     /// --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
@@ -83,8 +88,6 @@ struct Work {
     resumed: Option<output::Refollow>,
     stop: Stop,
     scope: Scope,
-    robots: Option<(RobotsCache, String)>,
-    politeness: Arc<Politeness>,
     fields: Vec<Field>,
     /// Every thread's spans, as they are recorded.
     lanes: Lanes,
@@ -139,14 +142,18 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         parsers,
         queue,
         select,
-        fetcher,
+        gate: Arc::new(Gate::new(
+            fetcher,
+            robots,
+            Politeness::new(delay, per_host),
+            stop.clone(),
+            counts.skipped.clone(),
+        )),
         input: Mutex::new(input),
         done,
         resumed,
         stop: stop.clone(),
         scope,
-        robots: robots.map(|agent| (RobotsCache::default(), agent)),
-        politeness: Politeness::new(delay, per_host),
         fields,
         lanes: lanes.clone(),
         counts: counts.clone(),
@@ -273,12 +280,15 @@ impl Work {
                 .and_then(|u| u.host_str().map(str::to_owned)),
         };
         let scope: Arc<str> = host.unwrap_or_default().into();
+        // The address the page came from is not recorded: its host's spelling decides, which
+        // treats a name as public, the safe side.
+        let from_public = !private::is_private(&base);
         // As in finish: a sitemap's entries join its own level, a page's links the next.
         if page.is_sitemap() {
             let nesting = refollow.nesting(page.parent.as_deref());
-            frontier.listed(&base, page.depth, nesting, &scope, &page.links);
+            frontier.listed(&base, from_public, page.depth, nesting, &scope, &page.links);
         } else {
-            frontier.discovered(&base, page.depth, &scope, &page.links);
+            frontier.discovered(&base, from_public, page.depth, &scope, &page.links);
         }
     }
 }
@@ -463,12 +473,17 @@ impl Shared<'_> {
             Ok(admitted) => admitted,
             Err(crawled) => return crawled,
         };
-        let Work { fetcher, stop, .. } = self.work;
-        let fetched = track.time(SpanKind::Fetch, || {
-            fetcher.fetch(&url, stop, &|t| slot.pace(t))
-        });
+        let gate = &*self.work.gate;
+        let request = Request {
+            url: &url,
+            guarded: job.guarded,
+            stop: &self.work.stop,
+            pace: &|t| slot.pace(t),
+            hops: gate,
+        };
+        let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);
-        if fetched.interrupted {
+        if cut_short(&fetched, &self.work.stop) {
             return Crawled::Skipped;
         }
         Crawled::Page(Page { job, fetched })
@@ -487,27 +502,9 @@ impl Shared<'_> {
                 return Err(Crawled::Page(Page { job, fetched }));
             }
         };
-        let Work { fetcher, stop, .. } = self.work;
+        let Work { gate, stop, .. } = self.work;
         let host = url.host_str().unwrap_or_default().to_string();
-        let rules = self.work.robots.as_ref().map(|(cache, agent)| {
-            // robots.txt is a request to the host too: it keeps --delay, retries included.
-            let pace = |t| self.work.politeness.book(&host, Duration::ZERO, t);
-            let fetch = |robots: &Url| {
-                let start = pace(Instant::now());
-                if !stop.sleep(start.saturating_duration_since(Instant::now())) {
-                    return Fetched {
-                        interrupted: true,
-                        ..Fetched::default()
-                    };
-                }
-                let fetch = || fetcher.fetch_robots(robots, stop, &pace);
-                match track {
-                    Some(track) => track.time(SpanKind::Fetch, fetch),
-                    None => fetch(),
-                }
-            };
-            cache.rules(&url, fetch, agent)
-        });
+        let rules = gate.rules(&url, job.guarded, track);
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
             if stop.is_requested() {
@@ -527,7 +524,7 @@ impl Shared<'_> {
         }
         let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
         loop {
-            match self.work.politeness.try_start(&host, crawl_delay) {
+            match gate.politeness.try_start(&host, crawl_delay) {
                 Ok(slot) => return Ok((job, url, slot)),
                 // Other hosts' jobs, or later ones, can go first while this host waits.
                 Err(wait) if self.frontier.others_waiting() => {
@@ -556,6 +553,8 @@ impl Shared<'_> {
             fetch_ms,
             error,
             interrupted: _,
+            from_public,
+            redirects: _,
         } = fetched;
         let (parsed, parse_ms) = match &final_url {
             Some(base) if error.is_none() => {
@@ -583,11 +582,12 @@ impl Shared<'_> {
                 .clone()
                 .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
             if parsed.sitemap {
+                let (depth, nesting) = (job.depth, job.sitemaps);
                 self.frontier
-                    .listed(base, job.depth, job.sitemaps, &scope, &parsed.links);
+                    .listed(base, from_public, depth, nesting, &scope, &parsed.links);
             } else {
                 self.frontier
-                    .discovered(base, job.depth, &scope, &parsed.links);
+                    .discovered(base, from_public, job.depth, &scope, &parsed.links);
             }
         }
         let mut fields = serde_json::Map::new();
@@ -600,7 +600,7 @@ impl Shared<'_> {
             }
             fields.insert(field.name.clone(), value.into());
         }
-        let record = Record {
+        let mut record = Record {
             url: job.line,
             final_url: final_url.map(String::from),
             status,
@@ -618,6 +618,7 @@ impl Shared<'_> {
             truncated: parsed.truncated,
             error,
         };
+        redact::record(&mut record);
         let mut json = Vec::with_capacity(256 + 128 * record.links.len());
         record.write_line(&mut json);
         Line {
@@ -628,6 +629,19 @@ impl Shared<'_> {
             error: record.error.as_ref().map(|e| e.kind),
         }
     }
+}
+
+/// Whether a fetch ended for the stop rather than on its own: a wait before a retry was cut, or
+/// a redirect was judged on a robots.txt whose fetch the stop cut. Such a URL gets no record,
+/// so that --resume tries it again.
+fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
+    fetched.interrupted
+        || (stop.is_requested()
+            && fetched.redirects > 0
+            && fetched
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::Robots))
 }
 
 /// The next job for a crawler: found links first, then URL lines; None when the crawl is over

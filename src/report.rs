@@ -145,13 +145,15 @@ impl fmt::Display for Summary {
             self.elapsed.as_secs_f64(),
             self.pages_per_s()
         )?;
-        if self.tallies.skipped.robots > 0 {
-            write!(
-                f,
-                "; {} link{} disallowed by robots.txt",
-                self.tallies.skipped.robots,
-                plural(self.tallies.skipped.robots as usize)
-            )?;
+        let skipped = self.tallies.skipped;
+        for (n, what) in [
+            (skipped.robots - skipped.robots_redirects, "link"),
+            (skipped.robots_redirects, "redirect"),
+        ] {
+            if n > 0 {
+                let s = plural(n as usize);
+                write!(f, "; {n} {what}{s} disallowed by robots.txt")?;
+            }
         }
         if self.tallies.skipped.private > 0 {
             write!(

@@ -1,7 +1,7 @@
 //! robots.txt, fetched once per host and obeyed with RFC 9309 semantics, so crawl is welcome back.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use url::Url;
@@ -56,11 +56,11 @@ impl Rules {
 
     pub fn from_fetch(agent: &str, fetched: &Fetched) -> Rules {
         match (&fetched.error, fetched.status) {
+            // The host itself is refused: its pages would be refused the same way.
+            (Some(error), _) if refused_host(fetched) => Rules::Unreachable(error.clone()),
             // Redirects that never reach a robots.txt make it unavailable, like a 4xx
             // (RFC 9309, section 2.3.1.2).
-            (Some(error), None)
-                if matches!(error.kind, ErrorKind::Redirect | ErrorKind::Blocked) =>
-            {
+            (Some(error), _) if matches!(error.kind, ErrorKind::Redirect | ErrorKind::Blocked) => {
                 Rules::AllowAll
             }
             (Some(error), None) => Rules::Unreachable(error.clone()),
@@ -68,6 +68,15 @@ impl Rules {
             (_, status) => Rules::from_response(agent, status, &fetched.body),
         }
     }
+}
+
+/// A robots.txt whose own host the guarded resolver refused: no verdict on the host, only on how
+/// it was reached, so it is not kept for requests that may go there.
+fn refused_host(fetched: &Fetched) -> bool {
+    fetched
+        .error
+        .as_ref()
+        .is_some_and(|e| e.kind == ErrorKind::Blocked && fetched.redirects == 0)
 }
 
 /// The product token robots.txt groups are matched against: "crawl" from "crawl/0.1.0 (...)".
@@ -83,11 +92,16 @@ pub fn agent_token(user_agent: &str) -> &str {
 /// for the first one to fetch them instead of fetching them again.
 #[derive(Default)]
 pub struct RobotsCache {
-    hosts: Mutex<HashMap<String, Arc<OnceLock<Arc<Rules>>>>>,
+    hosts: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
+/// One host's rules, once some crawler has them.
+type Slot = Mutex<Option<Arc<Rules>>>;
+
 impl RobotsCache {
-    /// The rules for `url`'s host; `fetch` gets a robots.txt URL.
+    /// The rules for `url`'s host; `fetch` gets a robots.txt URL. A host the guarded resolver
+    /// refused gets rules that say so, kept for nobody: a request the user made may still go
+    /// there, and must fetch its robots.txt then.
     pub fn rules(&self, url: &Url, fetch: impl FnOnce(&Url) -> Fetched, agent: &str) -> Arc<Rules> {
         let origin = url.origin().ascii_serialization();
         let cell = self
@@ -97,13 +111,20 @@ impl RobotsCache {
             .entry(origin)
             .or_default()
             .clone();
-        cell.get_or_init(|| {
-            let mut robots = url.clone();
-            robots.set_path("/robots.txt");
-            robots.set_query(None);
-            Arc::new(Rules::from_fetch(agent, &fetch(&robots)))
-        })
-        .clone()
+        // Held while fetching, so that the others wait for this fetch rather than repeat it.
+        let mut kept = cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(rules) = &*kept {
+            return rules.clone();
+        }
+        let mut robots = url.clone();
+        robots.set_path("/robots.txt");
+        robots.set_query(None);
+        let fetched = fetch(&robots);
+        let rules = Arc::new(Rules::from_fetch(agent, &fetched));
+        if !refused_host(&fetched) {
+            *kept = Some(rules.clone());
+        }
+        rules
     }
 }
 
@@ -154,11 +175,35 @@ mod tests {
     #[test]
     fn robots_txt_that_redirects_nowhere_is_unavailable() {
         for kind in [ErrorKind::Redirect, ErrorKind::Blocked] {
-            let fetched = Fetched::failed(PageError::new(kind, "x"));
+            let fetched = Fetched {
+                redirects: 1,
+                ..Fetched::failed(PageError::new(kind, "x"))
+            };
             assert!(Rules::from_fetch("crawl", &fetched).allowed(&url("http://a.test/x")));
         }
         let refused = Fetched::failed(PageError::new(ErrorKind::Connect, "refused"));
         assert!(!Rules::from_fetch("crawl", &refused).allowed(&url("http://a.test/x")));
+    }
+
+    #[test]
+    fn a_host_the_guard_refused_is_disallowed_and_asked_again() {
+        let cache = RobotsCache::default();
+        let mut calls = 0;
+        for _ in 0..2 {
+            let fetch = |_: &Url| {
+                calls += 1;
+                Fetched::failed(PageError::new(ErrorKind::Blocked, "resolves to 127.0.0.1"))
+            };
+            let rules = cache.rules(&url("http://sneaky.test/a"), fetch, "crawl");
+            assert!(matches!(&*rules, Rules::Unreachable(e) if e.kind == ErrorKind::Blocked));
+        }
+        assert_eq!(calls, 2, "not kept");
+        // A robots.txt that redirects to a private address is unavailable, so all is allowed.
+        let redirected = Fetched {
+            redirects: 1,
+            ..Fetched::failed(PageError::new(ErrorKind::Blocked, "redirect"))
+        };
+        assert!(Rules::from_fetch("crawl", &redirected).allowed(&url("http://a.test/x")));
     }
 
     #[test]

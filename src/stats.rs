@@ -161,13 +161,16 @@ pub struct Stats {
     pub bottleneck: Bottleneck,
 }
 
-/// Links found but not fetched, by the rule that turned them away.
+/// Links found but not fetched, and redirects not followed, by the rule that turned them away.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Skipped {
-    /// robots.txt disallows them.
+    /// robots.txt disallows them: links, and redirect hops.
     pub robots: u64,
     /// They lead from a public page to a private address.
     pub private: u64,
+    /// Of `robots`, the redirect hops, which the summary names apart.
+    #[serde(skip)]
+    pub robots_redirects: u64,
 }
 
 fn round1(x: f64) -> f64 {

@@ -316,7 +316,7 @@ fn include_and_exclude_filter_links() {
 #[test]
 fn other_hosts_only_with_all_hosts() {
     let server = site();
-    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = server.port().to_string();
     let pin = "other.test:127.0.0.1".to_string();
     let seed = server.url("/") + "\n";
     crawl(&["-q", "--depth", "1", "--resolve", &pin, "-"], &seed);
@@ -397,7 +397,7 @@ fn hostile_robots_txt_neither_stalls_nor_is_ignored() {
             _ => page("page", &[]),
         }
     });
-    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = server.port().to_string();
     let url = |host: &str, path: &str| format!("http://{host}:{port}{path}\n");
     let input = [
         url("slow.test", "/p"),
@@ -542,7 +542,7 @@ fn hostile_sitemaps_end_stay_public_and_stay_small() {
             _ => page("page", &[]),
         }
     });
-    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = server.port().to_string();
     for mode in ["single", "multi", "async"] {
         let input = [
             server.url("/chain/0"),
@@ -650,7 +650,7 @@ fn delay_holds_for_robots_txt_and_retries_too() {
 fn a_host_that_must_wait_lets_the_next_host_go() {
     // Six lines for a.test, then six for b.test, one server behind both names.
     let server = Server::start(|_, _| Response::html("<title>x</title>"));
-    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = server.port().to_string();
     let port = port.as_str();
     let seeds: String = ["a", "b"]
         .iter()
@@ -734,13 +734,7 @@ fn per_host_caps_requests_in_flight() {
 #[test]
 fn links_from_public_pages_to_private_addresses_are_refused() {
     let server = Server::start(|req, _| {
-        let port = req
-            .header("host")
-            .unwrap()
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .to_string();
+        let port = req.port();
         match req.path.as_str() {
             "/" => page(
                 "public",
@@ -749,7 +743,7 @@ fn links_from_public_pages_to_private_addresses_are_refused() {
             _ => page("x", &[]),
         }
     });
-    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let port = server.port().to_string();
     let seed = format!("http://blog.example:{port}/\n");
     let run = crawl(
         &[

@@ -104,6 +104,10 @@ fn hostile() -> Server {
                 _ => Response::html("<title>after date</title>"),
             },
             "/429-forever" => Response::status(429).header("Retry-After", "3600"),
+            "/503-past" => match visits.next(path) {
+                1 | 2 => Response::status(503).header("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"),
+                _ => Response::html("<title>after the past</title>"),
+            },
             "/503" => match visits.next(path) {
                 1 | 2 => Response::status(503),
                 _ => Response::html("<title>third time</title>"),
@@ -116,7 +120,7 @@ fn hostile() -> Server {
                 Response::status(302).header("Location", &format!("/chain/{}", n + 1))
             }
             "/to-private" => {
-                let port = req.header("host").unwrap().rsplit(':').next().unwrap().to_string();
+                let port = req.port();
                 Response::status(302).header("Location", &format!("http://127.0.0.1:{port}/landing"))
             }
             "/landing" => Response::html("<title>landed</title>"),
@@ -291,6 +295,27 @@ fn retry_after_is_honoured_in_seconds_and_as_a_date() {
 }
 
 #[test]
+fn a_retry_after_date_in_the_past_gets_the_usual_backoff() {
+    let s = hostile();
+    let run = crawl(&["-q", "-"], &(s.url("/503-past") + "\n"));
+    let r = &run.records()[0];
+    assert_eq!(
+        (r["title"].clone(), r["attempts"].clone()),
+        ("after the past".into(), 3.into())
+    );
+    let times: Vec<Instant> = s
+        .arrivals()
+        .into_iter()
+        .filter(|(p, _)| p == "/503-past")
+        .map(|(_, t)| t)
+        .collect();
+    // Backoff waits at least half of 250 ms, then of 500 ms, whatever the jitter.
+    for (gap, least) in times.windows(2).map(|w| w[1] - w[0]).zip([125, 250]) {
+        assert!(gap >= Duration::from_millis(least), "{gap:?} < {least} ms");
+    }
+}
+
+#[test]
 fn a_retry_after_beyond_the_limit_gives_up_at_once() {
     let s = hostile();
     let r = case(
@@ -457,7 +482,7 @@ fn malformed_pages_still_give_records() {
 #[test]
 fn redirects_from_public_hosts_to_private_addresses_are_blocked() {
     let s = hostile();
-    let port = s.url("").rsplit(':').next().unwrap().to_string();
+    let port = s.port().to_string();
     let public = format!("http://blog.example:{port}/to-private\n");
     let pin = "blog.example:127.0.0.1";
     let run = crawl(&["-q", "--resolve", pin, "-"], &public);

@@ -9,8 +9,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::{next_job, Crawled, Page, Shared, Work};
-use crate::fetch::AsyncFetcher;
+use super::{cut_short, next_job, Crawled, Page, Shared, Work};
+use crate::fetch::{AsyncFetcher, Request};
 use crate::frontier::{Job, Msg};
 use crate::timeline::{Lane, Span, SpanKind};
 
@@ -42,6 +42,7 @@ impl Pool {
             .build()
             .expect("cannot start the tokio runtime");
         let fetcher = work
+            .gate
             .fetcher
             .to_async()
             .expect("the blocking client's settings build");
@@ -92,12 +93,20 @@ impl Pool {
                 break;
             };
             let (fetcher, pages, stop) = (self.fetcher.clone(), pages.clone(), work.stop.clone());
+            let gate = work.gate.clone();
             let (free, lanes) = (self.free.clone(), self.lanes.clone());
             self.runtime.spawn(async move {
                 let lane = free.lock().unwrap().pop().unwrap_or(0);
                 let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
                 let t0 = Instant::now();
-                let fetched = fetcher.fetch(&url, &stop, &|t| slot.pace(t)).await;
+                let request = Request {
+                    url: &url,
+                    guarded: job.guarded,
+                    stop: &stop,
+                    pace: &|t| slot.pace(t),
+                    hops: &*gate,
+                };
+                let fetched = fetcher.fetch(&request).await;
                 let t1 = Instant::now();
                 drop(slot);
                 let record = |start: Instant, end: Instant, kind| {
@@ -109,9 +118,9 @@ impl Pool {
                     lanes[lane].lock().unwrap().record(span, keep);
                 };
                 record(t0, t1, SpanKind::Fetch);
-                // An interrupted fetch is not the URL's outcome: no record, so --resume tries it
-                // again.
-                if !fetched.interrupted {
+                // A fetch the stop cut short is not the URL's outcome: no record, so --resume
+                // tries it again.
+                if !cut_short(&fetched, &stop) {
                     match pages.try_send(Page { job, fetched }) {
                         Ok(()) | Err(TrySendError::Disconnected(_)) => {}
                         // The time spent here is what says parsers are the limit.

@@ -33,9 +33,11 @@ impl Counts {
     }
 
     pub(super) fn skipped(&self) -> stats::Skipped {
+        let redirects = self.skipped.robots_redirects.load(Ordering::Relaxed);
         stats::Skipped {
-            robots: self.skipped.robots.load(Ordering::Relaxed),
+            robots: self.skipped.robots.load(Ordering::Relaxed) + redirects,
             private: self.skipped.blocked.load(Ordering::Relaxed),
+            robots_redirects: redirects,
         }
     }
 

@@ -7,6 +7,7 @@ use std::io::{self, BufRead};
 use crate::fetch;
 use crate::frontier::Job;
 use crate::record::{ErrorKind, PageError};
+use crate::redact;
 
 /// Longer URL lines are refused rather than held in memory whole.
 const MAX_LINE: usize = 64 * 1024;
@@ -50,7 +51,8 @@ impl Lines<'_> {
             };
             let line = String::from_utf8_lossy(&self.buf);
             let line = trim(&line);
-            if line.is_empty() || line.starts_with('#') || self.done.contains(line) {
+            if line.is_empty() || line.starts_with('#') || self.done.contains(&*redact::mask(line))
+            {
                 continue;
             }
             return Some(Ok((line.to_owned(), too_long)));

@@ -20,6 +20,13 @@ pub struct Request {
 }
 
 impl Request {
+    /// The port the client addressed, from the Host header: where absolute links and redirects
+    /// to other names on this server must point.
+    pub fn port(&self) -> String {
+        let host = self.header("host").expect("a Host header");
+        host.rsplit(':').next().unwrap_or_default().to_string()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -84,6 +91,7 @@ pub struct Stats {
     requests: AtomicUsize,
     connections: AtomicUsize,
     paths: Mutex<Vec<(String, Instant)>>,
+    seen: Mutex<Vec<Request>>,
 }
 
 impl Stats {
@@ -141,6 +149,15 @@ impl Server {
         format!("http://{}{}", self.addr, path)
     }
 
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Requests received so far, in arrival order.
+    pub fn requests_seen(&self) -> Vec<Request> {
+        self.stats.seen.lock().unwrap().clone()
+    }
+
     pub fn requests(&self) -> usize {
         self.stats.requests.load(Ordering::SeqCst)
     }
@@ -182,6 +199,7 @@ fn serve_connection(conn: TcpStream, stats: &Stats, handler: &Handler) {
             .lock()
             .unwrap()
             .push((request.path.clone(), Instant::now()));
+        stats.seen.lock().unwrap().push(request.clone());
         {
             let mut now = stats.in_flight.lock().unwrap();
             *now += 1;
@@ -314,9 +332,15 @@ pub fn bin() -> Command {
 
 /// Runs crawl with `args`, feeding `stdin` (use "-" as the URL file to read it).
 pub fn crawl(args: &[&str], stdin: &str) -> Run {
+    crawl_with(args, stdin, &[])
+}
+
+/// Runs crawl as `crawl` does, with `env` set: for the test fixtures of src/hooks.rs.
+pub fn crawl_with(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     let started = Instant::now();
     let mut child = bin()
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

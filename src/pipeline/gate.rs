@@ -1,0 +1,114 @@
+//! What a URL must pass before it is requested, and each redirect hop on the way: robots.txt for
+//! its host, fetched once per host, at that host's pace.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::lanes::Track;
+use crate::fetch::{Fetched, Fetcher, Hops, NoRules, Request};
+use crate::frontier::Skipped;
+use crate::polite::Politeness;
+use crate::record::{ErrorKind, PageError};
+use crate::redact;
+use crate::robots::{RobotsCache, Rules};
+use crate::stop::Stop;
+use crate::timeline::SpanKind;
+
+/// Shared by every crawler, dispatcher and async request.
+pub(super) struct Gate {
+    pub(super) fetcher: Fetcher,
+    /// The robots.txt of each host, and the product token its groups are matched against;
+    /// None with --no-robots.
+    robots: Option<(RobotsCache, String)>,
+    pub(super) politeness: Arc<Politeness>,
+    stop: Stop,
+    skipped: Arc<Skipped>,
+}
+
+impl Gate {
+    pub(super) fn new(
+        fetcher: Fetcher,
+        robots: Option<String>,
+        politeness: Arc<Politeness>,
+        stop: Stop,
+        skipped: Arc<Skipped>,
+    ) -> Gate {
+        Gate {
+            fetcher,
+            robots: robots.map(|agent| (RobotsCache::default(), agent)),
+            politeness,
+            stop,
+            skipped,
+        }
+    }
+
+    /// The robots.txt rules for `url`'s host, None with --no-robots. A host's first asker
+    /// fetches them, through the guarded client when `guarded`, keeping the host's --delay, and
+    /// times the fetch on `track` as waiting on the network.
+    pub(super) fn rules(
+        &self,
+        url: &Url,
+        guarded: bool,
+        track: Option<&mut Track>,
+    ) -> Option<Arc<Rules>> {
+        let (cache, agent) = self.robots.as_ref()?;
+        let host = url.host_str().unwrap_or_default();
+        // robots.txt is a request to the host too: it keeps --delay, retries included.
+        let pace = |t| self.politeness.book(host, Duration::ZERO, t);
+        let fetch = |robots: &Url| {
+            let start = pace(Instant::now());
+            if !self
+                .stop
+                .sleep(start.saturating_duration_since(Instant::now()))
+            {
+                return Fetched {
+                    interrupted: true,
+                    ..Fetched::default()
+                };
+            }
+            let request = Request {
+                url: robots,
+                guarded,
+                stop: &self.stop,
+                pace: &pace,
+                hops: &NoRules,
+            };
+            let fetch = || self.fetcher.fetch_robots(&request);
+            match track {
+                Some(track) => track.time(SpanKind::Fetch, fetch),
+                None => fetch(),
+            }
+        };
+        Some(cache.rules(url, fetch, agent))
+    }
+}
+
+impl Hops for Gate {
+    /// A hop robots.txt disallows ends the fetch with kind `robots`, as Scrapy's robots
+    /// middleware does for redirected requests, and counts as a URL robots.txt turned away.
+    fn allow(&self, to: &Url, guarded: bool) -> Result<(), PageError> {
+        let Some(rules) = self.rules(to, guarded, None) else {
+            return Ok(());
+        };
+        if rules.allowed(to) {
+            return Ok(());
+        }
+        match &*rules {
+            // The hop would fail the same way.
+            Rules::Unreachable(error) => Err(error.clone()),
+            _ => {
+                self.skipped
+                    .robots_redirects
+                    .fetch_add(1, Ordering::Relaxed);
+                let to = redact::mask(to.as_str());
+                Err(PageError::new(
+                    ErrorKind::Robots,
+                    format!("redirect to {to}, which robots.txt disallows"),
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Host names resolved for the two clients: the guarded one refuses private answers, so that a
+//! public page cannot reach the user's network through a name that resolves into it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::is_private_ip;
+use crate::hooks;
+
+/// Answers fixed in advance, used instead of the system's for the names they hold.
+pub type Answers = Arc<HashMap<String, Vec<IpAddr>>>;
+
+/// The system resolver, and for the guarded client a check of every answer. The check sits
+/// where the connection is made, on the addresses it is made to, so a name that resolves to a
+/// public address when looked at and to a private one when connected to (DNS rebinding) is
+/// caught too. Names pinned with --resolve never get here: reqwest answers them itself.
+#[derive(Clone)]
+pub struct Resolver {
+    guard: bool,
+    fixed: Option<Answers>,
+}
+
+/// The guarded resolver's refusal, which the record's error names.
+#[derive(Debug)]
+pub struct PrivateAnswer {
+    pub host: String,
+    pub addr: IpAddr,
+}
+
+impl fmt::Display for PrivateAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} resolves to {}, a private address, and was reached from a public page; \
+             --allow-private permits it",
+            self.host, self.addr
+        )
+    }
+}
+
+impl std::error::Error for PrivateAnswer {}
+
+impl Resolver {
+    /// `guard`: refuse private answers. The tests' fixed answers, if any, stand in for DNS.
+    pub fn new(guard: bool) -> Resolver {
+        Resolver {
+            guard,
+            fixed: hooks::dns_answers().map(Arc::new),
+        }
+    }
+
+    #[cfg(test)]
+    fn with_answers(guard: bool, answers: Answers) -> Resolver {
+        Resolver {
+            guard,
+            fixed: Some(answers),
+        }
+    }
+
+    /// The addresses that may be connected to: all of them, or for the guard the public ones,
+    /// and an error when none is left.
+    fn screen(&self, host: String, found: Vec<SocketAddr>) -> Result<Addrs, PrivateAnswer> {
+        if !self.guard {
+            return Ok(Box::new(found.into_iter()));
+        }
+        let (private, public): (Vec<_>, Vec<_>) =
+            found.into_iter().partition(|a| is_private_ip(a.ip()));
+        match private.first() {
+            Some(first) if public.is_empty() => Err(PrivateAnswer {
+                host,
+                addr: first.ip(),
+            }),
+            _ => Ok(Box::new(public.into_iter())),
+        }
+    }
+}
+
+impl Resolve for Resolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let resolver = self.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let fixed = resolver.fixed.as_ref().and_then(|f| f.get(&host));
+            let found: Vec<SocketAddr> = match fixed {
+                Some(ips) => ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
+            Ok(resolver.screen(host, found)?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::private::tests::{PRIVATE, PUBLIC};
+    use std::str::FromStr;
+
+    /// Resolves `host` with answers fixed in advance: the resolver's whole path, no traffic.
+    fn resolve(guard: bool, host: &str, answers: &[&str]) -> Result<Vec<IpAddr>, String> {
+        let ips = answers.iter().map(|a| a.parse().unwrap()).collect();
+        let fixed = Arc::new(HashMap::from([(host.to_string(), ips)]));
+        let resolver = Resolver::with_answers(guard, fixed);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(resolver.resolve(Name::from_str(host).unwrap()))
+            .map(|addrs| addrs.map(|a| a.ip()).collect())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_guard_refuses_every_private_range() {
+        for addr in PRIVATE {
+            let refused = resolve(true, "sneaky.example", &[addr]).unwrap_err();
+            assert!(
+                refused.starts_with(&format!(
+                    "sneaky.example resolves to {}, a private address",
+                    addr.parse::<IpAddr>().unwrap()
+                )),
+                "{addr}: {refused}"
+            );
+        }
+        for addr in PUBLIC {
+            let ip: IpAddr = addr.parse().unwrap();
+            assert_eq!(resolve(true, "public.example", &[addr]), Ok(vec![ip]));
+        }
+    }
+
+    #[test]
+    fn the_guard_keeps_only_the_public_answers_of_a_mixed_set() {
+        let got = resolve(true, "mixed.example", &["127.0.0.1", "8.8.4.4", "10.0.0.1"]);
+        assert_eq!(got, Ok(vec!["8.8.4.4".parse().unwrap()]));
+    }
+
+    #[test]
+    fn without_the_guard_every_answer_stands() {
+        let got = resolve(false, "mine.example", &["127.0.0.1", "10.0.0.1"]);
+        assert_eq!(got.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,393 @@
+//! Every redirect hop is judged before it is requested: robots.txt of its own host, the
+//! private-address guard by DNS answer, its scheme; and what a hop carries to another host.
+
+mod support;
+
+use serde_json::Value;
+use support::{crawl, crawl_with, Request, Response, Server};
+
+const MODES: [&str; 3] = ["single", "multi", "async"];
+
+fn page(title: &str, links: &[String]) -> Response {
+    let anchors: String = links
+        .iter()
+        .map(|l| format!("<a href=\"{l}\">{l}</a>"))
+        .collect();
+    Response::html(format!("<title>{title}</title>{anchors}"))
+}
+
+fn redirect(status: u16, to: &str) -> Response {
+    Response::status(status).header("Location", to)
+}
+
+/// The one record a single URL line gives, with the run's stderr.
+fn one(args: &[&str], line: &str) -> (Value, String) {
+    let run = crawl(&[args, &["-"]].concat(), &format!("{line}\n"));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let mut records = run.records();
+    assert_eq!(records.len(), 1, "{}", run.stdout);
+    (records.remove(0), run.stderr)
+}
+
+/// A host on the test server whose name only `--resolve` knows, so its pages count as public.
+fn public(server: &Server, host: &str, path: &str) -> String {
+    format!("http://{host}:{}{path}", server.port())
+}
+
+fn pin(host: &str) -> String {
+    format!("--resolve={host}:127.0.0.1")
+}
+
+fn paths_for(server: &Server, host: &str) -> Vec<String> {
+    server
+        .requests_seen()
+        .into_iter()
+        .filter(|r| r.header("host").is_some_and(|h| h.starts_with(host)))
+        .map(|r| r.path)
+        .collect()
+}
+
+// --- robots.txt on every hop -------------------------------------------------------------
+
+/// closed.test disallows everything; every other name /tags/ and /private.
+fn robots_site() -> Server {
+    Server::start(|req: &Request, _| {
+        let host = req.header("host").unwrap_or_default();
+        let name = host.split(':').next().unwrap_or_default().to_string();
+        let port = req.port();
+        match (name.as_str(), req.path.as_str()) {
+            ("closed.test", "/robots.txt") => {
+                Response::new(200, "text/plain", b"User-agent: *\nDisallow: /\n".to_vec())
+            }
+            (_, "/robots.txt") => Response::new(
+                200,
+                "text/plain",
+                b"User-agent: *\nDisallow: /tags/\nDisallow: /private\n".to_vec(),
+            ),
+            (_, "/tags") => redirect(301, "/tags/"),
+            (_, "/tags/") => page("tags", &[]),
+            (_, p) if p.starts_with("/redir?to=") => redirect(302, &p["/redir?to=".len()..]),
+            (_, "/private/secret") => page("secret", &[]),
+            (_, "/away") => redirect(302, &format!("http://closed.test:{port}/page")),
+            (_, "/page") => page("page", &[]),
+            _ => Response::status(404),
+        }
+    })
+}
+
+#[test]
+fn a_redirect_to_a_path_robots_txt_disallows_is_not_followed() {
+    let server = robots_site();
+    for mode in MODES {
+        for path in ["/tags", "/redir?to=/private/secret"] {
+            let (record, _) = one(&["--mode", mode, "-q"], &server.url(path));
+            assert_eq!(record["error"]["kind"], "robots", "{mode} {path}: {record}");
+            assert_eq!(record["final_url"], Value::Null, "{mode} {path}: {record}");
+            assert_eq!(record["status"], Value::Null, "{mode} {path}: {record}");
+        }
+    }
+    let paths = server.paths();
+    assert!(!paths.contains(&"/tags/".to_string()), "{paths:?}");
+    assert!(!paths.contains(&"/private/secret".to_string()), "{paths:?}");
+}
+
+#[test]
+fn a_redirect_to_another_host_obeys_that_hosts_robots_txt() {
+    let server = robots_site();
+    for mode in MODES {
+        let args = ["--mode", mode, "-q", &pin("blog.test"), &pin("closed.test")];
+        let (record, _) = one(&args, &public(&server, "blog.test", "/away"));
+        assert_eq!(record["error"]["kind"], "robots", "{mode}: {record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(message.contains("closed.test"), "{message}");
+    }
+    let closed = paths_for(&server, "closed.test");
+    assert!(closed.contains(&"/robots.txt".to_string()), "{closed:?}");
+    assert!(!closed.contains(&"/page".to_string()), "{closed:?}");
+}
+
+#[test]
+fn disallowed_hops_are_counted_with_the_links_robots_txt_turned_away() {
+    let server = robots_site();
+    let dir = tempfile::tempdir().unwrap();
+    let stats = dir.path().join("stats.json");
+    let input = [server.url("/tags"), server.url("/redir?to=/private/secret")].join("\n");
+    let run = crawl(&["--stats", stats.to_str().unwrap(), "-"], &input);
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("; 2 redirects disallowed by robots.txt"),
+        "{}",
+        run.stderr
+    );
+    let stats: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(stats["skipped"]["robots"], 2, "{stats}");
+    assert_eq!(stats["errors"]["robots"], 2, "{stats}");
+}
+
+#[test]
+fn no_robots_follows_every_hop() {
+    let server = robots_site();
+    for mode in MODES {
+        let (record, _) = one(&["--mode", mode, "-q", "--no-robots"], &server.url("/tags"));
+        assert_eq!(record["error"], Value::Null, "{mode}: {record}");
+        assert_eq!(record["final_url"], server.url("/tags/"), "{mode}");
+    }
+    assert!(!server.paths().contains(&"/robots.txt".to_string()));
+}
+
+// --- private addresses by DNS answer -----------------------------------------------------
+
+/// Stands in for DNS: sneaky.example is a name that resolves to this machine.
+#[cfg(debug_assertions)]
+const SNEAKY: (&str, &str) = ("CRAWL_TEST_DNS", "sneaky.example=127.0.0.1");
+
+#[cfg(debug_assertions)]
+fn guard_site() -> Server {
+    Server::start(|req: &Request, _| {
+        let port = req.port();
+        let sneaky = |path: &str| format!("http://sneaky.example:{port}{path}");
+        match req.path.as_str() {
+            "/go" => redirect(302, &sneaky("/landing")),
+            "/links" => page("links", &[sneaky("/secret")]),
+            "/sitemap.xml" => Response::new(
+                200,
+                "application/xml",
+                support::sitemap("urlset", &[sneaky("/listed")]).into_bytes(),
+            ),
+            "/robots.txt" => Response::status(404),
+            _ => page("landed", &[]),
+        }
+    })
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_redirect_to_a_name_that_resolves_to_a_private_address_is_blocked() {
+    let server = guard_site();
+    for mode in MODES {
+        let args = ["--mode", mode, "-q", &pin("blog.example"), "-"];
+        let line = public(&server, "blog.example", "/go");
+        let run = crawl_with(&args, &line, &[SNEAKY]);
+        let record = &run.records()[0];
+        assert_eq!(record["error"]["kind"], "blocked", "{mode}: {record}");
+        assert_eq!(record["final_url"], Value::Null, "{mode}: {record}");
+        let message = record["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("sneaky.example") && message.contains("127.0.0.1"),
+            "{message}"
+        );
+    }
+    assert!(paths_for(&server, "sneaky.example").is_empty());
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_link_or_sitemap_entry_to_such_a_name_is_blocked_robots_txt_included() {
+    let server = guard_site();
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "1",
+            "--all-hosts",
+            &pin("blog.example"),
+            "-",
+        ];
+        let lines = [
+            public(&server, "blog.example", "/links"),
+            public(&server, "blog.example", "/sitemap.xml"),
+        ]
+        .join("\n");
+        let run = crawl_with(&args, &lines, &[SNEAKY]);
+        let records = run.records();
+        for path in ["/secret", "/listed"] {
+            let url = format!("http://sneaky.example:{}{path}", server.port());
+            let record = records.iter().find(|r| r["url"] == url.as_str());
+            let record = record.unwrap_or_else(|| panic!("{mode}: no record for {url}"));
+            assert_eq!(record["error"]["kind"], "blocked", "{mode}: {record}");
+        }
+    }
+    assert_eq!(paths_for(&server, "sneaky.example"), Vec::<String>::new());
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_url_line_a_private_page_or_allow_private_may_reach_such_a_name() {
+    let server = guard_site();
+    // The user wrote it.
+    let line = public(&server, "sneaky.example", "/landing");
+    let run = crawl_with(&["-q", "-"], &line, &[SNEAKY]);
+    assert_eq!(run.records()[0]["title"], "landed", "{}", run.stdout);
+    // A page served from a private address leads on to private addresses.
+    let run = crawl_with(&["-q", "-"], &server.url("/go"), &[SNEAKY]);
+    assert_eq!(run.records()[0]["title"], "landed", "{}", run.stdout);
+    // And the user may allow it from public pages too.
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--allow-private",
+            &pin("blog.example"),
+            "-",
+        ];
+        let line = public(&server, "blog.example", "/go");
+        let run = crawl_with(&args, &line, &[SNEAKY]);
+        assert_eq!(
+            run.records()[0]["title"],
+            "landed",
+            "{mode}: {}",
+            run.stdout
+        );
+    }
+}
+
+// --- nothing secret leaves ---------------------------------------------------------------
+
+#[test]
+fn a_password_in_a_url_authenticates_and_is_shown_nowhere() {
+    // Basic dXNlcjpodW50ZXIy is user:hunter2.
+    let server = Server::start(|req: &Request, _| {
+        if req.header("authorization") != Some("Basic dXNlcjpodW50ZXIy") {
+            return Response::status(401);
+        }
+        match req.path.as_str() {
+            "/start" => page("start", &["/next".into()]),
+            "/moved" => redirect(302, "/start"),
+            _ => page("next", &[]),
+        }
+    });
+    let secret_url = |path: &str| format!("http://user:hunter2@127.0.0.1:{}{path}", server.port());
+    let shown = |path: &str| format!("http://user:***@127.0.0.1:{}{path}", server.port());
+    let dir = tempfile::tempdir().unwrap();
+    let (stats, timeline) = (dir.path().join("s.json"), dir.path().join("t.svg"));
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "--no-robots",
+            "--depth",
+            "1",
+            "--stats",
+            stats.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+            "-",
+        ];
+        let input = [secret_url("/moved"), "http://user:hunter2@/".into()].join("\n");
+        let run = crawl(&args, &input);
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        for (what, text) in [
+            ("records", run.stdout.clone()),
+            ("stderr", run.stderr.clone()),
+            ("stats", std::fs::read_to_string(&stats).unwrap()),
+            ("timeline", std::fs::read_to_string(&timeline).unwrap()),
+        ] {
+            assert!(
+                !text.contains("hunter2"),
+                "{mode}: the {what} show it: {text}"
+            );
+        }
+        let records = run.records();
+        let moved = records
+            .iter()
+            .find(|r| r["url"] == shown("/moved").as_str());
+        let moved = moved.unwrap_or_else(|| panic!("{mode}: {}", run.stdout));
+        assert_eq!(moved["title"], "start", "{mode}: authenticated: {moved}");
+        assert_eq!(moved["final_url"], shown("/start"), "{mode}");
+        assert_eq!(moved["links"][0]["href"], shown("/next"), "{mode}");
+        let next = records.iter().find(|r| r["url"] == shown("/next").as_str());
+        let next = next.unwrap_or_else(|| panic!("{mode}: {}", run.stdout));
+        assert_eq!(
+            next["title"], "next",
+            "{mode}: a followed link authenticates too"
+        );
+        assert_eq!(next["parent"], shown("/start"), "{mode}");
+        let invalid = records.iter().find(|r| r["error"]["kind"] == "invalid_url");
+        assert!(invalid.is_some(), "{mode}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_redirect_to_another_host_carries_at_most_the_origin_as_referer() {
+    let server = Server::start(|req: &Request, _| {
+        let port = req.port();
+        match req.path.as_str() {
+            "/secret/path?token=abc" => redirect(302, &format!("http://b.test:{port}/landing")),
+            "/here?token=abc" => redirect(302, "/there"),
+            _ => page("landed", &[]),
+        }
+    });
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--no-robots",
+            &pin("a.test"),
+            &pin("b.test"),
+        ];
+        let lines = [
+            public(&server, "a.test", "/secret/path?token=abc"),
+            public(&server, "a.test", "/here?token=abc"),
+        ];
+        for line in &lines {
+            one(&args, line);
+        }
+        let seen = server.requests_seen();
+        let referer = |path: &str| {
+            let request = seen.iter().rev().find(|r| r.path == path).unwrap();
+            request.header("referer").map(str::to_string)
+        };
+        assert_eq!(
+            referer("/landing"),
+            Some(format!("http://a.test:{}/", server.port())),
+            "{mode}: another host gets the origin only"
+        );
+        assert_eq!(
+            referer("/there").as_deref(),
+            Some(lines[1].as_str()),
+            "{mode}: the same origin gets the whole URL"
+        );
+        assert_eq!(referer("/secret/path?token=abc"), None, "{mode}");
+    }
+}
+
+// --- error kinds -------------------------------------------------------------------------
+
+#[test]
+fn a_redirect_to_a_scheme_crawl_does_not_follow_is_a_redirect_error() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/ftp" => redirect(302, "ftp://127.0.0.1/file"),
+        "/gopher" => redirect(301, "gopher://127.0.0.1/1"),
+        "/js" => redirect(302, "javascript:alert(1)"),
+        "/file" => redirect(307, "file:///etc/passwd"),
+        "/data" => redirect(302, "data:text/html,<title>x</title>"),
+        _ => Response::status(404),
+    });
+    for mode in MODES {
+        for (path, scheme, status) in [
+            ("/ftp", "ftp", 302),
+            ("/gopher", "gopher", 301),
+            ("/js", "javascript", 302),
+            ("/file", "file", 307),
+            ("/data", "data", 302),
+        ] {
+            let (record, _) = one(&["--mode", mode, "-q", "--no-robots"], &server.url(path));
+            assert_eq!(
+                record["error"]["kind"], "redirect",
+                "{mode} {path}: {record}"
+            );
+            assert_eq!(record["status"], status, "{mode} {path}: {record}");
+            assert_eq!(record["final_url"], server.url(path), "{mode} {path}");
+            let message = record["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("{scheme}:")),
+                "{mode} {path}: {message}"
+            );
+        }
+    }
+}
