@@ -20,6 +20,7 @@ use redirect::Hop;
 pub use redirect::{Hops, NoRules};
 
 mod body;
+mod proxy;
 mod redirect;
 
 /// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
@@ -141,6 +142,46 @@ pub struct Fetcher {
     open: Client,
     guarded: Client,
     limits: Arc<Limits>,
+    screen: Screen,
+}
+
+/// For requests a proxy makes, which resolves names itself: the guarded resolver's check, made
+/// here before the request.
+#[derive(Clone)]
+struct Screen {
+    proxies: Arc<proxy::Proxies>,
+    guard: dns::Resolver,
+}
+
+impl Screen {
+    fn new() -> Screen {
+        let proxies = Arc::new(proxy::Proxies::from_env());
+        let guard = dns::Resolver::new(true, proxies.hosts.clone());
+        Screen { proxies, guard }
+    }
+
+    fn resolver(&self, guard: bool) -> dns::Resolver {
+        dns::Resolver::new(guard, self.proxies.hosts.clone())
+    }
+
+    /// Whether `check` has work to do: a guarded hop to a name, through a proxy.
+    fn applies(&self, hop: &Hop) -> bool {
+        hop.guarded
+            && matches!(hop.url.host(), Some(url::Host::Domain(_)))
+            && self.proxies.intercept(&hop.url)
+    }
+
+    /// Refuses a guarded hop whose host, a name, resolves only to private addresses, when a
+    /// proxy will make the request. It blocks, for the lookup.
+    fn check(&self, hop: &Hop) -> Result<(), PageError> {
+        if !self.applies(hop) {
+            return Ok(());
+        }
+        let host = hop.url.host_str().unwrap_or_default();
+        self.guard
+            .check(host)
+            .map_err(|refused| PageError::new(ErrorKind::Blocked, refused.to_string()))
+    }
 }
 
 /// The async twin for --mode async: the same limits, policies, body rules and error kinds,
@@ -149,6 +190,7 @@ pub struct AsyncFetcher {
     open: reqwest::Client,
     guarded: reqwest::Client,
     limits: Arc<Limits>,
+    screen: Screen,
 }
 
 /// Whether a failed attempt deserves another, and what the server asked us to wait.
@@ -159,7 +201,7 @@ pub enum Retry {
 
 /// Both reqwest builders take the same settings under the same names.
 macro_rules! configure {
-    ($builder:expr, $limits:expr, $guard:expr) => {{
+    ($builder:expr, $limits:expr, $resolver:expr) => {{
         let limits: &Limits = $limits;
         let mut builder = $builder
             .user_agent(&limits.user_agent)
@@ -170,7 +212,7 @@ macro_rules! configure {
             // with the Referer that module allows.
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
-            .dns_resolver(Arc::new(dns::Resolver::new($guard)))
+            .dns_resolver(Arc::new($resolver))
             .gzip(true)
             .brotli(true)
             .deflate(true);
@@ -208,19 +250,31 @@ const REDIRECT_BODY: u64 = 64 * 1024;
 
 impl Fetcher {
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
+        let screen = Screen::new();
         Ok(Fetcher {
-            open: configure!(Client::builder(), &limits, false),
-            guarded: configure!(Client::builder(), &limits, true),
+            open: configure!(Client::builder(), &limits, screen.resolver(false)),
+            guarded: configure!(Client::builder(), &limits, screen.resolver(true)),
             limits: Arc::new(limits),
+            screen,
         })
     }
 
     /// An async fetcher with the same limits.
     pub fn to_async(&self) -> anyhow::Result<AsyncFetcher> {
+        let screen = &self.screen;
         Ok(AsyncFetcher {
-            open: configure!(reqwest::Client::builder(), &self.limits, false),
-            guarded: configure!(reqwest::Client::builder(), &self.limits, true),
+            open: configure!(
+                reqwest::Client::builder(),
+                &self.limits,
+                screen.resolver(false)
+            ),
+            guarded: configure!(
+                reqwest::Client::builder(),
+                &self.limits,
+                screen.resolver(true)
+            ),
             limits: self.limits.clone(),
+            screen: screen.clone(),
         })
     }
 
@@ -267,6 +321,9 @@ impl Fetcher {
             let Some(left) = time_left(&self.limits, started) else {
                 return timed_out();
             };
+            if let Err(refused) = self.screen.check(&hop) {
+                return (Fetched::failed(refused), Retry::No);
+            }
             let mut response = match prepare!(self, hop, left).send() {
                 Ok(response) => response,
                 Err(e) => return failed_send(e),
@@ -274,7 +331,10 @@ impl Fetcher {
             let head = Head {
                 status: response.status(),
                 headers: response.headers(),
-                peer: response.remote_addr(),
+                // Through a proxy, the address is the proxy's: the host's spelling decides.
+                peer: response
+                    .remote_addr()
+                    .filter(|_| !self.screen.proxies.intercept(&hop.url)),
             };
             let mut body = match step(
                 &self.limits,
@@ -346,6 +406,12 @@ impl AsyncFetcher {
             let Some(left) = time_left(&self.limits, started) else {
                 return timed_out();
             };
+            if self.screen.applies(&hop) {
+                // The lookup blocks: the runtime's other tasks move to another worker meanwhile.
+                if let Err(refused) = tokio::task::block_in_place(|| self.screen.check(&hop)) {
+                    return (Fetched::failed(refused), Retry::No);
+                }
+            }
             let mut response = match prepare!(self, hop, left).send().await {
                 Ok(response) => response,
                 Err(e) => return failed_send(e),
@@ -353,11 +419,13 @@ impl AsyncFetcher {
             let head = Head {
                 status: response.status(),
                 headers: response.headers(),
-                peer: response.remote_addr(),
+                // Through a proxy, the address is the proxy's: the host's spelling decides.
+                peer: response
+                    .remote_addr()
+                    .filter(|_| !self.screen.proxies.intercept(&hop.url)),
             };
-            // Judging a hop may fetch a robots.txt with the blocking client: this worker
-            // thread lets the runtime's other tasks move to another one meanwhile.
-            let step = tokio::task::block_in_place(|| {
+            let asks = redirect::asks(head.status, head.headers);
+            let mut step = || {
                 step(
                     &self.limits,
                     request,
@@ -367,7 +435,14 @@ impl AsyncFetcher {
                     &mut chain,
                     started,
                 )
-            });
+            };
+            // Judging a hop may fetch a robots.txt with the blocking client: this worker
+            // thread lets the runtime's other tasks move to another one meanwhile.
+            let step = if asks {
+                tokio::task::block_in_place(step)
+            } else {
+                step()
+            };
             let mut body = match step {
                 Step::Follow(next) => {
                     let mut drained = 0;
@@ -409,6 +484,7 @@ impl AsyncFetcher {
 }
 
 /// A response's status line and headers, and the address it came from.
+#[derive(Clone, Copy)]
 struct Head<'a> {
     status: reqwest::StatusCode,
     headers: &'a reqwest::header::HeaderMap,

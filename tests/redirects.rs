@@ -245,6 +245,39 @@ fn a_url_line_a_private_page_or_allow_private_may_reach_such_a_name() {
     }
 }
 
+#[cfg(debug_assertions)]
+#[test]
+fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
+    // The test server is the proxy here: it gets absolute URLs, and answers for every host.
+    let proxy = Server::start(|req: &Request, _| match req.path.as_str() {
+        "http://blog.example/go" => redirect(302, "http://sneaky.example/landing"),
+        "http://blog.example/links" => page(
+            "links",
+            &["http://sneaky.example/secret".into(), "http://fine.example/ok".into()],
+        ),
+        p if p.ends_with("/robots.txt") => Response::status(404),
+        _ => page("landed", &[]),
+    });
+    let env = [SNEAKY, ("HTTP_PROXY", &proxy.url("/"))];
+    for mode in MODES {
+        let args = ["--mode", mode, "-q", "--depth", "1", "--all-hosts", "-"];
+        let lines = "http://blog.example/go\nhttp://blog.example/links\n";
+        let run = crawl_with(&args, lines, &env);
+        let records = run.records();
+        let kind = |url: &str| {
+            let record = records.iter().find(|r| r["url"] == url);
+            let record = record.unwrap_or_else(|| panic!("{mode}: no {url}: {}", run.stdout));
+            record["error"]["kind"].clone()
+        };
+        assert_eq!(kind("http://blog.example/go"), "blocked", "{mode}");
+        assert_eq!(kind("http://sneaky.example/secret"), "blocked", "{mode}");
+        assert_eq!(kind("http://fine.example/ok"), Value::Null, "{mode}");
+    }
+    let asked: Vec<String> = proxy.paths();
+    assert!(asked.contains(&"http://fine.example/ok".to_string()), "{asked:?}");
+    assert!(!asked.iter().any(|p| p.contains("sneaky")), "{asked:?}");
+}
+
 // --- nothing secret leaves ---------------------------------------------------------------
 
 #[test]

@@ -55,9 +55,9 @@ pub struct Refusal {
     pub answered: bool,
 }
 
-/// The statuses that redirect, when they come with a Location.
-fn redirects(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+/// Whether a response redirects: one of the statuses that do, with a Location.
+pub fn asks(status: StatusCode, headers: &HeaderMap) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308) && headers.contains_key(LOCATION)
 }
 
 /// The hop a response leads to: None when it is not a redirect (it is the page), else the next
@@ -72,7 +72,7 @@ pub fn next(
     chain: &mut Vec<Url>,
     hops: &dyn Hops,
 ) -> Option<Result<Hop, Refusal>> {
-    if !redirects(status) {
+    if !asks(status, headers) {
         return None;
     }
     let location = headers.get(LOCATION)?;

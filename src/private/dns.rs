@@ -1,9 +1,9 @@
 //! Host names resolved for the two clients: the guarded one refuses private answers, so that a
 //! public page cannot reach the user's network through a name that resolves into it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -22,6 +22,9 @@ pub type Answers = Arc<HashMap<String, Vec<IpAddr>>>;
 pub struct Resolver {
     guard: bool,
     fixed: Option<Answers>,
+    /// The proxies' own names, which the guard lets through: a proxy on the user's network is
+    /// the user's choice, and what it is asked to reach is judged by `check` instead.
+    proxies: Arc<HashSet<String>>,
 }
 
 /// The guarded resolver's refusal, which the record's error names.
@@ -45,11 +48,13 @@ impl fmt::Display for PrivateAnswer {
 impl std::error::Error for PrivateAnswer {}
 
 impl Resolver {
-    /// `guard`: refuse private answers. The tests' fixed answers, if any, stand in for DNS.
-    pub fn new(guard: bool) -> Resolver {
+    /// `guard`: refuse private answers, but for the names in `proxies`. The tests' fixed
+    /// answers, if any, stand in for DNS.
+    pub fn new(guard: bool, proxies: Arc<HashSet<String>>) -> Resolver {
         Resolver {
             guard,
             fixed: hooks::dns_answers().map(Arc::new),
+            proxies,
         }
     }
 
@@ -58,13 +63,30 @@ impl Resolver {
         Resolver {
             guard,
             fixed: Some(answers),
+            proxies: Arc::default(),
         }
+    }
+
+    /// Looks `host` up here and refuses it as the guarded connection would: for a request a
+    /// proxy makes, which resolves the name itself. Blocks; a name that does not resolve here
+    /// is left for the proxy to try.
+    pub fn check(&self, host: &str) -> Result<(), PrivateAnswer> {
+        let found = match &self.fixed {
+            Some(fixed) => answers(fixed, host).unwrap_or_default(),
+            None => (host, 0)
+                .to_socket_addrs()
+                .map_or(Vec::new(), Iterator::collect),
+        };
+        if found.is_empty() {
+            return Ok(());
+        }
+        self.screen(host.to_string(), found).map(drop)
     }
 
     /// The addresses that may be connected to: all of them, or for the guard the public ones,
     /// and an error when none is left.
     fn screen(&self, host: String, found: Vec<SocketAddr>) -> Result<Addrs, PrivateAnswer> {
-        if !self.guard {
+        if !self.guard || self.proxies.contains(&host) {
             return Ok(Box::new(found.into_iter()));
         }
         let (private, public): (Vec<_>, Vec<_>) =
@@ -79,14 +101,22 @@ impl Resolver {
     }
 }
 
+/// The fixed answers for `host`: the whole of DNS while they are set, so that a test never
+/// asks a real resolver.
+fn answers(fixed: &Answers, host: &str) -> std::io::Result<Vec<SocketAddr>> {
+    let ips = fixed.get(host).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no such host (test DNS)")
+    })?;
+    Ok(ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect())
+}
+
 impl Resolve for Resolver {
     fn resolve(&self, name: Name) -> Resolving {
         let resolver = self.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let fixed = resolver.fixed.as_ref().and_then(|f| f.get(&host));
-            let found: Vec<SocketAddr> = match fixed {
-                Some(ips) => ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
+            let found: Vec<SocketAddr> = match &resolver.fixed {
+                Some(fixed) => answers(fixed, &host)?,
                 None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
             };
             Ok(resolver.screen(host, found)?)
@@ -136,6 +166,30 @@ mod tests {
     fn the_guard_keeps_only_the_public_answers_of_a_mixed_set() {
         let got = resolve(true, "mixed.example", &["127.0.0.1", "8.8.4.4", "10.0.0.1"]);
         assert_eq!(got, Ok(vec!["8.8.4.4".parse().unwrap()]));
+    }
+
+    #[test]
+    fn a_proxy_may_be_private_and_what_it_reaches_may_not() {
+        let answers = Arc::new(HashMap::from([
+            ("proxy.corp".to_string(), vec!["10.0.0.3".parse().unwrap()]),
+            (
+                "sneaky.example".to_string(),
+                vec!["127.0.0.1".parse().unwrap()],
+            ),
+            ("blog.example".to_string(), vec!["8.8.4.4".parse().unwrap()]),
+        ]));
+        let resolver = Resolver {
+            proxies: Arc::new(HashSet::from(["proxy.corp".to_string()])),
+            ..Resolver::with_answers(true, answers)
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let proxy = runtime.block_on(resolver.resolve(Name::from_str("proxy.corp").unwrap()));
+        assert!(proxy.is_ok(), "the proxy itself is reached");
+        let refused = resolver.check("sneaky.example").unwrap_err();
+        assert_eq!(refused.addr.to_string(), "127.0.0.1");
+        assert!(resolver.check("blog.example").is_ok());
     }
 
     #[test]
