@@ -253,7 +253,10 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
         "http://blog.example/go" => redirect(302, "http://sneaky.example/landing"),
         "http://blog.example/links" => page(
             "links",
-            &["http://sneaky.example/secret".into(), "http://fine.example/ok".into()],
+            &[
+                "http://sneaky.example/secret".into(),
+                "http://fine.example/ok".into(),
+            ],
         ),
         p if p.ends_with("/robots.txt") => Response::status(404),
         _ => page("landed", &[]),
@@ -274,7 +277,10 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
         assert_eq!(kind("http://fine.example/ok"), Value::Null, "{mode}");
     }
     let asked: Vec<String> = proxy.paths();
-    assert!(asked.contains(&"http://fine.example/ok".to_string()), "{asked:?}");
+    assert!(
+        asked.contains(&"http://fine.example/ok".to_string()),
+        "{asked:?}"
+    );
     assert!(!asked.iter().any(|p| p.contains("sneaky")), "{asked:?}");
 }
 
@@ -342,6 +348,27 @@ fn a_password_in_a_url_authenticates_and_is_shown_nowhere() {
         let invalid = records.iter().find(|r| r["error"]["kind"] == "invalid_url");
         assert!(invalid.is_some(), "{mode}: {}", run.stdout);
     }
+}
+
+#[test]
+fn a_url_line_with_a_password_is_resumed_by_its_masked_record() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/a" => page("a", &["/b".into()]),
+        _ => page("b", &[]),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let out = out.to_str().unwrap();
+    let line = format!("http://user:hunter2@127.0.0.1:{}/a\n", server.port());
+    let args = ["-q", "--no-robots", "--depth", "1", "-o", out, "-"];
+    crawl(&args, &line);
+    assert_eq!(server.requests(), 2);
+    let resumed = crawl(&[&["--resume"], &args[..]].concat(), &line);
+    assert_eq!(resumed.code(), 0, "{}", resumed.stderr);
+    assert_eq!(server.requests(), 2, "nothing is fetched again");
+    let text = std::fs::read_to_string(out).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
 }
 
 #[test]
