@@ -319,14 +319,14 @@ impl Fetcher {
         let mut chain = Vec::new();
         loop {
             let Some(left) = time_left(&self.limits, started) else {
-                return timed_out();
+                return after(&chain, timed_out());
             };
             if let Err(refused) = self.screen.check(&hop) {
-                return (Fetched::failed(refused), Retry::No);
+                return after(&chain, (Fetched::failed(refused), Retry::No));
             }
             let mut response = match prepare!(self, hop, left).send() {
                 Ok(response) => response,
-                Err(e) => return failed_send(e),
+                Err(e) => return after(&chain, failed_send(e)),
             };
             let head = Head {
                 status: response.status(),
@@ -404,17 +404,17 @@ impl AsyncFetcher {
         let mut chain = Vec::new();
         loop {
             let Some(left) = time_left(&self.limits, started) else {
-                return timed_out();
+                return after(&chain, timed_out());
             };
             if self.screen.applies(&hop) {
                 // The lookup blocks: the runtime's other tasks move to another worker meanwhile.
                 if let Err(refused) = tokio::task::block_in_place(|| self.screen.check(&hop)) {
-                    return (Fetched::failed(refused), Retry::No);
+                    return after(&chain, (Fetched::failed(refused), Retry::No));
                 }
             }
             let mut response = match prepare!(self, hop, left).send().await {
                 Ok(response) => response,
-                Err(e) => return failed_send(e),
+                Err(e) => return after(&chain, failed_send(e)),
             };
             let head = Head {
                 status: response.status(),
@@ -551,6 +551,14 @@ fn timed_out() -> (Fetched, Retry) {
         "redirects not complete within --timeout",
     );
     (Fetched::failed(error), Retry::Yes { after: None })
+}
+
+/// An attempt that failed before a response, after the redirects in `chain`: whether it failed
+/// on the first hop or a later one tells a host that is refused from one that redirects to a
+/// refused one (robots.rs).
+fn after(chain: &[Url], (mut fetched, retry): (Fetched, Retry)) -> (Fetched, Retry) {
+    fetched.redirects = chain.len() as u32;
+    (fetched, retry)
 }
 
 /// A redirect not followed. A refusal of kind `redirect` keeps the response that asked for

@@ -215,6 +215,26 @@ fn a_link_or_sitemap_entry_to_such_a_name_is_blocked_robots_txt_included() {
 
 #[cfg(debug_assertions)]
 #[test]
+fn a_robots_txt_that_redirects_to_such_a_name_is_unavailable_so_all_is_allowed() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => redirect(302, "http://sneaky.example/robots.txt"),
+        _ => page("allowed", &[]),
+    });
+    for mode in MODES {
+        let args = ["--mode", mode, "-q", &pin("blog.example"), "-"];
+        let line = public(&server, "blog.example", "/page");
+        let run = crawl_with(&args, &line, &[SNEAKY]);
+        assert_eq!(
+            run.records()[0]["title"],
+            "allowed",
+            "{mode}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[cfg(debug_assertions)]
+#[test]
 fn a_url_line_a_private_page_or_allow_private_may_reach_such_a_name() {
     let server = guard_site();
     // The user wrote it.
