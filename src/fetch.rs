@@ -575,7 +575,7 @@ fn refused(
         fetched.final_url = Some(hop.url.clone());
         fetched.status = Some(status.as_u16());
     }
-    fetched.redirects = chain.len().saturating_sub(1) as u32;
+    fetched.redirects = chain.len() as u32;
     (fetched, Retry::No)
 }
 
