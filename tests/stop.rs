@@ -614,3 +614,64 @@ fn resume_fetches_a_link_of_the_level_a_recorded_redirect_landed_on() {
     });
     resume_from(&server, "1", &["/a", "/r"]);
 }
+
+/// Sends `sig` straight to the child, with no `kill` process in between, so its moment is known.
+fn send(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill has no memory effects; the child is ours and not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+/// Waits for the child to end, failing the test (and killing it) after `limit`.
+fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight() {
+    for (mode, in_flight) in [("async", 4), ("multi", 4), ("single", 1)] {
+        let server = slow_server(Duration::from_secs(1));
+        let dir = tempfile::tempdir().unwrap();
+        let urls = url_file(dir.path(), &server, 20);
+        let out = dir.path().join("out.jsonl");
+        let args = ["--mode", mode, "--crawlers", "4", "--no-robots", "-o"];
+        let mut child = start(&[&args[..], &[out.to_str().unwrap(), &urls]].concat());
+        let until = Instant::now() + Duration::from_secs(10);
+        while server.max_in_flight() < in_flight {
+            assert!(
+                Instant::now() < until,
+                "{mode}: never {in_flight} in flight"
+            );
+            sleep(Duration::from_millis(2));
+        }
+        let sent = Instant::now();
+        send(&child, libc::SIGINT);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        let took = sent.elapsed();
+        assert_eq!(status.code(), Some(130), "{mode}");
+        // A request already on its way when the signal came may arrive a little after it.
+        let late: Vec<_> = server
+            .arrivals()
+            .into_iter()
+            .filter(|(_, at)| *at > sent + Duration::from_millis(20))
+            .map(|(path, at)| (path, at - sent))
+            .collect();
+        assert!(late.is_empty(), "{mode}: started after the stop: {late:?}");
+        // The pages in flight answer within 1 s of the signal; the grace period is 1.5 s.
+        assert!(took < Duration::from_millis(1400), "{mode}: {took:?}");
+        assert_eq!(
+            records(&out).len(),
+            in_flight,
+            "{mode}: the pages in flight"
+        );
+    }
+}
