@@ -69,7 +69,8 @@ pub fn default_queue(parsers: usize) -> usize {
 }
 
 impl Config {
-    pub fn from_args(args: CrawlArgs) -> anyhow::Result<Config> {
+    /// `stop` is the process's, installed before anything else.
+    pub fn from_args(args: CrawlArgs, stop: &Stop) -> anyhow::Result<Config> {
         // Checked now, so that a typo costs a usage error, not the crawl it was for.
         for path in [&args.stats, &args.timeline].into_iter().flatten() {
             std::fs::File::create(path)
@@ -154,8 +155,6 @@ impl Config {
             allow_private: args.allow_private,
         };
         let robots = (!args.no_robots).then(|| robots::agent_token(&args.user_agent).to_string());
-        let stop = Stop::default();
-        stop.install()?;
         Ok(Config {
             mode: args.mode,
             crawlers: args.crawlers,
@@ -168,7 +167,7 @@ impl Config {
             output,
             done,
             resumed,
-            stop,
+            stop: stop.for_crawl(),
             scope,
             robots,
             delay: args.delay,

@@ -38,27 +38,34 @@ use clap::Parser;
 use cli::{Cli, Command};
 use exit::{ExitCode, Stopped, UsageError};
 use report::Ending;
+use stop::Stop;
 
 fn main() {
-    let code = match Cli::try_parse() {
-        Ok(cli) => match run(cli) {
-            Ok(code) => code,
-            Err(e) => report_error(&e),
+    // Before anything else: until it is installed, a signal kills the process without its
+    // exit code, however early it comes.
+    let stop = Stop::default();
+    let code = match stop.install() {
+        Err(e) => report_error(&anyhow::Error::new(e).context("cannot handle signals")),
+        Ok(()) => match Cli::try_parse() {
+            Ok(cli) => match run(cli, &stop) {
+                Ok(code) => code,
+                Err(e) => report_error(&e),
+            },
+            Err(e) => clap_error(&e),
         },
-        Err(e) => clap_error(&e),
     };
     std::process::exit(code.code());
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Serve(args)) => demo::serve(args),
-        Some(Command::Demo(args)) => demo::demo(args),
-        Some(Command::Compare(args)) => compare::compare(args),
-        Some(Command::BenchParse(args)) => bench::bench_parse(args),
-        Some(Command::BenchFetch(args)) => bench::bench_fetch(args),
+        Some(Command::Serve(args)) => demo::serve(args, stop),
+        Some(Command::Demo(args)) => demo::demo(args, stop),
+        Some(Command::Compare(args)) => compare::compare(args, stop),
+        Some(Command::BenchParse(args)) => bench::bench_parse(args, stop),
+        Some(Command::BenchFetch(args)) => bench::bench_fetch(args, stop),
         None => {
-            let config = config::Config::from_args(cli.crawl)?;
+            let config = config::Config::from_args(cli.crawl, stop)?;
             let (quiet, stats, timeline) =
                 (config.quiet, config.stats.clone(), config.timeline.clone());
             let summary = pipeline::run(config)?;

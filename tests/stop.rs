@@ -675,3 +675,49 @@ fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight(
         );
     }
 }
+
+#[test]
+fn a_signal_while_crawl_starts_up_ends_it_with_the_signals_code() {
+    // Slow enough that the crawl cannot end on its own before the signal is handled, even when
+    // the thread that handles it comes late (a line read meanwhile may still be fetched).
+    let server = slow_server(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("urls");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: path is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    for run in 0..20 {
+        let (sig, code) = match run % 2 {
+            0 => (libc::SIGTERM, 143),
+            _ => (libc::SIGINT, 130),
+        };
+        let mut child = start(&["--no-robots", "-q", fifo.to_str().unwrap()]);
+        // This open returns once crawl has opened its URL file: it is in main, setting up.
+        let mut urls = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        sleep(Duration::from_micros(1000 * (run % 4)));
+        send(&child, sig);
+        let line = server.url("/page/1") + "\n";
+        let _ = std::io::Write::write_all(&mut urls, line.as_bytes());
+        drop(urls);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(code), "run {run}: {status:?}");
+    }
+}
+
+#[test]
+fn serve_ends_on_ctrl_c_and_sigterm_with_their_codes() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = support::bin()
+            .args(["serve", "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut banner = String::new();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        std::io::BufRead::read_line(&mut stderr, &mut banner).unwrap();
+        assert!(banner.contains("serving"), "{banner}");
+        send(&child, sig);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(code), "{status:?}");
+    }
+}
