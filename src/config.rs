@@ -14,7 +14,7 @@ use crate::exit::UsageError;
 use crate::extract::Field;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
-use crate::output::{self, Output};
+use crate::output::{self, Output, ResumeError};
 use crate::pipeline::lines::jobs;
 use crate::progress::Total;
 use crate::robots;
@@ -103,7 +103,14 @@ impl Config {
                     UsageError(format!("cannot open output file '{}': {e}", path.display()))
                 };
                 if args.resume {
-                    let recorded = output::resume(path).map_err(cannot)?;
+                    let recorded = output::resume(path).map_err(|e| match e {
+                        ResumeError::Io(e) => cannot(e),
+                        ResumeError::NotRecord(line) => UsageError(format!(
+                            "cannot resume: line {line} of '{}' is not a crawl record; nothing was changed",
+                            path.display()
+                        )),
+                    })?;
+                    recorded.cut_torn_record(path).map_err(cannot)?;
                     done = recorded.done;
                     // A sitemap's entries are crawled at its own depth, so they are owed even at
                     // --depth 0; a page's links only with --depth.
