@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -192,4 +193,142 @@ fn urls_in(text: &str) -> Vec<String> {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .map(|v| v["url"].as_str().unwrap().to_string())
         .collect()
+}
+
+#[test]
+fn the_url_file_is_never_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, urls) = site(dir.path(), 3, small_page);
+    let before = std::fs::read(&urls).unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&urls, &link).unwrap();
+    let hard = dir.path().join("hard.txt");
+    std::fs::hard_link(&urls, &hard).unwrap();
+    let named = |out: &Path| format!("the output file '{}' is the URL file", out.display());
+    for out in [&urls, &link, &hard] {
+        let ended = crawl(&["-o", s(out), s(&urls)]);
+        assert_eq!(ended.code(), Some(2), "{}", ended.stderr);
+        ended.one_line(&named(out));
+    }
+    // `crawl -o FILE - < FILE`
+    let mut cmd = support::bin();
+    cmd.args(["-o", s(&urls), "-"]);
+    let ended = run(cmd, File::open(&urls).unwrap().into(), Stdio::null());
+    assert_eq!(ended.code(), Some(2), "{}", ended.stderr);
+    ended.one_line(&format!(
+        "the output file '{}' is the URL input (stdin)",
+        urls.display()
+    ));
+    // `crawl FILE >> FILE` and `crawl - < FILE >> FILE`
+    for (arg, stdin, said) in [
+        (
+            s(&urls),
+            Stdio::null(),
+            format!("stdout is the URL file '{}'", urls.display()),
+        ),
+        (
+            "-",
+            File::open(&urls).unwrap().into(),
+            "stdout is the URL input (stdin)".into(),
+        ),
+    ] {
+        let appended = OpenOptions::new().append(true).open(&urls).unwrap();
+        let mut cmd = support::bin();
+        cmd.arg(arg);
+        let ended = run(cmd, stdin, appended.into());
+        assert_eq!(ended.code(), Some(2), "{}", ended.stderr);
+        ended.one_line(&said);
+    }
+    assert!(
+        std::fs::read(&urls).unwrap() == before,
+        "the URL file changed"
+    );
+    assert_eq!(server.requests(), 0);
+
+    // Any other file is fine.
+    let out = dir.path().join("out.jsonl");
+    assert_eq!(
+        crawl(&["--no-robots", "-q", "-o", s(&out), s(&urls)]).code(),
+        Some(0)
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+}
+
+#[test]
+fn a_usage_error_changes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, urls) = site(dir.path(), 3, small_page);
+    let stats = dir.path().join("s.json");
+    let timeline = dir.path().join("t.svg");
+    let out = dir.path().join("out.jsonl");
+    let missing = dir.path().join("missing.txt");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "a note\n").unwrap();
+    let torn = "{\"url\":\"http://a.example/\"}\n{\"url\":\"http://to";
+    let reports = ["--stats", s(&stats), "--timeline", s(&timeline)];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-o", s(&out), s(&missing)], "cannot read URL file"),
+        (
+            vec!["--field", "x=a", "--field", "x=b", "-o", s(&out), s(&urls)],
+            "--field x is given more than once",
+        ),
+        (vec!["-o", s(&urls), s(&urls)], "is the URL file"),
+        (
+            vec!["--resume", "-o", s(&notes), s(&urls)],
+            "is not a crawl record",
+        ),
+        // Checked before the torn record is cut.
+        (
+            vec![
+                "--resume",
+                "-o",
+                s(&out),
+                "--field",
+                "y=a",
+                "--field",
+                "y=b",
+                s(&urls),
+            ],
+            "--field y",
+        ),
+        (
+            vec!["--resume", "-o", s(&out), "--timeline", "/", s(&urls)],
+            "cannot write '/'",
+        ),
+    ];
+    for (args, said) in cases {
+        std::fs::write(&stats, "keep\n").unwrap();
+        let _ = std::fs::remove_file(&timeline);
+        let resumes = args.contains(&"--resume") && args.contains(&s(&out));
+        match resumes {
+            true => std::fs::write(&out, torn).unwrap(),
+            false => drop(std::fs::remove_file(&out)),
+        }
+        let with_reports = match args.contains(&"--timeline") {
+            true => ["--stats", s(&stats)].to_vec(),
+            false => reports.to_vec(),
+        };
+        let ended = crawl(&[&with_reports[..], &args[..]].concat());
+        assert_eq!(ended.code(), Some(2), "{args:?}: {}", ended.stderr);
+        ended.one_line(said);
+        assert_eq!(
+            std::fs::read_to_string(&stats).unwrap(),
+            "keep\n",
+            "{args:?}"
+        );
+        assert!(!timeline.exists(), "{args:?}: --timeline was created");
+        match resumes {
+            true => assert_eq!(std::fs::read_to_string(&out).unwrap(), torn, "{args:?}"),
+            false => assert!(!out.exists(), "{args:?}: -o was created"),
+        }
+        assert_eq!(std::fs::read_to_string(&notes).unwrap(), "a note\n");
+    }
+    assert_eq!(server.requests(), 0);
+
+    // A good run writes them at the end.
+    let ended = crawl(&[&reports[..], &["--no-robots", "-q", s(&urls)]].concat());
+    assert_eq!(ended.code(), Some(0), "{}", ended.stderr);
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(figures["pages"], 3);
+    assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
 }
