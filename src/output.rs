@@ -3,15 +3,37 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 
 use crate::frontier::MAX_SITEMAP_NESTING;
 use crate::record::Link;
 
 pub struct Output {
-    inner: BufWriter<Box<dyn Write + Send>>,
+    inner: BufWriter<Counted>,
     /// The file behind `inner`, when there is one, to fsync at the end.
     file: Option<File>,
+    /// The path records are appended to; None for stdout.
+    path: Option<PathBuf>,
+}
+
+/// Counts the lines that got past it whole, so that when the output breaks the user can be
+/// told how many records it holds: what the OS took, not what waited in the buffer.
+struct Counted {
+    target: Box<dyn Write + Send>,
+    lines: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.target.write(buf)?;
+        self.lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.target.flush()
+    }
 }
 
 /// Why writing stopped.
@@ -33,15 +55,24 @@ impl From<io::Error> for WriteError {
 }
 
 impl Output {
-    fn new(target: Box<dyn Write + Send>, file: Option<File>) -> Self {
+    fn new(target: Box<dyn Write + Send>, file: Option<File>, path: Option<PathBuf>) -> Self {
+        let counted = Counted { target, lines: 0 };
         Output {
-            inner: BufWriter::with_capacity(64 * 1024, target),
+            inner: BufWriter::with_capacity(64 * 1024, counted),
             file,
+            path,
         }
     }
 
+    /// Writes to stdout's own descriptor, so that what is counted as written is what the OS
+    /// took; std's stdout would hold a part of a line back in a buffer of its own.
     pub fn stdout() -> Self {
-        Output::new(Box::new(io::stdout()), None)
+        let target: Box<dyn Write + Send> = match io::stdout().as_fd().try_clone_to_owned() {
+            Ok(fd) => Box::new(File::from(fd)),
+            // A closed stdout: std's own handle treats it as a sink.
+            Err(_) => Box::new(io::stdout()),
+        };
+        Output::new(target, None, None)
     }
 
     /// Appends, so a second run adds to the records of the first instead of destroying them.
@@ -69,11 +100,16 @@ impl Output {
         } else {
             None
         };
-        Ok(Output::new(Box::new(file), sync))
+        Ok(Output::new(Box::new(file), sync, Some(path.to_path_buf())))
     }
 
     pub fn discard() -> Self {
-        Output::new(Box::new(io::sink()), None)
+        Output::new(Box::new(io::sink()), None, None)
+    }
+
+    /// The file records go to; None for stdout.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// `line` must end in a newline; lines are only ever written whole.
@@ -95,6 +131,13 @@ impl Output {
             file.sync_all()?;
         }
         Ok(())
+    }
+
+    /// After a write failed: drops what is still buffered, rather than try again when dropped
+    /// (which could add lines after they were counted), and says how many lines were written.
+    pub fn abandon(self) -> u64 {
+        let (counted, _buffered) = self.inner.into_parts();
+        counted.lines
     }
 }
 

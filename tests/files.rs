@@ -5,6 +5,7 @@ mod support;
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread::sleep;
@@ -331,4 +332,176 @@ fn a_usage_error_changes_no_file() {
     let figures: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     assert_eq!(figures["pages"], 3);
     assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
+}
+
+/// A page whose record takes about 4 KB, so a few dozen fill a small disk.
+fn big_page(path: &str) -> String {
+    let links: String = (0..40)
+        .map(|i| {
+            format!(
+                "<a href=/post/{i}-a-long-slug-for-a-long-post>A post with a long title {i}</a>"
+            )
+        })
+        .collect();
+    format!("<title>{path}</title>{links}")
+}
+
+/// What makes the writes of records fail.
+enum Limit {
+    /// The output is on a small tmpfs.
+    Tmpfs,
+    /// A file-size limit on the process: writes past it fail with EFBIG.
+    FileSize(u64),
+}
+
+/// Unmounts a tmpfs when the test ends, whether it passed or not.
+struct Mounted(PathBuf);
+
+impl Mounted {
+    fn new(dir: &Path, size: &str) -> Option<Mounted> {
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+                s(dir),
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| Mounted(dir.to_path_buf()))
+    }
+
+    fn resize(&self, size: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}"), s(&self.0)])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn fill_up(limit: Limit, out_dir: &Path, dir: &Path, after: impl FnOnce()) {
+    let n = 100;
+    let (server, urls) = site(dir, n, big_page);
+    let out = out_dir.join("out.jsonl");
+    let stats = dir.join("s.json");
+    let timeline = dir.join("t.svg");
+    let mut cmd = support::bin();
+    cmd.args([
+        "--no-robots",
+        "--crawlers",
+        "4",
+        "-o",
+        s(&out),
+        "--stats",
+        s(&stats),
+    ]);
+    let (errno, name) = match limit {
+        Limit::Tmpfs => {
+            cmd.args(["--timeline", s(&timeline)]);
+            ("(os error 28)", "tmpfs")
+        }
+        Limit::FileSize(bytes) => {
+            // SAFETY: setrlimit and signal are async-signal-safe, as pre_exec requires.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let rl = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    // Otherwise the first write past the limit kills the process.
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+            ("(os error 27)", "file size limit")
+        }
+    };
+    cmd.arg(&urls);
+    let ended = run(cmd, Stdio::null(), Stdio::null());
+    let stderr = &ended.stderr;
+    assert_eq!(ended.code(), Some(1), "{name}: {stderr}");
+    let text = std::fs::read(&out).unwrap();
+    let whole = text.iter().filter(|&&b| b == b'\n').count();
+    assert!(0 < whole && whole < n, "{name}: {whole} records fit");
+    let mut lines = stderr.lines();
+    let error = lines.next().unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "error: cannot write records to '{}': ",
+            out.display()
+        )) && error.ends_with(errno),
+        "{name}: {stderr}"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "crawl: {whole} records were written; crawl --resume -o {} {} will finish the crawl",
+            out.display(),
+            urls.display()
+        ),
+        "{name}: {stderr}"
+    );
+    let summary = lines.next().unwrap();
+    assert!(
+        summary.starts_with("crawl: multi mode, 4 crawlers")
+            && summary.ends_with("; stopped: records could not be written"),
+        "{name}: {stderr}"
+    );
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert!(
+        figures["pages"].as_u64().unwrap() >= whole as u64,
+        "{name}: {figures}"
+    );
+    if let Limit::Tmpfs = limit {
+        assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
+    }
+
+    // With room again, --resume finishes the crawl: one record per URL line.
+    after();
+    let ended = crawl(&["--no-robots", "-q", "--resume", "-o", s(&out), s(&urls)]);
+    assert_eq!(ended.code(), Some(0), "{name}: {}", ended.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut got: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}"));
+            v["url"].as_str().unwrap().to_string()
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = (0..n).map(|i| server.url(&format!("/page/{i}"))).collect();
+    want.sort();
+    assert_eq!(got, want, "{name}");
+}
+
+#[test]
+fn a_full_disk_is_reported_with_the_records_written_and_how_to_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    match Mounted::new(&disk, "64k") {
+        Some(mounted) => fill_up(Limit::Tmpfs, &disk, dir.path(), || mounted.resize("8m")),
+        None => eprintln!("cannot mount a tmpfs here: only the file-size limit is tried"),
+    }
+}
+
+#[test]
+fn a_write_that_fails_past_a_file_size_limit_is_reported_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    fill_up(Limit::FileSize(64 * 1024), &out_dir, dir.path(), || {});
 }
