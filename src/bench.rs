@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::cli::{BenchFetchArgs, BenchParseArgs};
-use crate::exit::ExitCode;
+use crate::exit::{ExitCode, Stopped};
 use crate::fetch::{Fetcher, Limits, Request};
 use crate::stop::Stop;
 
 /// The parse step alone, on one thread: how many pages per second one core parses.
-pub fn bench_parse(args: BenchParseArgs) -> anyhow::Result<ExitCode> {
+pub fn bench_parse(args: BenchParseArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let pages = args
         .files
         .iter()
@@ -25,6 +25,7 @@ pub fn bench_parse(args: BenchParseArgs) -> anyhow::Result<ExitCode> {
     };
     let mut links = 0;
     for _ in 0..args.rounds {
+        stopped(stop)?;
         for body in &pages {
             links +=
                 crate::parse::parse_by(path, body, Some("text/html"), &base, &args.select, &[])
@@ -43,19 +44,21 @@ pub fn bench_parse(args: BenchParseArgs) -> anyhow::Result<ExitCode> {
 
 /// The fetch step alone: --crawlers threads on crawl's one blocking client, bodies read and
 /// dropped, nothing parsed or written. What the HTTP client allows, with no pipeline around it.
-pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
+pub fn bench_fetch(args: BenchFetchArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let urls = read_urls(&args.urls)?;
     let fetcher = Fetcher::new(Limits::default())?;
     // Each thread takes the next URL by number, as crawlers take the next job.
     let next = AtomicUsize::new(0);
     let ok = AtomicUsize::new(0);
-    let stop = Stop::default();
     let started = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..args.crawlers {
             s.spawn(|| {
                 while let Some(url) = urls.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let fetched = fetcher.fetch(&Request::plain(url, &stop));
+                    if stop.is_requested() {
+                        break;
+                    }
+                    let fetched = fetcher.fetch(&Request::plain(url, stop));
                     if fetched.error.is_none() {
                         ok.fetch_add(1, Ordering::Relaxed);
                     }
@@ -63,6 +66,7 @@ pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
             });
         }
     });
+    stopped(stop)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{} pages ({} ok) in {secs:.3} s: {:.1} pages/s with {} crawlers",
@@ -72,6 +76,14 @@ pub fn bench_fetch(args: BenchFetchArgs) -> anyhow::Result<ExitCode> {
         args.crawlers
     );
     Ok(ExitCode::Success)
+}
+
+/// A signal ends a bench with its exit code, as it ends a crawl.
+fn stopped(stop: &Stop) -> anyhow::Result<()> {
+    match stop.signal() {
+        Some(signal) => Err(Stopped(ExitCode::for_signal(signal)).into()),
+        None => Ok(()),
+    }
 }
 
 /// The URL lines as crawl reads them; a line crawl would record as invalid is an error here.

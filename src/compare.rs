@@ -11,6 +11,7 @@ use crate::exit::{ExitCode, Stopped, UsageError};
 use crate::output::Output;
 use crate::pipeline;
 use crate::report::{Ending, Summary};
+use crate::stop::Stop;
 
 /// One mode's run, as the table and the JSON show it.
 #[derive(Debug, Clone, Serialize)]
@@ -70,7 +71,7 @@ pub fn measure(
     })
 }
 
-pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
+pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let crawl = &args.crawl;
     for (given, flag) in [
         (crawl.resume, "--resume"),
@@ -82,12 +83,12 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             return Err(UsageError(format!("{flag} does not go with compare: {why}")).into());
         }
     }
-    let mut first = Config::from_args(args.crawl.clone())?;
+    let mut first = Config::from_args(args.crawl.clone(), stop)?;
     let mut urls = Vec::new();
     first.input.read_to_end(&mut urls)?;
     let keep = args.crawl.output.is_some();
     let make = |mode: Mode| {
-        let mut config = Config::from_args(args.crawl.clone())?;
+        let mut config = Config::from_args(args.crawl.clone(), stop)?;
         config.mode = mode;
         config.quiet = true;
         Ok(config)

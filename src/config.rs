@@ -1,9 +1,13 @@
 //! Checks the raw arguments once, at start-up, and turns them into everything a crawl needs.
 
 use std::collections::HashSet;
-use std::fs::File;
+use std::ffi::CString;
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, BufRead, BufReader, IsTerminal};
-use std::path::PathBuf;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use crate::exit::UsageError;
 use crate::extract::Field;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
-use crate::output::{self, Output};
+use crate::output::{self, Output, ResumeError};
 use crate::pipeline::lines::jobs;
 use crate::progress::Total;
 use crate::robots;
@@ -69,40 +73,80 @@ pub fn default_queue(parsers: usize) -> usize {
 }
 
 impl Config {
-    pub fn from_args(args: CrawlArgs) -> anyhow::Result<Config> {
-        // Checked now, so that a typo costs a usage error, not the crawl it was for.
-        for path in [&args.stats, &args.timeline].into_iter().flatten() {
-            std::fs::File::create(path)
-                .map_err(|e| UsageError(format!("cannot write '{}': {e}", path.display())))?;
-        }
+    /// Every check comes before the first change to a file (the cut of a torn record, the
+    /// output's creation), so that a usage error leaves every file as it was. `stop` is the
+    /// process's, installed before anything else.
+    pub fn from_args(args: CrawlArgs, stop: &Stop) -> anyhow::Result<Config> {
         let mut names = HashSet::new();
         if let Some(field) = args.field.iter().find(|f| !names.insert(f.name.as_str())) {
             let name = &field.name;
             return Err(UsageError(format!("--field {name} is given more than once")).into());
         }
         let path = args.urls.clone().expect("clap requires URLS");
-        let input: Input = if path.as_os_str() == "-" {
-            Box::new(BufReader::new(io::stdin()))
+        let (input, source): (Input, _) = if path.as_os_str() == "-" {
+            (
+                Box::new(BufReader::new(io::stdin())),
+                fd_metadata(io::stdin()),
+            )
         } else {
             let unreadable = |why: String| {
                 UsageError(format!("cannot read URL file '{}': {why}", path.display()))
             };
             let file = File::open(&path).map_err(|e| unreadable(e.to_string()))?;
+            let meta = file.metadata().ok();
             // Opening a directory succeeds on Unix; only the first read would fail.
-            if file.metadata().is_ok_and(|m| m.is_dir()) {
+            if meta.as_ref().is_some_and(|m| m.is_dir()) {
                 return Err(unreadable("it is a directory".into()).into());
             }
-            Box::new(BufReader::new(file))
+            (Box::new(BufReader::new(file)), meta)
         };
+        not_the_url_file(&path, source.as_ref(), args.output.as_deref())?;
+        // Checked now, so that a typo costs a usage error, not the crawl it was for; written
+        // only at the end.
+        for path in [&args.stats, &args.timeline].into_iter().flatten() {
+            writable(path)
+                .map_err(|e| UsageError(format!("cannot write '{}': {e}", path.display())))?;
+        }
+        let cannot_open = |path: &Path, e: io::Error| {
+            UsageError(format!("cannot open output file '{}': {e}", path.display()))
+        };
+        if let Some(path) = &args.output {
+            writable(path).map_err(|e| cannot_open(path, e))?;
+        }
+        let recorded = match &args.output {
+            Some(path) if args.resume => Some(output::resume(path).map_err(|e| match e {
+                ResumeError::Io(e) => cannot_open(path, e),
+                ResumeError::NotRecord(line) => UsageError(format!(
+                    "cannot resume: line {line} of '{}' is not a crawl record; nothing was changed",
+                    path.display()
+                )),
+            })?),
+            _ => None,
+        };
+        let parsers = args.parsers.unwrap_or_else(default_parsers);
+        let limits = Limits {
+            timeout: args.timeout,
+            connect_timeout: args.connect_timeout,
+            retries: args.retries,
+            max_retry_wait: args.max_retry_wait,
+            max_redirects: args.max_redirects,
+            max_bytes: args.max_bytes,
+            allow_private: args.allow_private,
+            keep_alive: !args.no_keep_alive,
+            user_agent: args.user_agent.clone(),
+            resolve: args.resolve,
+        };
+        let fetcher = Fetcher::new(limits)?;
+
+        // Every check has passed: from here on files change.
         let mut done = HashSet::new();
         let mut resumed = None;
         let output = match &args.output {
             Some(path) => {
-                let cannot = |e: io::Error| {
-                    UsageError(format!("cannot open output file '{}': {e}", path.display()))
-                };
-                if args.resume {
-                    let recorded = output::resume(path).map_err(cannot)?;
+                if let Some(recorded) = recorded {
+                    recorded
+                        .cut_torn_record(path)
+                        .map_err(|e| cannot_open(path, e))?;
                     done = recorded.done;
                     // A sitemap's entries are crawled at its own depth, so they are owed even at
                     // --depth 0; a page's links only with --depth.
@@ -114,7 +158,7 @@ impl Config {
                         });
                     }
                 }
-                Output::append(path).map_err(cannot)?
+                Output::append(path).map_err(|e| cannot_open(path, e))?
             }
             None => Output::stdout(),
         };
@@ -132,19 +176,6 @@ impl Config {
             _ => None,
         };
         let progress = ProgressConfig { show, total };
-        let parsers = args.parsers.unwrap_or_else(default_parsers);
-        let limits = Limits {
-            timeout: args.timeout,
-            connect_timeout: args.connect_timeout,
-            retries: args.retries,
-            max_retry_wait: args.max_retry_wait,
-            max_redirects: args.max_redirects,
-            max_bytes: args.max_bytes,
-            allow_private: args.allow_private,
-            keep_alive: !args.no_keep_alive,
-            user_agent: args.user_agent.clone(),
-            resolve: args.resolve,
-        };
         let scope = Scope {
             depth: args.depth,
             all_hosts: args.all_hosts,
@@ -154,21 +185,19 @@ impl Config {
             allow_private: args.allow_private,
         };
         let robots = (!args.no_robots).then(|| robots::agent_token(&args.user_agent).to_string());
-        let stop = Stop::default();
-        stop.install()?;
         Ok(Config {
             mode: args.mode,
             crawlers: args.crawlers,
             parsers,
             queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
             select: args.select,
-            fetcher: Fetcher::new(limits)?,
+            fetcher,
             quiet: args.quiet,
             input,
             output,
             done,
             resumed,
-            stop,
+            stop: stop.for_crawl(),
             scope,
             robots,
             delay: args.delay,
@@ -178,6 +207,76 @@ impl Config {
             timeline: args.timeline,
             progress,
         })
+    }
+}
+
+/// The file behind a standard stream, if it has one.
+fn fd_metadata(stream: impl AsFd) -> Option<Metadata> {
+    let fd = stream.as_fd().try_clone_to_owned().ok()?;
+    File::from(fd).metadata().ok()
+}
+
+/// Refuses an output that is the URL file: crawl would read its own records back as URL lines
+/// until the disk is full. `-o FILE` and stdout are both checked, against a URL file and
+/// stdin; a terminal or a socket can be both, since what is written there is not read back.
+fn not_the_url_file(
+    urls: &Path,
+    source: Option<&Metadata>,
+    output: Option<&Path>,
+) -> Result<(), UsageError> {
+    let input = match urls.as_os_str() == "-" {
+        true => "the URL input (stdin)".to_string(),
+        false => format!("the URL file '{}'", urls.display()),
+    };
+    let (sink, named) = match output {
+        Some(path) => (
+            std::fs::metadata(path).ok(),
+            format!("the output file '{}'", path.display()),
+        ),
+        None => (fd_metadata(io::stdout()), "stdout".to_string()),
+    };
+    let same_path = output.is_some_and(|out| out == urls);
+    let same_file = match (source, &sink) {
+        (Some(a), Some(b)) => {
+            let kind = a.file_type();
+            a.dev() == b.dev() && a.ino() == b.ino() && !kind.is_char_device() && !kind.is_socket()
+        }
+        _ => false,
+    };
+    if same_path || same_file {
+        return Err(UsageError(format!(
+            "{named} is {input}: crawl would read its own records back as URL lines"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `path` could be written at the end, checked without creating or truncating it: an
+/// existing file must open for writing, a missing one needs a directory that takes new files.
+fn writable(path: &Path) -> io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(io::Error::from_raw_os_error(libc::EISDIR)),
+        // Opening a FIFO would wait for a reader, and closing it again would end that reader.
+        Ok(meta) if !meta.is_file() => access(path, libc::W_OK),
+        Ok(_) => OpenOptions::new().write(true).open(path).map(drop),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            access(dir, libc::W_OK | libc::X_OK)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: c_path is a NUL-terminated string that outlives the call.
+    match unsafe { libc::access(c_path.as_ptr(), mode) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::output::Output;
 use crate::site;
 use crate::stop::Stop;
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
@@ -32,10 +32,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "crawl: seed URLs: curl -s {}/urls.txt > urls.txt",
         site.base_url()
     );
-    site::serve_forever(site)
+    // The site serves from its own threads until Ctrl-C or SIGTERM.
+    let code = stop.wait();
+    site.shutdown();
+    Ok(code)
 }
 
-pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
@@ -50,7 +53,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         site.base_url(),
         humantime::format_duration(args.latency)
     );
-    let make = |mode: Mode| demo_config(mode, args.crawlers);
+    let make = |mode: Mode| demo_config(mode, args.crawlers, stop);
     let comparison = compare::measure(&make, seeds.as_bytes(), 1, false)?;
     site.shutdown();
     print!("{}", compare::table(&comparison));
@@ -70,7 +73,7 @@ pub fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
+fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
     let parsers = default_parsers();
     Ok(Config {
         mode,
@@ -84,7 +87,7 @@ fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
         output: Output::discard(),
         done: HashSet::new(),
         resumed: None,
-        stop: Stop::default(),
+        stop: stop.for_crawl(),
         scope: Scope::default(),
         robots: Some("crawl".into()),
         delay: Duration::ZERO,

@@ -32,56 +32,83 @@ mod stats;
 mod stop;
 mod timeline;
 
-use anyhow::Context;
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, CrawlArgs};
 use exit::{ExitCode, Stopped, UsageError};
-use report::Ending;
+use report::{Ending, OutputFailed};
+use stop::Stop;
 
 fn main() {
-    let code = match Cli::try_parse() {
-        Ok(cli) => match run(cli) {
-            Ok(code) => code,
-            Err(e) => report_error(&e),
+    // Before anything else: until it is installed, a signal kills the process without its
+    // exit code, however early it comes.
+    let stop = Stop::default();
+    let code = match stop.install() {
+        Err(e) => report_error(&anyhow::Error::new(e).context("cannot handle signals")),
+        Ok(()) => match Cli::try_parse() {
+            Ok(cli) => match run(cli, &stop) {
+                Ok(code) => code,
+                Err(e) => report_error(&e),
+            },
+            Err(e) => clap_error(&e),
         },
-        Err(e) => clap_error(&e),
     };
     std::process::exit(code.code());
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Serve(args)) => demo::serve(args),
-        Some(Command::Demo(args)) => demo::demo(args),
-        Some(Command::Compare(args)) => compare::compare(args),
-        Some(Command::BenchParse(args)) => bench::bench_parse(args),
-        Some(Command::BenchFetch(args)) => bench::bench_fetch(args),
-        None => {
-            let config = config::Config::from_args(cli.crawl)?;
-            let (quiet, stats, timeline) =
-                (config.quiet, config.stats.clone(), config.timeline.clone());
-            let summary = pipeline::run(config)?;
-            if !quiet && summary.ending != Ending::OutputClosed {
-                note(&summary);
-                note(summary.advice());
-            }
-            if let Some(path) = stats {
-                let json = serde_json::to_string_pretty(&summary.stats())?;
-                std::fs::write(&path, json + "\n")
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            if let Some(path) = timeline {
-                std::fs::write(&path, summary.timeline())
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            Ok(match summary.ending {
+        Some(Command::Serve(args)) => demo::serve(args, stop),
+        Some(Command::Demo(args)) => demo::demo(args, stop),
+        Some(Command::Compare(args)) => compare::compare(args, stop),
+        Some(Command::BenchParse(args)) => bench::bench_parse(args, stop),
+        Some(Command::BenchFetch(args)) => bench::bench_fetch(args, stop),
+        None => crawl(cli.crawl, stop),
+    }
+}
+
+fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    let urls = args.urls.clone().expect("clap requires URLS");
+    let config = config::Config::from_args(args, stop)?;
+    let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
+    let (summary, mut code) = match pipeline::run(config) {
+        Ok(summary) => {
+            let code = match summary.ending {
                 Ending::Interrupted(signal) => ExitCode::for_signal(signal),
                 Ending::Complete | Ending::OutputClosed => ExitCode::Success,
-            })
+                Ending::OutputFailed => ExitCode::Failure,
+            };
+            (summary, code)
+        }
+        Err(e) => {
+            let failed = e.downcast::<OutputFailed>()?;
+            note(format_args!("error: {failed}"));
+            note(failed.advice(&urls));
+            (failed.summary, ExitCode::Failure)
+        }
+    };
+    if !quiet && summary.ending != Ending::OutputClosed {
+        note(&summary);
+        note(summary.advice());
+    }
+    // Each is written if it can be, even after the output failed: they are on other files.
+    let stats_json = || Ok(serde_json::to_string_pretty(&summary.stats())? + "\n");
+    let svg = || Ok(summary.timeline());
+    let reports: [(_, &dyn Fn() -> anyhow::Result<String>); 2] =
+        [(stats, &stats_json), (timeline, &svg)];
+    for (path, render) in reports {
+        let Some(path) = path else { continue };
+        let written = render().and_then(|text| Ok(std::fs::write(&path, text)?));
+        if let Err(e) = written {
+            note(format_args!(
+                "error: cannot write '{}': {e:#}",
+                path.display()
+            ));
+            code = ExitCode::Failure;
         }
     }
+    Ok(code)
 }
 
 fn report_error(e: &anyhow::Error) -> ExitCode {

@@ -3,15 +3,37 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 
 use crate::frontier::MAX_SITEMAP_NESTING;
 use crate::record::Link;
 
 pub struct Output {
-    inner: BufWriter<Box<dyn Write + Send>>,
+    inner: BufWriter<Counted>,
     /// The file behind `inner`, when there is one, to fsync at the end.
     file: Option<File>,
+    /// The path records are appended to; None for stdout.
+    path: Option<PathBuf>,
+}
+
+/// Counts the lines that got past it whole, so that when the output breaks the user can be
+/// told how many records it holds: what the OS took, not what waited in the buffer.
+struct Counted {
+    target: Box<dyn Write + Send>,
+    lines: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.target.write(buf)?;
+        self.lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.target.flush()
+    }
 }
 
 /// Why writing stopped.
@@ -33,15 +55,24 @@ impl From<io::Error> for WriteError {
 }
 
 impl Output {
-    fn new(target: Box<dyn Write + Send>, file: Option<File>) -> Self {
+    fn new(target: Box<dyn Write + Send>, file: Option<File>, path: Option<PathBuf>) -> Self {
+        let counted = Counted { target, lines: 0 };
         Output {
-            inner: BufWriter::with_capacity(64 * 1024, target),
+            inner: BufWriter::with_capacity(64 * 1024, counted),
             file,
+            path,
         }
     }
 
+    /// Writes to stdout's own descriptor, so that what is counted as written is what the OS
+    /// took; std's stdout would hold a part of a line back in a buffer of its own.
     pub fn stdout() -> Self {
-        Output::new(Box::new(io::stdout()), None)
+        let target: Box<dyn Write + Send> = match io::stdout().as_fd().try_clone_to_owned() {
+            Ok(fd) => Box::new(File::from(fd)),
+            // A closed stdout: std's own handle treats it as a sink.
+            Err(_) => Box::new(io::stdout()),
+        };
+        Output::new(target, None, None)
     }
 
     /// Appends, so a second run adds to the records of the first instead of destroying them.
@@ -69,11 +100,16 @@ impl Output {
         } else {
             None
         };
-        Ok(Output::new(Box::new(file), sync))
+        Ok(Output::new(Box::new(file), sync, Some(path.to_path_buf())))
     }
 
     pub fn discard() -> Self {
-        Output::new(Box::new(io::sink()), None)
+        Output::new(Box::new(io::sink()), None, None)
+    }
+
+    /// The file records go to; None for stdout.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// `line` must end in a newline; lines are only ever written whole.
@@ -96,6 +132,13 @@ impl Output {
         }
         Ok(())
     }
+
+    /// After a write failed: drops what is still buffered, rather than try again when dropped
+    /// (which could add lines after they were counted), and says how many lines were written.
+    pub fn abandon(self) -> u64 {
+        let (counted, _buffered) = self.inner.into_parts();
+        counted.lines
+    }
 }
 
 /// What FILE already holds, for `--resume`.
@@ -108,6 +151,58 @@ pub struct Resumed {
     pub sitemaps: HashMap<String, Option<String>>,
     /// The depths the records have, so that following them again can take one level at a time.
     pub depths: BTreeSet<u32>,
+    /// When the last line is a torn record: the length of the whole lines before it, and of
+    /// the file as it was read.
+    torn: Option<(u64, u64)>,
+}
+
+/// Why --resume will not take FILE up.
+#[derive(Debug)]
+pub enum ResumeError {
+    Io(io::Error),
+    /// This line (counted from 1) is not a crawl record, so FILE is not crawl's to change.
+    NotRecord(u64),
+}
+
+impl From<io::Error> for ResumeError {
+    fn from(e: io::Error) -> Self {
+        ResumeError::Io(e)
+    }
+}
+
+/// How every record starts: crawl writes `url` first, without spaces.
+const RECORD_START: &[u8] = b"{\"url\":";
+
+/// Whether `bytes` can be the start of a record: they begin with RECORD_START, or are a
+/// beginning of it (a write can stop after any byte).
+fn starts_like_record(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(RECORD_START.len());
+    n > 0 && bytes[..n] == RECORD_START[..n]
+}
+
+/// Reads the next line, newline included, into `line` (empty at the end). Reading stops early
+/// once the line cannot be a record: a file that is not crawl's may have no newline at all.
+fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<()> {
+    line.clear();
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let (used, ended) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        line.extend_from_slice(&chunk[..used]);
+        reader.consume(used);
+        if ended || !starts_like_record(line) {
+            return Ok(());
+        }
+    }
 }
 
 /// Whether a record is a sitemap's rather than a page's: fetched and parsed without error, yet
@@ -116,9 +211,11 @@ fn is_sitemap<T>(final_url: Option<&str>, encoding: &Option<T>, error: &Option<T
     final_url.is_some() && encoding.is_none() && error.is_none()
 }
 
-/// Prepares FILE for `--resume`: cuts a torn last line (left by kill -9 or a power cut) and
-/// reads what its records say was crawled.
-pub fn resume(path: &Path) -> io::Result<Resumed> {
+/// Reads FILE for `--resume`, changing nothing: what its records say was crawled, and whether a
+/// torn record ends it. A line that is not crawl's refuses the whole file, since cutting or
+/// appending to someone else's file would destroy it. Only a regular file is read: a pipe or a
+/// device has no records to read back.
+pub fn resume(path: &Path) -> Result<Resumed, ResumeError> {
     #[derive(serde::Deserialize)]
     struct Seen {
         url: String,
@@ -130,20 +227,32 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
         error: Option<serde::de::IgnoredAny>,
     }
     let mut resumed = Resumed::default();
-    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => file,
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => return Ok(resumed),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(resumed),
-        Err(e) => return Err(e),
-    };
-    let mut reader = BufReader::new(&mut file);
-    let (mut whole, mut line) = (0u64, Vec::new());
+        Err(e) => return Err(e.into()),
+    }
+    let mut reader = BufReader::new(File::open(path)?);
+    let (mut whole, mut number, mut line) = (0u64, 0u64, Vec::new());
     loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
+        next_line(&mut reader, &mut line)?;
+        if line.is_empty() {
             break;
         }
-        whole += n as u64;
+        number += 1;
+        // A torn record that a later run ended with a newline can be as short as a torn one.
+        if !starts_like_record(line.strip_suffix(b"\n").unwrap_or(&line)) {
+            return Err(ResumeError::NotRecord(number));
+        }
+        if line.last() != Some(&b'\n') {
+            // The end of the file, in the middle of a record: kill -9 or a full disk.
+            resumed.torn = Some((whole, whole + line.len() as u64));
+            break;
+        }
+        whole += line.len() as u64;
+        // A record that does not parse was torn by an earlier run and ended with a newline by
+        // the next one that appended (see Output::append): crawl's, and no record.
         if let Ok(seen) = serde_json::from_slice::<Seen>(&line) {
             if is_sitemap(seen.final_url.as_deref(), &seen.encoding, &seen.error) {
                 let landed = seen.final_url.clone().unwrap_or_default();
@@ -153,12 +262,24 @@ pub fn resume(path: &Path) -> io::Result<Resumed> {
             resumed.done.insert(seen.url);
         }
     }
-    drop(reader);
-    if file.seek(SeekFrom::End(0))? != whole {
-        file.set_len(whole)?;
-        file.sync_all()?;
-    }
     Ok(resumed)
+}
+
+impl Resumed {
+    /// Cuts the torn record `resume` found at the end of FILE, if any, so that the records
+    /// appended next start on a line of their own. Called once every other check has passed.
+    pub fn cut_torn_record(&self, path: &Path) -> io::Result<()> {
+        let Some((whole, len)) = self.torn else {
+            return Ok(());
+        };
+        let file = OpenOptions::new().write(true).open(path)?;
+        // Cut only what was read: a file that changed since could have anything at `whole`.
+        if file.metadata()?.len() != len {
+            return Err(io::Error::other("it changed while it was being read"));
+        }
+        file.set_len(whole)?;
+        file.sync_all()
+    }
 }
 
 /// A recorded page, as much as following its links again needs.
@@ -248,16 +369,51 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
         let whole = "{\"url\":\"http://a/\",\"status\":200}\n{\"url\":\"http://b/\"}\n";
-        std::fs::write(&path, format!("{whole}{{\"url\":\"http://c/\",\"sta")).unwrap();
-        let done = resume(&path).unwrap().done;
-        assert_eq!(
-            done,
-            HashSet::from(["http://a/".to_string(), "http://b/".to_string()])
-        );
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        for torn in ["{\"url\":\"http://c/\",\"sta", "{\"u", "{"] {
+            let text = format!("{whole}{torn}");
+            std::fs::write(&path, &text).unwrap();
+            let resumed = resume(&path).unwrap();
+            let want = HashSet::from(["http://a/".to_string(), "http://b/".to_string()]);
+            assert_eq!(resumed.done, want);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "read only");
+            resumed.cut_torn_record(&path).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        }
         assert_eq!(
             resume(&dir.path().join("none")).unwrap().done,
             HashSet::new()
         );
+    }
+
+    #[test]
+    fn resume_skips_a_torn_record_a_later_run_ended_with_a_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let text = "{\"url\":\"http://a/\",\"sta\n{\"ur\n{\"url\":\"http://b/\"}\n";
+        std::fs::write(&path, text).unwrap();
+        let resumed = resume(&path).unwrap();
+        assert_eq!(resumed.done, HashSet::from(["http://b/".to_string()]));
+        resumed.cut_torn_record(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn resume_refuses_a_file_with_a_line_that_is_not_a_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        let record = "{\"url\":\"http://a/\"}\n";
+        for (text, line) in [
+            (format!("{record}{record}a note\n{record}"), 3),
+            (format!("{record}\n"), 2),
+            (format!("{record}{record}a torn note"), 3),
+            ("{\"status\":200,\"url\":\"http://a/\"}\n".to_string(), 1),
+            ("\u{0}\u{1}binary, no newline at all".to_string(), 1),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            match resume(&path) {
+                Err(ResumeError::NotRecord(n)) => assert_eq!(n, line, "{text:?}"),
+                other => panic!("{text:?}: {other:?}"),
+            }
+        }
     }
 }

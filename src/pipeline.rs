@@ -26,7 +26,7 @@ use crate::private;
 use crate::progress::{Entries, Progress};
 use crate::record::{millis, ErrorKind, PageError, Record};
 use crate::redact;
-use crate::report::{Ending, Summary, Tallies};
+use crate::report::{Ending, OutputFailed, Summary, Tallies};
 use crate::robots::Rules;
 use crate::stats::Measured;
 use crate::stop::Stop;
@@ -104,6 +104,7 @@ struct Work {
 
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
 /// interrupted crawl can end after the grace period even while requests are still blocked.
+/// Records that cannot be written end it with an `OutputFailed` error, which carries the summary.
 pub fn run(config: Config) -> anyhow::Result<Summary> {
     let started = Instant::now();
     let Config {
@@ -177,6 +178,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
     progress.finish();
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
+    let mut failed = None;
     let ending = match written {
         Ok(None) => match engine.join() {
             Ok(Ok(())) => Ending::Complete,
@@ -190,9 +192,12 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
             stop.request();
             Ending::OutputClosed
         }
+        // Not joined either: the summary and --stats are still owed, and the engine, whose
+        // sends now fail, unwinds on its own.
         Err(WriteError::Failed(e)) => {
             stop.request();
-            return Err(anyhow::Error::new(e).context("cannot write records"));
+            failed = Some(e);
+            Ending::OutputFailed
         }
     };
     let tallies = Tallies {
@@ -200,7 +205,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         skipped: counts.skipped(),
         unmatched_fields: counts.unmatched_fields(),
     };
-    Ok(Summary {
+    let summary = Summary {
         mode,
         crawlers,
         parsers,
@@ -208,7 +213,17 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         elapsed: started.elapsed(),
         ending,
         tallies,
-    })
+    };
+    match failed {
+        None => Ok(summary),
+        Some(error) => Err(OutputFailed {
+            summary,
+            path: output.path().map(Into::into),
+            written: output.abandon(),
+            error,
+        }
+        .into()),
+    }
 }
 
 impl Work {

@@ -1,6 +1,8 @@
 //! What a finished crawl tells the user: the summary on stderr, the --stats document and the --timeline picture.
 
 use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::Mode;
@@ -27,6 +29,62 @@ pub enum Ending {
     Interrupted(i32),
     /// The reader closed the output (`| head`).
     OutputClosed,
+    /// Records could not be written (a full disk); see `OutputFailed`.
+    OutputFailed,
+}
+
+/// A crawl the output broke off: the crawl could not go on, yet its figures and what to do
+/// next are still owed to the user.
+#[derive(Debug)]
+pub struct OutputFailed {
+    pub summary: Summary,
+    /// The file records went to; None for stdout.
+    pub path: Option<PathBuf>,
+    /// Records that reached the output whole.
+    pub written: u64,
+    pub error: io::Error,
+}
+
+impl fmt::Display for OutputFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "cannot write records to '{}'", path.display())?,
+            None => f.write_str("cannot write records to stdout")?,
+        }
+        write!(f, ": {}", self.error)
+    }
+}
+
+impl std::error::Error for OutputFailed {}
+
+impl OutputFailed {
+    /// How much of the crawl is on record, and, for a file, the command that finishes it.
+    pub fn advice(&self, urls: &Path) -> String {
+        let n = self.written;
+        let records = match n {
+            1 => "1 record was written".to_string(),
+            n => format!("{n} records were written"),
+        };
+        match &self.path {
+            Some(path) => format!(
+                "crawl: {records}; crawl --resume -o {} {} will finish the crawl",
+                shell_word(path),
+                shell_word(urls)
+            ),
+            None => format!("crawl: {records}"),
+        }
+    }
+}
+
+/// A path as a shell word, quoted only when it has to be, so the command can be pasted.
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// What the engine reports besides the records.
@@ -163,14 +221,18 @@ impl fmt::Display for Summary {
                 plural(self.tallies.skipped.private as usize)
             )?;
         }
-        if let Ending::Interrupted(signal) = self.ending {
-            write!(f, "; interrupted by {}", signal_name(signal))?;
+        match self.ending {
+            Ending::Interrupted(signal) => write!(f, "; interrupted by {}", signal_name(signal))?,
+            Ending::OutputFailed => f.write_str("; stopped: records could not be written")?,
+            Ending::Complete | Ending::OutputClosed => {}
         }
         // After a stop, the pages never reached might have matched: the warning says which pages
         // it speaks for, and with no page parsed there is nothing to speak for.
         let (unmatched, pages) = match self.ending {
-            Ending::Interrupted(_) if self.measured.parse_ms.is_empty() => (&[][..], ""),
-            Ending::Interrupted(_) => (
+            Ending::Interrupted(_) | Ending::OutputFailed if self.measured.parse_ms.is_empty() => {
+                (&[][..], "")
+            }
+            Ending::Interrupted(_) | Ending::OutputFailed => (
                 &self.tallies.unmatched_fields[..],
                 " parsed before the stop",
             ),
@@ -199,5 +261,17 @@ fn signal_name(signal: i32) -> String {
         2 => "SIGINT".into(),
         15 => "SIGTERM".into(),
         n => format!("signal {n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_can_be_pasted_into_a_shell() {
+        assert_eq!(shell_word(Path::new("out/a-1.jsonl")), "out/a-1.jsonl");
+        assert_eq!(shell_word(Path::new("my notes's")), r"'my notes'\''s'");
+        assert_eq!(shell_word(Path::new("")), "''");
     }
 }

@@ -109,15 +109,6 @@ pub fn start(opts: SiteOptions, port: u16) -> anyhow::Result<RunningSite> {
     })
 }
 
-/// Blocks for good, serving until the process is killed.
-pub fn serve_forever(site: RunningSite) -> ! {
-    // The site serves from its own threads; this one only has to keep it alive.
-    let _site = site;
-    loop {
-        thread::park();
-    }
-}
-
 fn list_urls(base: &str, pages: usize) -> Vec<String> {
     (1..=pages)
         .map(|n| format!("{base}/list/{n}.html"))

@@ -614,3 +614,110 @@ fn resume_fetches_a_link_of_the_level_a_recorded_redirect_landed_on() {
     });
     resume_from(&server, "1", &["/a", "/r"]);
 }
+
+/// Sends `sig` straight to the child, with no `kill` process in between, so its moment is known.
+fn send(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill has no memory effects; the child is ours and not yet reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+/// Waits for the child to end, failing the test (and killing it) after `limit`.
+fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight() {
+    for (mode, in_flight) in [("async", 4), ("multi", 4), ("single", 1)] {
+        let server = slow_server(Duration::from_secs(1));
+        let dir = tempfile::tempdir().unwrap();
+        let urls = url_file(dir.path(), &server, 20);
+        let out = dir.path().join("out.jsonl");
+        let args = ["--mode", mode, "--crawlers", "4", "--no-robots", "-o"];
+        let mut child = start(&[&args[..], &[out.to_str().unwrap(), &urls]].concat());
+        let until = Instant::now() + Duration::from_secs(10);
+        while server.max_in_flight() < in_flight {
+            assert!(
+                Instant::now() < until,
+                "{mode}: never {in_flight} in flight"
+            );
+            sleep(Duration::from_millis(2));
+        }
+        let sent = Instant::now();
+        send(&child, libc::SIGINT);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        let took = sent.elapsed();
+        assert_eq!(status.code(), Some(130), "{mode}");
+        // A request already on its way when the signal came may arrive a little after it.
+        let late: Vec<_> = server
+            .arrivals()
+            .into_iter()
+            .filter(|(_, at)| *at > sent + Duration::from_millis(20))
+            .map(|(path, at)| (path, at - sent))
+            .collect();
+        assert!(late.is_empty(), "{mode}: started after the stop: {late:?}");
+        // The pages in flight answer within 1 s of the signal; the grace period is 1.5 s.
+        assert!(took < Duration::from_millis(1400), "{mode}: {took:?}");
+        assert_eq!(
+            records(&out).len(),
+            in_flight,
+            "{mode}: the pages in flight"
+        );
+    }
+}
+
+#[test]
+fn a_signal_while_crawl_starts_up_ends_it_with_the_signals_code() {
+    // Slow enough that the crawl cannot end on its own before the signal is handled, even when
+    // the thread that handles it comes late (a line read meanwhile may still be fetched).
+    let server = slow_server(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("urls");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: path is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    for run in 0..20 {
+        let (sig, code) = match run % 2 {
+            0 => (libc::SIGTERM, 143),
+            _ => (libc::SIGINT, 130),
+        };
+        let mut child = start(&["--no-robots", "-q", fifo.to_str().unwrap()]);
+        // This open returns once crawl has opened its URL file: it is in main, setting up.
+        let mut urls = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+        sleep(Duration::from_micros(1000 * (run % 4)));
+        send(&child, sig);
+        let line = server.url("/page/1") + "\n";
+        let _ = std::io::Write::write_all(&mut urls, line.as_bytes());
+        drop(urls);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(code), "run {run}: {status:?}");
+    }
+}
+
+#[test]
+fn serve_ends_on_ctrl_c_and_sigterm_with_their_codes() {
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let mut child = support::bin()
+            .args(["serve", "--port", "0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut banner = String::new();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        std::io::BufRead::read_line(&mut stderr, &mut banner).unwrap();
+        assert!(banner.contains("serving"), "{banner}");
+        send(&child, sig);
+        let status = wait_within(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(code), "{status:?}");
+    }
+}

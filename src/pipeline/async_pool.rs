@@ -92,10 +92,21 @@ impl Pool {
             let Ok(permit) = self.runtime.block_on(self.permits.clone().acquire_owned()) else {
                 break;
             };
+            // A stop that came while this job waited for a permit: it was not started, so it
+            // gets no record and --resume takes it up, as in the other modes.
+            if work.stop.is_requested() {
+                work.begun.fetch_sub(1, Ordering::Relaxed);
+                shared.frontier.done();
+                break;
+            }
             let (fetcher, pages, stop) = (self.fetcher.clone(), pages.clone(), work.stop.clone());
             let gate = work.gate.clone();
             let (free, lanes) = (self.free.clone(), self.lanes.clone());
             self.runtime.spawn(async move {
+                // Nor does a task the runtime got to only after a stop.
+                if stop.is_requested() {
+                    return;
+                }
                 let lane = free.lock().unwrap().pop().unwrap_or(0);
                 let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
                 let t0 = Instant::now();
