@@ -101,6 +101,7 @@ impl Config {
             (Box::new(BufReader::new(file)), meta)
         };
         not_the_url_file(&path, source.as_ref(), args.output.as_deref())?;
+        not_overwritten(&args, &path, source.as_ref())?;
         // Checked now, so that a typo costs a usage error, not the crawl it was for; written
         // only at the end.
         for path in [&args.stats, &args.timeline].into_iter().flatten() {
@@ -247,6 +248,47 @@ fn not_the_url_file(
         return Err(UsageError(format!(
             "{named} is {input}: crawl would read its own records back as URL lines"
         )));
+    }
+    Ok(())
+}
+
+/// Refuses a --stats or --timeline file that is the URL file, the output or the other one:
+/// each is replaced whole at the end, which would destroy what that file holds.
+fn not_overwritten(
+    args: &CrawlArgs,
+    urls: &Path,
+    source: Option<&Metadata>,
+) -> Result<(), UsageError> {
+    let url_file = (urls.as_os_str() != "-").then_some(urls);
+    let mut kept: Vec<(String, Option<&Path>, Option<Metadata>)> =
+        vec![("the URL file".into(), url_file, source.cloned())];
+    if let Some(out) = &args.output {
+        kept.push((
+            "the output file".into(),
+            Some(out),
+            std::fs::metadata(out).ok(),
+        ));
+    }
+    for (flag, path) in [("--stats", &args.stats), ("--timeline", &args.timeline)] {
+        let Some(path) = path.as_deref() else {
+            continue;
+        };
+        let meta = std::fs::metadata(path).ok();
+        let clash = kept.iter().find(|(_, other, other_meta)| {
+            let same_path = other.is_some_and(|o| o == path);
+            let same_file = match (&meta, other_meta) {
+                (Some(a), Some(b)) => a.is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            };
+            same_path || same_file
+        });
+        if let Some((what, _, _)) = clash {
+            return Err(UsageError(format!(
+                "{flag} '{}' is {what}, which it would overwrite at the end",
+                path.display()
+            )));
+        }
+        kept.push((format!("the {flag} file"), Some(path), meta));
     }
     Ok(())
 }

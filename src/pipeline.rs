@@ -488,6 +488,11 @@ impl Shared<'_> {
             Ok(admitted) => admitted,
             Err(crawled) => return crawled,
         };
+        // A stop that came while robots.txt or the host's turn was awaited: not started, so it
+        // gets no record and --resume takes it up.
+        if self.work.stop.is_requested() {
+            return Crawled::Skipped;
+        }
         let gate = &*self.work.gate;
         let request = Request {
             url: &url,

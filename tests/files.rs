@@ -505,3 +505,34 @@ fn a_write_that_fails_past_a_file_size_limit_is_reported_the_same_way() {
     std::fs::create_dir(&out_dir).unwrap();
     fill_up(Limit::FileSize(64 * 1024), &out_dir, dir.path(), || {});
 }
+
+#[test]
+fn stats_and_timeline_never_overwrite_the_url_file_the_output_or_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, urls) = site(dir.path(), 2, small_page);
+    let out = dir.path().join("out.jsonl");
+    std::fs::write(&out, "").unwrap();
+    let link = dir.path().join("link.txt");
+    std::os::unix::fs::symlink(&urls, &link).unwrap();
+    let t = dir.path().join("t.svg");
+    for (args, said) in [
+        (vec!["--stats", s(&urls), s(&urls)], "--stats"),
+        (vec!["--timeline", s(&link), s(&urls)], "--timeline"),
+        (
+            vec!["--stats", s(&out), "-o", s(&out), s(&urls)],
+            "the output file",
+        ),
+        (
+            vec!["--stats", s(&t), "--timeline", s(&t), s(&urls)],
+            "the --stats file",
+        ),
+    ] {
+        let before = std::fs::read(&urls).unwrap();
+        let ended = crawl(&args);
+        assert_eq!(ended.code(), Some(2), "{args:?}: {}", ended.stderr);
+        ended.one_line(said);
+        assert_eq!(std::fs::read(&urls).unwrap(), before, "{args:?}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"", "{args:?}");
+        assert!(!t.exists(), "{args:?}");
+    }
+}
