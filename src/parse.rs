@@ -75,7 +75,7 @@ pub fn parse_by(
             ..Parsed::default()
         };
     }
-    let decoded = decode::decode(body, content_type);
+    let decoded = decode::decode(body, content_type, tld(base));
     let streamed = match (path, &select.simple) {
         (Path::Fastest, Some(simple)) if fields.is_empty() => {
             fast::extract(&decoded.text, base, simple)
@@ -114,6 +114,12 @@ pub fn parse_by(
         truncated,
         sitemap: false,
     }
+}
+
+/// The last label of the page's host, which tells the charset detector what a site there most
+/// likely uses (a `.tw` page Big5, a `.jp` one Shift_JIS); None for an IP address.
+fn tld(base: &Url) -> Option<&str> {
+    base.domain()?.trim_end_matches('.').rsplit('.').next()
 }
 
 /// Whether a `title` element is the page's, as browsers take document.title: an HTML one (an
@@ -216,5 +222,20 @@ mod tests {
         assert_eq!(page.title.as_deref(), Some("deep"));
         assert_eq!(page.links.len(), 1);
         assert!(!run("<title>flat</title>", "a").truncated);
+    }
+
+    #[test]
+    fn the_host_helps_guess_an_undeclared_charset() {
+        // Two characters are too few to tell Big5 from the rest; a .tw host tips the guess.
+        let (big5, _, _) = encoding_rs::BIG5.encode("<title>中文</title>");
+        let guess = |host: &str| {
+            let base = Url::parse(&format!("http://{host}/")).unwrap();
+            let page = parse(&big5, None, &base, &Select::parse("a").unwrap(), &[]);
+            (page.encoding.unwrap(), page.title.unwrap())
+        };
+        assert_eq!(guess("blog.example.tw"), ("big5", "中文".to_string()));
+        assert_eq!(guess("BLOG.EXAMPLE.TW."), ("big5", "中文".to_string()));
+        assert_ne!(guess("blog.example.com").0, "big5");
+        assert_ne!(guess("127.0.0.1").0, "big5");
     }
 }

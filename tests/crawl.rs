@@ -676,3 +676,20 @@ fn bytes_in_url_lines_are_kept() {
     assert_eq!(server.requests(), 2, "{:?}", server.paths());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
 }
+
+#[test]
+fn a_page_that_declares_no_charset_is_detected() {
+    // An old Chinese blog: GBK bytes, no BOM, no charset in Content-Type, no meta.
+    let title = "周末读书笔记";
+    let text = "这个周末我终于读完了那本关于分布式系统的书。作者用很多实际的例子说明了为什么网络分区\
+                无法避免，以及一致性和可用性之间应该如何取舍。下周我打算把书里的几个算法自己实现一遍。";
+    let html =
+        format!("<html><head><title>{title}</title></head><body><p>{text}</p></body></html>");
+    let (gbk, _, _) = encoding_rs::GBK.encode(&html);
+    let gbk = gbk.into_owned();
+    let server = Server::start(move |_, _| Response::new(200, "text/html", gbk.clone()));
+    let run = crawl(&["-q", "--no-robots", "-"], &lines(&server, &["/old"]));
+    let record = &run.records()[0];
+    assert_eq!(record["title"], title, "{record}");
+    assert_eq!(record["encoding"], "gb18030");
+}
