@@ -85,12 +85,17 @@ impl Summary {
             busy,
             errors: self.measured.errors.clone(),
             skipped: self.tallies.skipped,
-            bottleneck: busy.bottleneck(),
+            bottleneck: self.failures().is_none().then(|| busy.bottleneck()),
         }
     }
 
-    /// Where the time went, in words, with a concrete suggestion.
+    /// Where the time went, in words, with a concrete suggestion; or, when no page succeeded,
+    /// what went wrong instead, since the pools' shares of a crawl that fetched nothing point
+    /// nowhere useful.
     pub fn advice(&self) -> String {
+        if let Some(failures) = self.failures() {
+            return format!("crawl: {failures}");
+        }
         let busy = self.busy();
         if self.mode == Mode::Single {
             return format!(
@@ -106,6 +111,26 @@ impl Summary {
             busy.queue_full_pct,
             busy.advice(self.parsers, default_parsers())
         )
+    }
+
+    /// "all 5 pages failed: connect (3), http_status (2)", or "no pages were crawled", when no
+    /// page succeeded; the kinds go from the most pages to the fewest, then by name.
+    fn failures(&self) -> Option<String> {
+        if self.measured.ok > 0 {
+            return None;
+        }
+        let pages = self.pages();
+        if pages == 0 {
+            return Some("no pages were crawled".into());
+        }
+        let mut kinds: Vec<_> = self.measured.errors.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<_> = kinds.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        let all = match pages {
+            1 => "the one page".to_string(),
+            n => format!("all {n} pages"),
+        };
+        Some(format!("{all} failed: {}", kinds.join(", ")))
     }
 
     /// "multi mode, 8 crawlers, 2 parsers": how the run was set up.
