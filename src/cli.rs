@@ -174,8 +174,9 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub no_keep_alive: bool,
 
-    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve.
-    #[arg(long, value_name = "HOST:ADDR", value_parser = resolve_pin)]
+    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve, whose
+    /// HOST:PORT:ADDR is taken too; the pin applies to HOST on every port (repeatable).
+    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
     /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
@@ -390,15 +391,25 @@ fn byte_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// HOST:ADDR, or curl's HOST:PORT:ADDR, whose PORT is checked and dropped because the client
+/// pins a name for every port; an IPv6 ADDR may be in brackets, and must be after a PORT when
+/// it could be read as PORT:ADDR itself ("h:80:1::2" is 80:1::2, "h:80:[1::2]" port 80).
 fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
-    let (host, addr) = s
-        .split_once(':')
-        .ok_or("expected HOST:ADDR, e.g. blog.example:127.0.0.1")?;
-    let ip =
-        crate::private::parse_ip(addr).ok_or_else(|| format!("'{addr}' is not an IP address"))?;
+    let forms = "expected HOST:ADDR or HOST:PORT:ADDR, e.g. blog.example:127.0.0.1";
+    let (host, rest) = s.split_once(':').ok_or(forms)?;
     if host.is_empty() {
-        return Err("expected HOST:ADDR, e.g. blog.example:127.0.0.1".into());
+        return Err(forms.into());
     }
+    let not_an_ip = |addr: &str| format!("'{addr}' is not an IP address");
+    let ip = match crate::private::parse_ip(rest) {
+        Some(ip) => ip,
+        None => match rest.split_once(':') {
+            Some((port, addr)) if port.parse::<u16>().is_ok() => {
+                crate::private::parse_ip(addr).ok_or_else(|| not_an_ip(addr))?
+            }
+            _ => return Err(not_an_ip(rest)),
+        },
+    };
     Ok((host.to_ascii_lowercase(), ip))
 }
 
@@ -454,6 +465,41 @@ mod tests {
         );
         assert!(resolve_pin("blog.example:8.8").is_err());
         assert!(resolve_pin("nocolon").is_err());
+        assert!(resolve_pin(":127.0.0.1").is_err());
+        // curl's form, with the port it names.
+        let pin = |s| resolve_pin(s).map(|(host, ip)| format!("{host} {ip}"));
+        assert_eq!(
+            pin("blog.example:443:127.0.0.1"),
+            Ok("blog.example 127.0.0.1".into())
+        );
+        assert_eq!(pin("blog.example:443:[::1]"), Ok("blog.example ::1".into()));
+        assert_eq!(pin("blog.example:443:::1"), Ok("blog.example ::1".into()));
+        assert_eq!(pin("blog.example:::1"), Ok("blog.example ::1".into()));
+        assert_eq!(
+            pin("blog.example:[fe80::1]"),
+            Ok("blog.example fe80::1".into())
+        );
+        // A whole address comes first: this is an IPv6 address, not port 80.
+        assert_eq!(
+            pin("blog.example:80:1::2"),
+            Ok("blog.example 80:1::2".into())
+        );
+        assert_eq!(
+            pin("blog.example:80:[1::2]"),
+            Ok("blog.example 1::2".into())
+        );
+        assert_eq!(
+            pin("blog.example:http:127.0.0.1"),
+            Err("'http:127.0.0.1' is not an IP address".into())
+        );
+        assert_eq!(
+            pin("blog.example:99999:127.0.0.1"),
+            Err("'99999:127.0.0.1' is not an IP address".into())
+        );
+        assert_eq!(
+            pin("blog.example:80:localhost"),
+            Err("'localhost' is not an IP address".into())
+        );
     }
 
     #[test]

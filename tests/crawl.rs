@@ -693,3 +693,29 @@ fn a_page_that_declares_no_charset_is_detected() {
     assert_eq!(record["title"], title, "{record}");
     assert_eq!(record["encoding"], "gb18030");
 }
+
+#[test]
+fn resolve_takes_curls_host_port_addr_form() {
+    let server = Server::start(|req, _| {
+        let host = req.header("host").unwrap_or_default();
+        Response::html(format!("<title>{host}</title>"))
+    });
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let url = format!("http://blog.example:{port}/");
+    // As curl writes it, and as before; either pin holds on every port.
+    for pin in [
+        format!("blog.example:{port}:127.0.0.1"),
+        "blog.example:443:127.0.0.1".to_string(),
+        "blog.example:127.0.0.1".to_string(),
+    ] {
+        let run = crawl(&["-q", "--no-robots", "--resolve", &pin, "-"], &url);
+        assert_eq!(run.code(), 0, "{pin}: {}", run.stderr);
+        let record = &run.records()[0];
+        assert_eq!(
+            record["title"],
+            format!("blog.example:{port}"),
+            "{pin}: {record}"
+        );
+    }
+    assert_eq!(server.requests(), 3);
+}
