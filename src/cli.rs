@@ -216,7 +216,9 @@ pub struct CrawlArgs {
     pub field: Vec<crate::extract::Field>,
 
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
-    #[arg(long, requires = "output")]
+    // Needs --output, which Config checks: a clap `requires` would answer compare --resume
+    // with "-o is missing" before compare could say --resume is not for it.
+    #[arg(long)]
     pub resume: bool,
 
     /// User-Agent header sent with every request.

@@ -70,6 +70,10 @@ pub fn default_queue(parsers: usize) -> usize {
 
 impl Config {
     pub fn from_args(args: CrawlArgs) -> anyhow::Result<Config> {
+        if args.resume && args.output.is_none() {
+            let why = "it skips the URLs that already have a record in that file";
+            return Err(UsageError(format!("--resume needs -o FILE: {why}")).into());
+        }
         // Checked now, so that a typo costs a usage error, not the crawl it was for.
         for path in [&args.stats, &args.timeline].into_iter().flatten() {
             std::fs::File::create(path)

@@ -119,6 +119,21 @@ fn compare_refuses_what_it_cannot_honour() {
 }
 
 #[test]
+fn resume_without_output_is_told_what_is_wrong_with_it() {
+    // compare never takes --resume, with or without -o: that is what it hears first.
+    assert_usage_error(
+        &["compare", "--resume", "-"],
+        "",
+        "error: --resume does not go with compare",
+    );
+    assert_usage_error(
+        &["--resume", "-"],
+        "",
+        "error: --resume needs -o FILE: it skips the URLs that already have a record in that file",
+    );
+}
+
+#[test]
 fn missing_urls_argument_is_a_usage_error() {
     let run = crawl(&[], "");
     assert_eq!(run.code(), 2);
