@@ -49,6 +49,8 @@ pub struct Config {
     pub stats: Option<PathBuf>,
     pub timeline: Option<PathBuf>,
     pub progress: ProgressConfig,
+    /// Write the mode into each record: compare -o appends three runs to one file.
+    pub tag_mode: bool,
 }
 
 /// Whether to draw a progress bar, and what it runs to when that can be known.
@@ -181,6 +183,7 @@ impl Config {
             stats: args.stats,
             timeline: args.timeline,
             progress,
+            tag_mode: false,
         })
     }
 }

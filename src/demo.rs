@@ -94,6 +94,7 @@ fn demo_config(mode: Mode, crawlers: usize) -> anyhow::Result<Config> {
         // Kept for the timelines the demo draws.
         timeline: Some(format!("demo-{}.svg", mode.name()).into()),
         progress: ProgressConfig::default(),
+        tag_mode: false,
     })
 }
 

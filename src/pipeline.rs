@@ -97,6 +97,7 @@ struct Work {
     begun: Arc<AtomicU64>,
     /// Sitemap entries as the frontier finds them, for the progress bar's total.
     entries: Arc<Entries>,
+    tag_mode: bool,
 }
 
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
@@ -124,6 +125,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         stats: _,
         timeline,
         progress,
+        tag_mode,
     } = config;
     let mut progress = Progress::new(progress.show, progress.total);
     let (crawlers, parsers) = match mode {
@@ -154,6 +156,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         started,
         begun: progress.begun.clone(),
         entries: progress.entries.clone(),
+        tag_mode,
     };
     let engine = thread::Builder::new()
         .name("engine".into())
@@ -617,6 +620,7 @@ impl Shared<'_> {
             parse_ms,
             truncated: parsed.truncated,
             error,
+            mode: self.work.tag_mode.then(|| self.work.mode.name()),
         };
         let mut json = Vec::with_capacity(256 + 128 * record.links.len());
         record.write_line(&mut json);

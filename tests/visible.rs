@@ -354,3 +354,30 @@ fn when_no_page_succeeds_the_verdict_says_what_failed() {
     assert_eq!(stats["bottleneck"], Value::Null, "{stats}");
     assert_eq!(stats["errors"], serde_json::json!({"connect": 2}));
 }
+
+#[test]
+fn compare_output_says_which_mode_wrote_each_record() {
+    let server = slow(Duration::from_millis(1));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let args = ["compare", "--no-robots", "-o", out.to_str().unwrap(), "-"];
+    let run = crawl(&args, &seeds(&server, 2));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut modes = Vec::new();
+    for line in text.lines() {
+        // Last, so that a record still starts with its url.
+        assert!(line.starts_with("{\"url\":"), "{line}");
+        let record: Value = serde_json::from_str(line).unwrap();
+        let mode = record["mode"].as_str().unwrap().to_string();
+        assert!(line.ends_with(&format!(",\"mode\":\"{mode}\"}}")), "{line}");
+        modes.push(mode);
+    }
+    assert_eq!(modes.len(), 6, "{text}");
+    for mode in ["single", "multi", "async"] {
+        assert_eq!(modes.iter().filter(|m| *m == mode).count(), 2, "{modes:?}");
+    }
+    // A plain crawl's records have no mode.
+    let plain = crawl(&["-q", "--no-robots", "-"], &seeds(&server, 1));
+    assert!(plain.records()[0].get("mode").is_none(), "{}", plain.stdout);
+}
