@@ -1,5 +1,7 @@
 //! Extracts the title and the selected links from a page body; CPU work that runs on parser threads.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::LazyLock;
 
 use scraper::{ElementRef, Html, Selector};
@@ -9,8 +11,9 @@ use crate::css::Select;
 use crate::decode;
 use crate::extract::{self, Field, Meta};
 use crate::fast;
+use crate::hooks;
 use crate::nesting;
-use crate::record::Link;
+use crate::record::{ErrorKind, Link, PageError};
 use crate::sitemap::{self, Sitemap};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,14 +44,31 @@ pub enum Path {
     Tree,
 }
 
+/// The page taken apart, or kind `parse` if that panicked: a bug that one page trips costs that
+/// page's record its title and links, not the crawl (a parser thread that died would leave its
+/// page unfinished and the crawl waiting for it).
 pub fn parse(
     body: &[u8],
     content_type: Option<&str>,
     base: &Url,
     select: &Select,
     fields: &[Field],
-) -> Parsed {
-    parse_by(Path::Fastest, body, content_type, base, select, fields)
+) -> Result<Parsed, PageError> {
+    // Nothing the closure borrows is left half-changed by a panic: it only reads them.
+    let parse = || parse_by(Path::Fastest, body, content_type, base, select, fields);
+    panic::catch_unwind(AssertUnwindSafe(parse)).map_err(|panic| {
+        let message = format!("parser panicked: {}", panic_message(&*panic));
+        PageError::new(ErrorKind::Parse, message)
+    })
+}
+
+/// What `panic!` was given, as text.
+pub fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text,
+        (_, Some(text)) => text,
+        _ => "no message",
+    }
 }
 
 pub fn parse_by(
@@ -78,7 +98,12 @@ pub fn parse_by(
     let decoded = decode::decode(body, content_type, tld(base));
     let streamed = match (path, &select.simple) {
         (Path::Fastest, Some(simple)) if fields.is_empty() => {
-            fast::extract(&decoded.text, base, simple)
+            // The tree gives the same record, so a bug in the pass costs the page only its speed.
+            let pass = || {
+                hooks::panic_on("stream", decoded.text.as_bytes());
+                fast::extract(&decoded.text, base, simple)
+            };
+            panic::catch_unwind(AssertUnwindSafe(pass)).unwrap_or(None)
         }
         _ => None,
     };
@@ -96,6 +121,7 @@ pub fn parse_by(
     }
     // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
     let (html, truncated) = nesting::limit(&decoded.text);
+    hooks::panic_on("tree", html.as_bytes());
     let document = Html::parse_document(html);
     let title = document
         .select(&TITLE)
@@ -168,6 +194,7 @@ mod tests {
             &Select::parse(css).unwrap(),
             &[],
         )
+        .unwrap()
     }
 
     #[test]
@@ -230,7 +257,7 @@ mod tests {
         let (big5, _, _) = encoding_rs::BIG5.encode("<title>中文</title>");
         let guess = |host: &str| {
             let base = Url::parse(&format!("http://{host}/")).unwrap();
-            let page = parse(&big5, None, &base, &Select::parse("a").unwrap(), &[]);
+            let page = parse(&big5, None, &base, &Select::parse("a").unwrap(), &[]).unwrap();
             (page.encoding.unwrap(), page.title.unwrap())
         };
         assert_eq!(guess("blog.example.tw"), ("big5", "中文".to_string()));

@@ -557,7 +557,7 @@ impl Shared<'_> {
             bytes,
             attempts,
             fetch_ms,
-            error,
+            mut error,
             interrupted: _,
         } = fetched;
         let (parsed, parse_ms) = match &final_url {
@@ -570,7 +570,14 @@ impl Shared<'_> {
                     &self.work.select,
                     &self.work.fields,
                 );
-                (parsed, Some(millis(started.elapsed())))
+                let parse_ms = Some(millis(started.elapsed()));
+                match parsed {
+                    Ok(parsed) => (parsed, parse_ms),
+                    Err(panicked) => {
+                        error = Some(panicked);
+                        (Parsed::default(), parse_ms)
+                    }
+                }
             }
             _ => (Parsed::default(), None),
         };

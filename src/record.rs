@@ -86,6 +86,8 @@ pub enum ErrorKind {
     Blocked,
     /// robots.txt disallows this URL line for our user-agent; it was not fetched.
     Robots,
+    /// Taking the page (or its host's robots.txt) apart panicked: a bug in crawl.
+    Parse,
 }
 
 impl ErrorKind {
@@ -102,6 +104,7 @@ impl ErrorKind {
             ErrorKind::NotHtml => "not_html",
             ErrorKind::Blocked => "blocked",
             ErrorKind::Robots => "robots",
+            ErrorKind::Parse => "parse",
         }
     }
 }

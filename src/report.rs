@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cli::Mode;
 use crate::config::default_parsers;
+use crate::record::ErrorKind;
 use crate::stats::{percentiles, Busy, Measured, Skipped, Stats};
 use crate::timeline::{self, Lane};
 
@@ -184,6 +185,14 @@ impl fmt::Display for Summary {
                 "; {} link{} to private addresses not followed",
                 self.tallies.skipped.private,
                 plural(self.tallies.skipped.private as usize)
+            )?;
+        }
+        if let Some(&n) = self.measured.errors.get(ErrorKind::Parse.name()) {
+            write!(
+                f,
+                "; {n} page{} could not be parsed (kind {})",
+                plural(n as usize),
+                ErrorKind::Parse.name()
             )?;
         }
         if let Ending::Interrupted(signal) = self.ending {
