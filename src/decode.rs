@@ -57,8 +57,9 @@ pub fn classify(content_type: Option<&str>, prefix: &[u8]) -> BodyKind {
 /// found by prescanning the first SNIFF_LEN bytes (skip comments; attribute values quoted or not,
 /// any case), 4. UTF-8 if the body is valid UTF-8, 5. the encoding chardetng (Firefox's
 /// detector) guesses from the body up to DETECT_LEN bytes past its first byte beyond ASCII and
-/// from `tld`, the last label of the page's host. Labels are resolved with encoding_rs::Encoding::for_label (WHATWG labels); an unknown
-/// label falls through to the next step. "gbk", "gb2312" and every label or guess that resolves
+/// from `tld`, the last label of the page's host. Labels are resolved with
+/// encoding_rs::Encoding::for_label (WHATWG labels); an unknown label falls through to the
+/// next step. "gbk", "gb2312" and every label or guess that resolves
 /// to GBK decode as GB18030 (and report "gb18030"). A meta that declares UTF-16 means UTF-8 (as
 /// the HTML spec says). Malformed bytes become U+FFFD; NUL bytes must not panic. Never panics on
 /// any input.
