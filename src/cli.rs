@@ -48,7 +48,7 @@ pub struct BenchParseArgs {
     pub files: Vec<PathBuf>,
 
     /// Rounds over all the files.
-    #[arg(long, default_value_t = 5, value_parser = thread_count)]
+    #[arg(long, default_value_t = 5, value_parser = thread_count, allow_negative_numbers = true)]
     pub rounds: usize,
 
     #[arg(long, default_value = "a[href]", value_parser = css_selector)]
@@ -65,7 +65,7 @@ pub struct BenchFetchArgs {
     pub urls: PathBuf,
 
     /// Threads fetching at once.
-    #[arg(long, default_value_t = 8, value_parser = thread_count)]
+    #[arg(long, default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]
     pub crawlers: usize,
 }
 
@@ -75,7 +75,7 @@ pub struct CompareArgs {
     pub crawl: CrawlArgs,
 
     /// Run each mode N times and report the median run.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = thread_count)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = thread_count, allow_negative_numbers = true)]
     pub repeat: usize,
 
     /// How to print the comparison.
@@ -121,15 +121,15 @@ pub struct CrawlArgs {
     pub mode: Mode,
 
     /// Fetch threads (multi mode), or requests in flight at once (async mode).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]
     pub crawlers: usize,
 
     /// Parse threads (multi and async modes) [default: number of CPUs]
-    #[arg(long, value_name = "N", value_parser = thread_count)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
     pub parsers: Option<usize>,
 
     /// Capacity of the bounded page channel between crawlers and parsers [default: 4 x parsers]
-    #[arg(long, value_name = "N", value_parser = thread_count)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
     pub queue: Option<usize>,
 
     /// CSS selector of the elements whose links are recorded.
@@ -141,28 +141,28 @@ pub struct CrawlArgs {
     pub output: Option<PathBuf>,
 
     /// Total time allowed for one attempt, body included (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true)]
     pub timeout: Duration,
 
     /// Time allowed to open a connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration, allow_hyphen_values = true)]
     pub connect_timeout: Duration,
 
     /// Retries after a connect error, a timeout, a connection broken mid-body, or a 408, 429 or
     /// 5xx response.
-    #[arg(long, value_name = "N", default_value_t = 2)]
+    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true, value_parser = count::<u32>)]
     pub retries: u32,
 
     /// Longest Retry-After to honour; a server asking for more gets no retry.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
     pub max_retry_wait: Duration,
 
     /// Redirects to follow before giving up with kind `redirect`.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = count::<usize>)]
     pub max_redirects: usize,
 
     /// Largest body to read, after decompression (e.g. 10MiB, 500KB, 4096).
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size, allow_hyphen_values = true)]
     pub max_bytes: u64,
 
     /// Follow redirects from public hosts to loopback, private and link-local addresses.
@@ -174,12 +174,13 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub no_keep_alive: bool,
 
-    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve.
-    #[arg(long, value_name = "HOST:ADDR", value_parser = resolve_pin)]
+    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve, whose
+    /// HOST:PORT:ADDR is taken too; the pin applies to HOST on every port (repeatable).
+    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
     /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = count::<u32>)]
     pub depth: u32,
 
     /// Follow links to any host, not only the host of the seed they came from.
@@ -195,7 +196,7 @@ pub struct CrawlArgs {
     pub exclude: Vec<regex::Regex>,
 
     /// Stop after this many pages have been taken in, URL lines included.
-    #[arg(long, value_name = "N", value_parser = page_count)]
+    #[arg(long, value_name = "N", value_parser = page_count, allow_negative_numbers = true)]
     pub max_pages: Option<u64>,
 
     /// Ignore robots.txt.
@@ -203,11 +204,11 @@ pub struct CrawlArgs {
     pub no_robots: bool,
 
     /// Least time between the starts of two requests to one host (robots.txt Crawl-delay may ask for more).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration, allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// Most requests in flight to one host at once [default: no cap beyond --crawlers]
-    #[arg(long, value_name = "N", value_parser = thread_count)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
     pub per_host: Option<usize>,
 
     /// Extra field under "fields": NAME=CSS for the first match's text, NAME=CSS@ATTR for an attribute (repeatable).
@@ -215,7 +216,9 @@ pub struct CrawlArgs {
     pub field: Vec<crate::extract::Field>,
 
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
-    #[arg(long, requires = "output")]
+    // Needs --output, which Config checks: a clap `requires` would answer compare --resume
+    // with "-o is missing" before compare could say --resume is not for it.
+    #[arg(long)]
     pub resume: bool,
 
     /// User-Agent header sent with every request.
@@ -238,37 +241,63 @@ pub struct CrawlArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, allow_negative_numbers = true, value_parser = count::<u16>)]
     pub port: u16,
 
     /// Delay before every response, as a slow real server would have.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
     pub latency: Duration,
 
     /// Number of list pages (/list/1.html ...); each lists 20 posts.
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = thread_count)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = thread_count, allow_negative_numbers = true)]
     pub pages: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Delay before every response of the embedded site.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
     pub latency: Duration,
 
     /// Number of list pages to crawl.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count, allow_negative_numbers = true)]
     pub pages: usize,
 
     /// Fetch threads for the multi run.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count)]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]
     pub crawlers: usize,
 }
 
 /// Upper bound on pool sizes: past this, threads cost more than they give.
 const MAX_THREADS: usize = 4096;
 
+/// The reason a negative value gets, instead of clap's advice to write `-- -1`: counts, sizes
+/// and durations take negative values in (allow_negative_numbers, allow_hyphen_values) so that
+/// their parsers can say this.
+const NEGATIVE: &str = "must not be negative";
+
+/// A minus sign and then a number, with or without a unit.
+fn negative(s: &str) -> bool {
+    s.trim_start()
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+}
+
+/// A whole number that fits T.
+fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    if negative(s) {
+        return Err(NEGATIVE.into());
+    }
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    T::try_from(n).map_err(|_| "too large".into())
+}
+
 fn thread_count(s: &str) -> Result<usize, String> {
+    if negative(s) {
+        return Err(NEGATIVE.into());
+    }
     let n: usize = s
         .parse()
         .map_err(|_| format!("'{s}' is not a whole number"))?;
@@ -288,6 +317,9 @@ fn css_selector(s: &str) -> Result<Select, String> {
 const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn duration(s: &str) -> Result<Duration, String> {
+    if negative(s) {
+        return Err(NEGATIVE.into());
+    }
     match humantime::parse_duration(s).map_err(|e| format!("{e} (try e.g. 10s or 500ms)"))? {
         d if d > MAX_DURATION => Err("must be at most 30 days".into()),
         d => Ok(d),
@@ -295,10 +327,10 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 fn page_count(s: &str) -> Result<u64, String> {
-    match s.parse() {
+    match count(s) {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
+        Err(why) => Err(why),
     }
 }
 
@@ -326,6 +358,9 @@ fn regex(s: &str) -> Result<regex::Regex, String> {
 }
 
 fn byte_size(s: &str) -> Result<u64, String> {
+    if negative(s) {
+        return Err(NEGATIVE.into());
+    }
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
@@ -358,15 +393,25 @@ fn byte_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// HOST:ADDR, or curl's HOST:PORT:ADDR, whose PORT is checked and dropped because the client
+/// pins a name for every port; an IPv6 ADDR may be in brackets, and must be after a PORT when
+/// it could be read as PORT:ADDR itself ("h:80:1::2" is 80:1::2, "h:80:[1::2]" port 80).
 fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
-    let (host, addr) = s
-        .split_once(':')
-        .ok_or("expected HOST:ADDR, e.g. blog.example:127.0.0.1")?;
-    let ip =
-        crate::private::parse_ip(addr).ok_or_else(|| format!("'{addr}' is not an IP address"))?;
+    let forms = "expected HOST:ADDR or HOST:PORT:ADDR, e.g. blog.example:127.0.0.1";
+    let (host, rest) = s.split_once(':').ok_or(forms)?;
     if host.is_empty() {
-        return Err("expected HOST:ADDR, e.g. blog.example:127.0.0.1".into());
+        return Err(forms.into());
     }
+    let not_an_ip = |addr: &str| format!("'{addr}' is not an IP address");
+    let ip = match crate::private::parse_ip(rest) {
+        Some(ip) => ip,
+        None => match rest.split_once(':') {
+            Some((port, addr)) if port.parse::<u16>().is_ok() => {
+                crate::private::parse_ip(addr).ok_or_else(|| not_an_ip(addr))?
+            }
+            _ => return Err(not_an_ip(rest)),
+        },
+    };
     Ok((host.to_ascii_lowercase(), ip))
 }
 
@@ -389,6 +434,21 @@ mod tests {
     }
 
     #[test]
+    fn negative_values_say_so_whatever_their_unit() {
+        let negative = Some(NEGATIVE.to_string());
+        assert_eq!(count::<u32>("-1").err(), negative);
+        assert_eq!(thread_count("-1").err(), negative);
+        assert_eq!(page_count("-7").err(), negative);
+        assert_eq!(duration("-1s").err(), negative);
+        assert_eq!(duration("-.5s").err(), negative);
+        assert_eq!(byte_size("-5MiB").err(), negative);
+        // Other values that start with a hyphen are not numbers at all.
+        assert_eq!(count::<u32>("-x"), Err("'-x' is not a whole number".into()));
+        assert_eq!(count::<u16>("65536"), Err("too large".into()));
+        assert_eq!(count::<u16>("65535"), Ok(65535));
+    }
+
+    #[test]
     fn sizes_take_units() {
         assert_eq!(byte_size("10MiB"), Ok(10 << 20));
         assert_eq!(byte_size("500KB"), Ok(500_000));
@@ -407,6 +467,41 @@ mod tests {
         );
         assert!(resolve_pin("blog.example:8.8").is_err());
         assert!(resolve_pin("nocolon").is_err());
+        assert!(resolve_pin(":127.0.0.1").is_err());
+        // curl's form, with the port it names.
+        let pin = |s| resolve_pin(s).map(|(host, ip)| format!("{host} {ip}"));
+        assert_eq!(
+            pin("blog.example:443:127.0.0.1"),
+            Ok("blog.example 127.0.0.1".into())
+        );
+        assert_eq!(pin("blog.example:443:[::1]"), Ok("blog.example ::1".into()));
+        assert_eq!(pin("blog.example:443:::1"), Ok("blog.example ::1".into()));
+        assert_eq!(pin("blog.example:::1"), Ok("blog.example ::1".into()));
+        assert_eq!(
+            pin("blog.example:[fe80::1]"),
+            Ok("blog.example fe80::1".into())
+        );
+        // A whole address comes first: this is an IPv6 address, not port 80.
+        assert_eq!(
+            pin("blog.example:80:1::2"),
+            Ok("blog.example 80:1::2".into())
+        );
+        assert_eq!(
+            pin("blog.example:80:[1::2]"),
+            Ok("blog.example 1::2".into())
+        );
+        assert_eq!(
+            pin("blog.example:http:127.0.0.1"),
+            Err("'http:127.0.0.1' is not an IP address".into())
+        );
+        assert_eq!(
+            pin("blog.example:99999:127.0.0.1"),
+            Err("'99999:127.0.0.1' is not an IP address".into())
+        );
+        assert_eq!(
+            pin("blog.example:80:localhost"),
+            Err("'localhost' is not an IP address".into())
+        );
     }
 
     #[test]

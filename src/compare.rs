@@ -49,7 +49,9 @@ pub fn measure(
         for _ in 0..repeat.max(1) {
             let mut config = make(mode)?;
             config.input = Box::new(Cursor::new(urls.to_vec()));
-            if !keep {
+            if keep {
+                config.tag_mode = true;
+            } else {
                 config.output = Output::discard();
             }
             let before = cpu_time();

@@ -53,6 +53,8 @@ pub struct Config {
     pub stats: Option<PathBuf>,
     pub timeline: Option<PathBuf>,
     pub progress: ProgressConfig,
+    /// Write the mode into each record: compare -o appends three runs to one file.
+    pub tag_mode: bool,
 }
 
 /// Whether to draw a progress bar, and what it runs to when that can be known.
@@ -77,6 +79,10 @@ impl Config {
     /// output's creation), so that a usage error leaves every file as it was. `stop` is the
     /// process's, installed before anything else.
     pub fn from_args(args: CrawlArgs, stop: &Stop) -> anyhow::Result<Config> {
+        if args.resume && args.output.is_none() {
+            let why = "it skips the URLs that already have a record in that file";
+            return Err(UsageError(format!("--resume needs -o FILE: {why}")).into());
+        }
         let mut names = HashSet::new();
         if let Some(field) = args.field.iter().find(|f| !names.insert(f.name.as_str())) {
             let name = &field.name;
@@ -207,6 +213,7 @@ impl Config {
             stats: args.stats,
             timeline: args.timeline,
             progress,
+            tag_mode: false,
         })
     }
 }

@@ -97,6 +97,7 @@ fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Confi
         // Kept for the timelines the demo draws.
         timeline: Some(format!("demo-{}.svg", mode.name()).into()),
         progress: ProgressConfig::default(),
+        tag_mode: false,
     })
 }
 

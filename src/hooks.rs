@@ -24,3 +24,17 @@ pub fn dns_answers() -> Option<HashMap<String, Vec<IpAddr>>> {
     };
     Some(spec.split(';').filter_map(entry).collect())
 }
+
+/// `CRAWL_TEST_PANIC=PASS:MARKER[,PASS:MARKER...]` panics in PASS (`stream`, `tree` or `robots`)
+/// on a body that contains MARKER: a stand-in for a bug that some remote input trips.
+pub fn panic_on(pass: &str, body: &[u8]) {
+    let Some(spec) = var("CRAWL_TEST_PANIC") else {
+        return;
+    };
+    for (named, marker) in spec.split(',').filter_map(|p| p.split_once(':')) {
+        let marker = marker.as_bytes();
+        if named == pass && !marker.is_empty() && body.windows(marker.len()).any(|w| w == marker) {
+            panic!("CRAWL_TEST_PANIC in {pass}");
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! Extracts the title and the selected links from a page body; CPU work that runs on parser threads.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::LazyLock;
 
 use scraper::{ElementRef, Html, Selector};
@@ -9,8 +11,9 @@ use crate::css::Select;
 use crate::decode;
 use crate::extract::{self, Field, Meta};
 use crate::fast;
+use crate::hooks;
 use crate::nesting;
-use crate::record::Link;
+use crate::record::{ErrorKind, Link, PageError};
 use crate::sitemap::{self, Sitemap};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,14 +44,31 @@ pub enum Path {
     Tree,
 }
 
+/// The page taken apart, or kind `parse` if that panicked: a bug that one page trips costs that
+/// page's record its title and links, not the crawl (a parser thread that died would leave its
+/// page unfinished and the crawl waiting for it).
 pub fn parse(
     body: &[u8],
     content_type: Option<&str>,
     base: &Url,
     select: &Select,
     fields: &[Field],
-) -> Parsed {
-    parse_by(Path::Fastest, body, content_type, base, select, fields)
+) -> Result<Parsed, PageError> {
+    // Nothing the closure borrows is left half-changed by a panic: it only reads them.
+    let parse = || parse_by(Path::Fastest, body, content_type, base, select, fields);
+    panic::catch_unwind(AssertUnwindSafe(parse)).map_err(|panic| {
+        let message = format!("parser panicked: {}", panic_message(&*panic));
+        PageError::new(ErrorKind::Parse, message)
+    })
+}
+
+/// What `panic!` was given, as text.
+pub fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => text,
+        (_, Some(text)) => text,
+        _ => "no message",
+    }
 }
 
 pub fn parse_by(
@@ -75,10 +95,15 @@ pub fn parse_by(
             ..Parsed::default()
         };
     }
-    let decoded = decode::decode(body, content_type);
+    let decoded = decode::decode(body, content_type, tld(base));
     let streamed = match (path, &select.simple) {
         (Path::Fastest, Some(simple)) if fields.is_empty() => {
-            fast::extract(&decoded.text, base, simple)
+            // The tree gives the same record, so a bug in the pass costs the page only its speed.
+            let pass = || {
+                hooks::panic_on("stream", decoded.text.as_bytes());
+                fast::extract(&decoded.text, base, simple)
+            };
+            panic::catch_unwind(AssertUnwindSafe(pass)).unwrap_or(None)
         }
         _ => None,
     };
@@ -96,6 +121,7 @@ pub fn parse_by(
     }
     // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
     let (html, truncated) = nesting::limit(&decoded.text);
+    hooks::panic_on("tree", html.as_bytes());
     let document = Html::parse_document(html);
     let title = document
         .select(&TITLE)
@@ -114,6 +140,12 @@ pub fn parse_by(
         truncated,
         sitemap: false,
     }
+}
+
+/// The last label of the page's host, which tells the charset detector what a site there most
+/// likely uses (a `.tw` page Big5, a `.jp` one Shift_JIS); None for an IP address.
+fn tld(base: &Url) -> Option<&str> {
+    base.domain()?.trim_end_matches('.').rsplit('.').next()
 }
 
 /// Whether a `title` element is the page's, as browsers take document.title: an HTML one (an
@@ -162,6 +194,7 @@ mod tests {
             &Select::parse(css).unwrap(),
             &[],
         )
+        .unwrap()
     }
 
     #[test]
@@ -216,5 +249,20 @@ mod tests {
         assert_eq!(page.title.as_deref(), Some("deep"));
         assert_eq!(page.links.len(), 1);
         assert!(!run("<title>flat</title>", "a").truncated);
+    }
+
+    #[test]
+    fn the_host_helps_guess_an_undeclared_charset() {
+        // Two characters are too few to tell Big5 from the rest; a .tw host tips the guess.
+        let (big5, _, _) = encoding_rs::BIG5.encode("<title>中文</title>");
+        let guess = |host: &str| {
+            let base = Url::parse(&format!("http://{host}/")).unwrap();
+            let page = parse(&big5, None, &base, &Select::parse("a").unwrap(), &[]).unwrap();
+            (page.encoding.unwrap(), page.title.unwrap())
+        };
+        assert_eq!(guess("blog.example.tw"), ("big5", "中文".to_string()));
+        assert_eq!(guess("BLOG.EXAMPLE.TW."), ("big5", "中文".to_string()));
+        assert_ne!(guess("blog.example.com").0, "big5");
+        assert_ne!(guess("127.0.0.1").0, "big5");
     }
 }

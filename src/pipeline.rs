@@ -100,6 +100,7 @@ struct Work {
     begun: Arc<AtomicU64>,
     /// Sitemap entries as the frontier finds them, for the progress bar's total.
     entries: Arc<Entries>,
+    tag_mode: bool,
 }
 
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
@@ -128,6 +129,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         stats: _,
         timeline,
         progress,
+        tag_mode,
     } = config;
     let mut progress = Progress::new(progress.show, progress.total);
     let (crawlers, parsers) = match mode {
@@ -162,6 +164,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         started,
         begun: progress.begun.clone(),
         entries: progress.entries.clone(),
+        tag_mode,
     };
     let engine = thread::Builder::new()
         .name("engine".into())
@@ -571,7 +574,7 @@ impl Shared<'_> {
             bytes,
             attempts,
             fetch_ms,
-            error,
+            mut error,
             interrupted: _,
             from_public,
             redirects: _,
@@ -586,7 +589,14 @@ impl Shared<'_> {
                     &self.work.select,
                     &self.work.fields,
                 );
-                (parsed, Some(millis(started.elapsed())))
+                let parse_ms = Some(millis(started.elapsed()));
+                match parsed {
+                    Ok(parsed) => (parsed, parse_ms),
+                    Err(panicked) => {
+                        error = Some(panicked);
+                        (Parsed::default(), parse_ms)
+                    }
+                }
             }
             _ => (Parsed::default(), None),
         };
@@ -637,6 +647,7 @@ impl Shared<'_> {
             parse_ms,
             truncated: parsed.truncated,
             error,
+            mode: self.work.tag_mode.then(|| self.work.mode.name()),
         };
         redact::record(&mut record);
         let mut json = Vec::with_capacity(256 + 128 * record.links.len());

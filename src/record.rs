@@ -35,6 +35,10 @@ pub struct Record {
     /// The page nested too deep to parse whole; title and links come from the part before the cut.
     pub truncated: bool,
     pub error: Option<PageError>,
+    /// The mode that crawled the page, only in `compare -o`'s records; last, so that every
+    /// record still starts with `{"url":`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +86,8 @@ pub enum ErrorKind {
     Blocked,
     /// robots.txt disallows this URL line for our user-agent; it was not fetched.
     Robots,
+    /// Taking the page (or its host's robots.txt) apart panicked: a bug in crawl.
+    Parse,
 }
 
 impl ErrorKind {
@@ -98,6 +104,7 @@ impl ErrorKind {
             ErrorKind::NotHtml => "not_html",
             ErrorKind::Blocked => "blocked",
             ErrorKind::Robots => "robots",
+            ErrorKind::Parse => "parse",
         }
     }
 }

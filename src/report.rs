@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cli::Mode;
 use crate::config::default_parsers;
+use crate::record::ErrorKind;
 use crate::stats::{percentiles, Busy, Measured, Skipped, Stats};
 use crate::timeline::{self, Lane};
 
@@ -143,12 +144,17 @@ impl Summary {
             busy,
             errors: self.measured.errors.clone(),
             skipped: self.tallies.skipped,
-            bottleneck: busy.bottleneck(),
+            bottleneck: self.failures().is_none().then(|| busy.bottleneck()),
         }
     }
 
-    /// Where the time went, in words, with a concrete suggestion.
+    /// Where the time went, in words, with a concrete suggestion; or, when no page succeeded,
+    /// what went wrong instead, since the pools' shares of a crawl that fetched nothing point
+    /// nowhere useful.
     pub fn advice(&self) -> String {
+        if let Some(failures) = self.failures() {
+            return format!("crawl: {failures}");
+        }
         let busy = self.busy();
         if self.mode == Mode::Single {
             return format!(
@@ -164,6 +170,26 @@ impl Summary {
             busy.queue_full_pct,
             busy.advice(self.parsers, default_parsers())
         )
+    }
+
+    /// "all 5 pages failed: connect (3), http_status (2)", or "no pages were crawled", when no
+    /// page succeeded; the kinds go from the most pages to the fewest, then by name.
+    fn failures(&self) -> Option<String> {
+        if self.measured.ok > 0 {
+            return None;
+        }
+        let pages = self.pages();
+        if pages == 0 {
+            return Some("no pages were crawled".into());
+        }
+        let mut kinds: Vec<_> = self.measured.errors.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let kinds: Vec<_> = kinds.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        let all = match pages {
+            1 => "the one page".to_string(),
+            n => format!("all {n} pages"),
+        };
+        Some(format!("{all} failed: {}", kinds.join(", ")))
     }
 
     /// "multi mode, 8 crawlers, 2 parsers": how the run was set up.
@@ -219,6 +245,14 @@ impl fmt::Display for Summary {
                 "; {} link{} to private addresses not followed",
                 self.tallies.skipped.private,
                 plural(self.tallies.skipped.private as usize)
+            )?;
+        }
+        if let Some(&n) = self.measured.errors.get(ErrorKind::Parse.name()) {
+            write!(
+                f,
+                "; {n} page{} could not be parsed (kind {})",
+                plural(n as usize),
+                ErrorKind::Parse.name()
             )?;
         }
         match self.ending {

@@ -19,7 +19,8 @@ pub enum Rules {
     AllowAll,
     /// 5xx: the host is treated as fully disallowed (RFC 9309, section 2.3.1.4).
     DisallowAll,
-    /// No response at all: disallowed too, but the record tells why (connect, timeout...).
+    /// No response at all, or one whose parsing panicked: disallowed too, but the record tells
+    /// why (connect, timeout, parse...).
     Unreachable(PageError),
     Parsed(texting_robots::Robot),
 }
@@ -47,7 +48,21 @@ impl Rules {
     pub fn from_response(agent: &str, status: Option<u16>, body: &[u8]) -> Rules {
         match status {
             Some(200..=299) => {
-                texting_robots::Robot::new(agent, body).map_or(Rules::AllowAll, Rules::Parsed)
+                let parse = || {
+                    crate::hooks::panic_on("robots", body);
+                    texting_robots::Robot::new(agent, body)
+                };
+                // A bug that this robots.txt trips must not take a crawler thread down with it.
+                match std::panic::catch_unwind(parse) {
+                    Ok(parsed) => parsed.map_or(Rules::AllowAll, Rules::Parsed),
+                    Err(panic) => Rules::Unreachable(PageError::new(
+                        ErrorKind::Parse,
+                        format!(
+                            "robots.txt parser panicked: {}",
+                            crate::parse::panic_message(&*panic)
+                        ),
+                    )),
+                }
             }
             Some(400..=499) => Rules::AllowAll,
             _ => Rules::DisallowAll,

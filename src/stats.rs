@@ -158,7 +158,8 @@ pub struct Stats {
     pub busy: Busy,
     pub errors: BTreeMap<&'static str, u64>,
     pub skipped: Skipped,
-    pub bottleneck: Bottleneck,
+    /// None when no page succeeded: there was nothing to measure the pools by.
+    pub bottleneck: Option<Bottleneck>,
 }
 
 /// Links found but not fetched, and redirects not followed, by the rule that turned them away.

@@ -613,3 +613,109 @@ fn the_streaming_pass_and_the_tree_give_the_same_records() {
     assert_eq!(streamed[1]["links"][1]["href"], server.url("/1?q=1&copy=2"));
     assert_eq!(streamed[1]["author"], "Ann");
 }
+
+#[test]
+fn bytes_in_url_lines_are_kept() {
+    let server = Server::start(|req, _| Response::html(format!("<title>{}</title>", req.path)));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("urls.txt");
+    let latin1 = [server.url("/caf").as_bytes(), b"\xe9.html\n"].concat();
+    let utf8 = server.url("/café.html") + "\n";
+    // 64 KiB falls on the second byte of an "é": the cut must not leave its first byte behind.
+    let mut long = server.url("/") + "x";
+    if (64 * 1024 - 1 - long.len()) % 2 == 1 {
+        long.push('x');
+    }
+    let long = format!("{long}{}\n", "é".repeat((64 * 1024 - long.len()) / 2 + 1));
+    assert_eq!(long.as_bytes()[64 * 1024 - 1], 0xC3, "the cut splits an é");
+    std::fs::write(
+        &file,
+        [latin1, utf8.into_bytes(), long.into_bytes()].concat(),
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let args = ["-q", "--no-robots", "-o", out.to_str().unwrap()];
+    let run = crawl(&[&args[..], &[file.to_str().unwrap()]].concat(), "");
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 3);
+    let by_url = |start: &str| {
+        let start = server.url(start);
+        let found = records
+            .iter()
+            .find(|r| r["url"].as_str().unwrap().starts_with(&start));
+        found.unwrap_or_else(|| panic!("no record for {start}"))
+    };
+    // The byte that is not UTF-8 is sent as curl sends it, and the record shows it so.
+    let latin1 = by_url("/caf%E9");
+    assert_eq!(latin1["url"], server.url("/caf%E9.html"));
+    assert_eq!(latin1["title"], "/caf%E9.html");
+    // Valid UTF-8 is kept as it is, and percent-encoded only on the wire.
+    let utf8 = by_url("/café");
+    assert_eq!(utf8["url"], server.url("/café.html"));
+    assert_eq!(utf8["title"], "/caf%C3%A9.html");
+    let mut paths = server.paths();
+    paths.sort();
+    assert_eq!(paths, ["/caf%C3%A9.html", "/caf%E9.html"]);
+    let long = by_url("/x");
+    let cut = long["url"].as_str().unwrap();
+    assert_eq!(long["error"]["kind"], "invalid_url");
+    let tail: String = cut.chars().rev().take(4).collect();
+    assert_eq!(tail, "éééé", "the cut line ends, reversed, in {tail:?}");
+    assert_eq!(cut.len(), 64 * 1024 - 1);
+    // The record's url is what --resume matches the line by.
+    let again = crawl(
+        &[&args[..], &["--resume", file.to_str().unwrap()]].concat(),
+        "",
+    );
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    assert_eq!(server.requests(), 2, "{:?}", server.paths());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+}
+
+#[test]
+fn a_page_that_declares_no_charset_is_detected() {
+    // An old Chinese blog: GBK bytes, no BOM, no charset in Content-Type, no meta.
+    let title = "周末读书笔记";
+    let text = "这个周末我终于读完了那本关于分布式系统的书。作者用很多实际的例子说明了为什么网络分区\
+                无法避免，以及一致性和可用性之间应该如何取舍。下周我打算把书里的几个算法自己实现一遍。";
+    let html =
+        format!("<html><head><title>{title}</title></head><body><p>{text}</p></body></html>");
+    let (gbk, _, _) = encoding_rs::GBK.encode(&html);
+    let gbk = gbk.into_owned();
+    let server = Server::start(move |_, _| Response::new(200, "text/html", gbk.clone()));
+    let run = crawl(&["-q", "--no-robots", "-"], &lines(&server, &["/old"]));
+    let record = &run.records()[0];
+    assert_eq!(record["title"], title, "{record}");
+    assert_eq!(record["encoding"], "gb18030");
+}
+
+#[test]
+fn resolve_takes_curls_host_port_addr_form() {
+    let server = Server::start(|req, _| {
+        let host = req.header("host").unwrap_or_default();
+        Response::html(format!("<title>{host}</title>"))
+    });
+    let port = server.url("").rsplit(':').next().unwrap().to_string();
+    let url = format!("http://blog.example:{port}/");
+    // As curl writes it, and as before; either pin holds on every port.
+    for pin in [
+        format!("blog.example:{port}:127.0.0.1"),
+        "blog.example:443:127.0.0.1".to_string(),
+        "blog.example:127.0.0.1".to_string(),
+    ] {
+        let run = crawl(&["-q", "--no-robots", "--resolve", &pin, "-"], &url);
+        assert_eq!(run.code(), 0, "{pin}: {}", run.stderr);
+        let record = &run.records()[0];
+        assert_eq!(
+            record["title"],
+            format!("blog.example:{port}"),
+            "{pin}: {record}"
+        );
+    }
+    assert_eq!(server.requests(), 3);
+}

@@ -119,6 +119,21 @@ fn compare_refuses_what_it_cannot_honour() {
 }
 
 #[test]
+fn resume_without_output_is_told_what_is_wrong_with_it() {
+    // compare never takes --resume, with or without -o: that is what it hears first.
+    assert_usage_error(
+        &["compare", "--resume", "-"],
+        "",
+        "error: --resume does not go with compare",
+    );
+    assert_usage_error(
+        &["--resume", "-"],
+        "",
+        "error: --resume needs -o FILE: it skips the URLs that already have a record in that file",
+    );
+}
+
+#[test]
 fn missing_urls_argument_is_a_usage_error() {
     let run = crawl(&[], "");
     assert_eq!(run.code(), 2);
@@ -143,4 +158,43 @@ fn help_and_version_succeed() {
         assert!(help.stdout.contains(flag), "{flag}");
     }
     assert_eq!(crawl(&["--version"], "").code(), 0);
+}
+
+#[test]
+fn negative_values_are_refused_as_negative() {
+    let server = Server::start(|_, _| Response::html("<title>x</title>"));
+    let input = server.url("/") + "\n";
+    let crawl_options = [
+        ("--crawlers", "-1", "<N>"),
+        ("--parsers", "-2", "<N>"),
+        ("--queue", "-1", "<N>"),
+        ("--timeout", "-1s", "<DURATION>"),
+        ("--connect-timeout", "-500ms", "<DURATION>"),
+        ("--retries", "-1", "<N>"),
+        ("--max-retry-wait", "-1m", "<DURATION>"),
+        ("--max-redirects", "-1", "<N>"),
+        ("--max-bytes", "-5MiB", "<SIZE>"),
+        ("--depth", "-1", "<N>"),
+        ("--max-pages", "-1", "<N>"),
+        ("--delay", "-1s", "<DURATION>"),
+        ("--per-host", "-1", "<N>"),
+    ];
+    for (option, value, name) in crawl_options {
+        let expect =
+            format!("error: invalid value '{value}' for '{option} {name}': must not be negative");
+        assert_usage_error(&[option, value, "-"], &input, &expect);
+        assert_usage_error(&["compare", option, value, "-"], &input, &expect);
+    }
+    for args in [
+        &["compare", "--repeat", "-1", "-"][..],
+        &["serve", "--port", "-1"],
+        &["serve", "--latency", "-1s"],
+        &["serve", "--pages", "-1"],
+        &["demo", "--latency", "-1s"],
+        &["demo", "--pages", "-1"],
+        &["demo", "--crawlers", "-1"],
+    ] {
+        assert_usage_error(args, "", "': must not be negative");
+    }
+    assert_eq!(server.requests(), 0);
 }

@@ -310,3 +310,74 @@ fn nothing_is_drawn_on_a_pipe() {
         run.stderr
     );
 }
+
+#[test]
+fn when_no_page_succeeds_the_verdict_says_what_failed() {
+    // A port nothing listens on: every request fails to connect at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let server = Server::start(|_, _| Response::status(404));
+    let refused = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("http://127.0.0.1:{port}/{i}\n"))
+            .collect()
+    };
+    let cases = [
+        (refused(3), "crawl: all 3 pages failed: connect (3)"),
+        (
+            format!("{}{}", seeds(&server, 2), refused(3)),
+            "crawl: all 5 pages failed: connect (3), http_status (2)",
+        ),
+        (
+            // As many of each kind: by name.
+            format!("{}{}", seeds(&server, 1), refused(1)),
+            "crawl: all 2 pages failed: connect (1), http_status (1)",
+        ),
+        (refused(1), "crawl: the one page failed: connect (1)"),
+        (
+            "# nothing but a comment\n".into(),
+            "crawl: no pages were crawled",
+        ),
+    ];
+    for mode in ["single", "multi"] {
+        for (input, verdict) in &cases {
+            let args = ["--mode", mode, "--no-robots", "--retries", "0", "-"];
+            let run = crawl(&args, input);
+            assert_eq!(run.code(), 0, "{}", run.stderr);
+            let lines: Vec<_> = run.stderr.lines().collect();
+            assert_eq!(lines.len(), 2, "{mode}: {}", run.stderr);
+            assert_eq!(lines[1], *verdict, "{mode}");
+        }
+    }
+    let (stats, _) = stats(&["--retries", "0"], &refused(2));
+    assert_eq!(stats["bottleneck"], Value::Null, "{stats}");
+    assert_eq!(stats["errors"], serde_json::json!({"connect": 2}));
+}
+
+#[test]
+fn compare_output_says_which_mode_wrote_each_record() {
+    let server = slow(Duration::from_millis(1));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let args = ["compare", "--no-robots", "-o", out.to_str().unwrap(), "-"];
+    let run = crawl(&args, &seeds(&server, 2));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut modes = Vec::new();
+    for line in text.lines() {
+        // Last, so that a record still starts with its url.
+        assert!(line.starts_with("{\"url\":"), "{line}");
+        let record: Value = serde_json::from_str(line).unwrap();
+        let mode = record["mode"].as_str().unwrap().to_string();
+        assert!(line.ends_with(&format!(",\"mode\":\"{mode}\"}}")), "{line}");
+        modes.push(mode);
+    }
+    assert_eq!(modes.len(), 6, "{text}");
+    for mode in ["single", "multi", "async"] {
+        assert_eq!(modes.iter().filter(|m| *m == mode).count(), 2, "{modes:?}");
+    }
+    // A plain crawl's records have no mode.
+    let plain = crawl(&["-q", "--no-robots", "-"], &seeds(&server, 1));
+    assert!(plain.records()[0].get("mode").is_none(), "{}", plain.stdout);
+}

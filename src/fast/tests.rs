@@ -118,7 +118,7 @@ fn what_html5ever_rearranges_goes_to_the_tree() {
         assert!(stream(page, "a[href]").is_none(), "streamed: {page:?}");
         // The record still comes out, from the tree.
         let select = Select::parse("a[href]").unwrap();
-        let fast = crate::parse::parse(page.as_bytes(), None, &base(), &select, &[]);
+        let fast = crate::parse::parse(page.as_bytes(), None, &base(), &select, &[]).unwrap();
         let want = tree(page, "a[href]");
         assert_eq!(
             (fast.title, fast.links, fast.meta),

@@ -1,7 +1,9 @@
 //! URL lines as jobs: read a bounded line at a time, so that no input, however long its lines,
 //! is held in memory whole.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
+use std::fmt::Write;
 use std::io::{self, BufRead};
 
 use crate::fetch;
@@ -13,7 +15,7 @@ use crate::redact;
 const MAX_LINE: usize = 64 * 1024;
 
 /// Turns URL lines into jobs: trimmed, blank lines, `#` comments and already-recorded URLs
-/// skipped, any bytes accepted.
+/// skipped, any bytes accepted (see `text`).
 pub struct Lines<'a> {
     done: &'a HashSet<String>,
     buf: Vec<u8>,
@@ -49,7 +51,7 @@ impl Lines<'_> {
                 Ok(Some(too_long)) => too_long,
                 Err(e) => return Some(Err(e)),
             };
-            let line = String::from_utf8_lossy(&self.buf);
+            let line = text(&self.buf);
             let line = trim(&line);
             if line.is_empty() || line.starts_with('#') || self.done.contains(&*redact::mask(line))
             {
@@ -60,15 +62,55 @@ impl Lines<'_> {
     }
 }
 
+/// A line's bytes as text that keeps them all: valid UTF-8 as it is, and each other byte as
+/// `%XX`, which is how curl and browsers send such a byte, so the server is asked for the path
+/// the file names and the record shows which bytes the line had.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            write!(text, "%{b:02X}").expect("writing to a String cannot fail");
+        }
+    }
+    Cow::Owned(text)
+}
+
+/// Cuts a line that is longer than MAX_LINE to at most MAX_LINE bytes, before the character
+/// that would straddle the cut, so that no character is turned into escapes of its first bytes;
+/// says whether it was longer. `buf` holds the bytes that could complete such a character too.
+fn cut(buf: &mut Vec<u8>) -> bool {
+    if buf.len() <= MAX_LINE {
+        return false;
+    }
+    let mut at = 0;
+    'units: for chunk in buf.utf8_chunks() {
+        let chars = chunk.valid().chars().map(char::len_utf8);
+        // A byte that is not UTF-8 is a unit of its own: it becomes one escape.
+        for len in chars.chain(chunk.invalid().iter().map(|_| 1)) {
+            if at + len > MAX_LINE {
+                break 'units;
+            }
+            at += len;
+        }
+    }
+    buf.truncate(at);
+    true
+}
+
 /// A line without surrounding whitespace or the byte-order mark Windows editors put first.
 fn trim(line: &str) -> &str {
     line.trim().trim_start_matches('\u{feff}').trim_start()
 }
 
-/// Reads one line into `buf`, keeping at most MAX_LINE bytes of it; None at the end of input,
-/// else whether the line was longer than that.
+/// Reads one line into `buf`, keeping at most MAX_LINE bytes of it, cut at a character; None
+/// at the end of input, else whether the line was longer than that.
 fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
-    let mut too_long = false;
+    // Enough to finish a UTF-8 sequence that starts in the last byte before the cut.
+    const KEEP: usize = MAX_LINE + 3;
     let mut any = false;
     loop {
         let chunk = match input.fill_buf() {
@@ -77,7 +119,7 @@ fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
             Err(e) => return Err(e),
         };
         if chunk.is_empty() {
-            return Ok(any.then_some(too_long));
+            return Ok(any.then(|| cut(buf)));
         }
         any = true;
         // The line, without its newline, which does not count towards MAX_LINE.
@@ -85,12 +127,63 @@ fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
             Some(i) => (&chunk[..i], i + 1, true),
             None => (chunk, chunk.len(), false),
         };
-        let room = MAX_LINE.saturating_sub(buf.len());
-        too_long |= piece.len() > room;
+        let room = KEEP.saturating_sub(buf.len());
         buf.extend_from_slice(&piece[..piece.len().min(room)]);
         input.consume(used);
         if ended {
-            return Ok(Some(too_long));
+            return Ok(Some(cut(buf)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_become_escapes_and_the_rest_stays() {
+        assert_eq!(text(b"/caf\xe9 \xff\xfe/\xc3\xa9"), "/caf%E9 %FF%FE/é");
+        // Half a sequence is escaped byte by byte, and valid text after it is kept.
+        assert_eq!(text(b"\xe4\xb8x\xe4\xb8\xad"), "%E4%B8x中");
+        assert!(matches!(text("中文".as_bytes()), Cow::Borrowed("中文")));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_before_a_character_that_straddles_the_cut() {
+        let a = |n| "a".repeat(n);
+        for (line, kept) in [
+            (format!("{}😀", a(MAX_LINE - 3)), a(MAX_LINE - 3)),
+            (format!("{}😀", a(MAX_LINE - 1)), a(MAX_LINE - 1)),
+            (
+                format!("{}😀b", a(MAX_LINE - 4)),
+                format!("{}😀", a(MAX_LINE - 4)),
+            ),
+            (
+                format!("{}éb", a(MAX_LINE - 2)),
+                format!("{}é", a(MAX_LINE - 2)),
+            ),
+            (format!("{}éb", a(MAX_LINE - 1)), a(MAX_LINE - 1)),
+        ] {
+            let mut input = io::Cursor::new(format!("{line}\nnext\n"));
+            let mut buf = Vec::new();
+            assert_eq!(read_line(&mut input, &mut buf).unwrap(), Some(true));
+            assert_eq!(String::from_utf8(buf).unwrap(), kept);
+            buf = Vec::new();
+            assert_eq!(read_line(&mut input, &mut buf).unwrap(), Some(false));
+            assert_eq!(buf, b"next");
+        }
+        // A byte that is not UTF-8 is no character to keep whole: it stays, to become an escape.
+        let mut line = a(MAX_LINE - 1).into_bytes();
+        line.extend_from_slice(b"\xe9\xe9\n");
+        let mut buf = Vec::new();
+        read_line(&mut io::Cursor::new(&line), &mut buf).unwrap();
+        assert_eq!(buf, line[..MAX_LINE]);
+        // Exactly MAX_LINE is not too long, with or without a newline after it.
+        for end in ["", "\n"] {
+            let line = a(MAX_LINE) + end;
+            let mut buf = Vec::new();
+            let found = read_line(&mut io::Cursor::new(&line), &mut buf).unwrap();
+            assert_eq!((found, buf.len()), (Some(false), MAX_LINE));
         }
     }
 }
