@@ -3,16 +3,23 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crossbeam_channel::Sender;
 use regex::Regex;
 use url::Url;
 
+use crate::hooks;
 use crate::normalize::normalize;
 use crate::private;
 use crate::progress::Entries;
 use crate::record::{Link, PageError};
+
+/// The frontier's state, even after a panic while it was held: a bug one page trips (its links
+/// are caught per page, see pipeline's finish) may lose that page's links, never the crawl.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A URL on its way to a crawler.
 pub struct Job {
@@ -195,7 +202,7 @@ impl Frontier {
     /// Claims a URL, by its fingerprint, for a page at `depth`, taking it from the links
     /// waiting for a deeper level if one of them has it.
     fn claim(&self, print: u128, depth: u32) -> Claim {
-        let mut next = self.next.lock().unwrap();
+        let mut next = lock(&self.next);
         self.claim_in(&mut next, print, depth)
     }
 
@@ -214,7 +221,7 @@ impl Frontier {
 
     /// Records a URL's fingerprint; false if it was seen before.
     fn see(&self, print: u128) -> bool {
-        self.seen.lock().unwrap().insert(print)
+        lock(&self.seen).insert(print)
     }
 
     /// A normalized URL's fingerprint, computed once per URL found. Two independent 64-bit
@@ -242,8 +249,9 @@ impl Frontier {
         let parent: Arc<str> = page.as_str().into();
         let guarded = from_public && !self.scope.allow_private;
         // Held throughout, so that a URL seen here is in `waiting` before claim can look.
-        let mut next = self.next.lock().unwrap();
+        let mut next = lock(&self.next);
         for link in links {
+            hooks::panic_on("links", link.href.as_bytes());
             let Ok(url) = Url::parse(&link.href) else {
                 continue;
             };
@@ -357,7 +365,7 @@ impl Frontier {
             return;
         }
         let next = {
-            let mut guard = self.next.lock().unwrap();
+            let mut guard = lock(&self.next);
             let Next { jobs, waiting } = &mut *guard;
             // A link's line is its normalized URL, the key it was seen by.
             let live: Vec<(u128, Job)> = jobs

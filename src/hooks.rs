@@ -25,8 +25,8 @@ pub fn dns_answers() -> Option<HashMap<String, Vec<IpAddr>>> {
     Some(spec.split(';').filter_map(entry).collect())
 }
 
-/// `CRAWL_TEST_PANIC=PASS:MARKER[,PASS:MARKER...]` panics in PASS (`stream`, `tree` or `robots`)
-/// on a body that contains MARKER: a stand-in for a bug that some remote input trips.
+/// `CRAWL_TEST_PANIC=PASS:MARKER[,PASS:MARKER...]` panics in PASS (`stream`, `tree`, `robots`,
+/// `sitemap`, or `links` for each link followed) on a body that contains MARKER: a stand-in for a bug that some remote input trips.
 pub fn panic_on(pass: &str, body: &[u8]) {
     let Some(spec) = var("CRAWL_TEST_PANIC") else {
         return;

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -600,25 +601,14 @@ impl Shared<'_> {
             }
             _ => (Parsed::default(), None),
         };
-        if let Some(landed) = final_url
-            .as_ref()
-            .filter(|u| job.target.as_ref().is_ok_and(|asked| asked != *u))
-        {
-            self.frontier.landed(landed, job.depth);
-        }
-        if let Some(base) = &final_url {
-            let scope = job
-                .scope
-                .clone()
-                .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
-            if parsed.sitemap {
-                let (depth, nesting) = (job.depth, job.sitemaps);
-                self.frontier
-                    .listed(base, from_public, depth, nesting, &scope, &parsed.links);
-            } else {
-                self.frontier
-                    .discovered(base, from_public, job.depth, &scope, &parsed.links);
-            }
+        // Following runs code of ours on remote input too (URLs parsed and normalized): a bug
+        // that one page trips costs that page, not the parser thread, whose loss would hang the
+        // crawl.
+        let follow = || self.follow(&job, final_url.as_ref(), from_public, &parsed);
+        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(follow)) {
+            let why = parse::panic_message(&*panic);
+            let message = format!("following the page's links panicked: {why}");
+            error = Some(PageError::new(ErrorKind::Parse, message));
         }
         let mut fields = serde_json::Map::new();
         // A page that failed or was not parsed has no values: each NAME is still there, as null.
@@ -658,6 +648,31 @@ impl Shared<'_> {
             fetch_ms: record.fetch_ms,
             parse_ms: record.parse_ms,
             error: record.error.as_ref().map(|e| e.kind),
+        }
+    }
+}
+
+impl Shared<'_> {
+    /// Where the page leads: where it landed counts as seen; a sitemap's entries join its own
+    /// level, a page's links the next.
+    fn follow(self, job: &Job, final_url: Option<&Url>, from_public: bool, parsed: &Parsed) {
+        let Some(base) = final_url else {
+            return;
+        };
+        if job.target.as_ref().is_ok_and(|asked| asked != base) {
+            self.frontier.landed(base, job.depth);
+        }
+        let scope = job
+            .scope
+            .clone()
+            .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
+        if parsed.sitemap {
+            let (depth, nesting) = (job.depth, job.sitemaps);
+            self.frontier
+                .listed(base, from_public, depth, nesting, &scope, &parsed.links);
+        } else {
+            self.frontier
+                .discovered(base, from_public, job.depth, &scope, &parsed.links);
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::io::Read;
 
+use crate::hooks;
+
 /// A sitemap (https://www.sitemaps.org/protocol.html) body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sitemap {
@@ -50,6 +52,7 @@ pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, GunzipError> {
 /// and numeric &#...; / &#x...;), CDATA sections supported, empty locs skipped. Never panics on any input.
 /// Linear time; no full XML parser needed (a small hand scanner is fine).
 pub fn parse(body: &[u8]) -> Option<Sitemap> {
+    hooks::panic_on("sitemap", body);
     let mut s = Scanner { b: body, i: 0 };
     s.i = if body.starts_with(b"\xEF\xBB\xBF") {
         3

@@ -216,3 +216,80 @@ fn stats_count_the_pages_that_could_not_be_parsed() {
     let stats: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(stats["errors"], serde_json::json!({"parse": 1}), "{stats}");
 }
+
+#[test]
+fn a_panic_scanning_a_sitemap_costs_that_sitemap_gzipped_or_not() {
+    let server = Server::start(|req, _| {
+        let listing = support::sitemap("urlset", &["http://127.0.0.1:1/BOOM".into()]);
+        match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/sitemap.xml" => Response::new(200, "application/xml", listing.into_bytes()),
+            "/sitemap.xml.gz" => {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(listing.as_bytes()).unwrap();
+                Response::new(200, "application/gzip", gz.finish().unwrap())
+            }
+            _ => Response::html("<title>page</title>"),
+        }
+    });
+    let input = lines(&server, &["/sitemap.xml", "/sitemap.xml.gz", "/1"]);
+    for mode in MODES {
+        let run = crawl_panicking("sitemap:BOOM", &["-q", "--mode", mode, "-"], &input);
+        assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
+        let message = |path: &str| {
+            let url = server.url(path);
+            let record = run
+                .records
+                .iter()
+                .find(|r| r["url"] == url.as_str())
+                .unwrap();
+            assert_eq!(record["error"]["kind"], "parse", "{mode}: {record}");
+            record["error"]["message"].as_str().unwrap().to_string()
+        };
+        assert_eq!(
+            message("/sitemap.xml"),
+            "parser panicked: CRAWL_TEST_PANIC in sitemap"
+        );
+        assert_eq!(
+            message("/sitemap.xml.gz"),
+            "sitemap parser panicked: CRAWL_TEST_PANIC in sitemap"
+        );
+        assert_eq!(run.records.len(), 3, "{mode}: the page after them too");
+    }
+}
+
+#[test]
+fn a_panic_following_a_pages_links_costs_that_page_not_the_crawl() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        "/bad" => Response::html(blog_page("bad", &["/BOOM", "/b"])),
+        p => Response::html(blog_page(&format!("page {p}"), &["/a"])),
+    });
+    for mode in MODES {
+        let run = crawl_panicking(
+            "links:BOOM",
+            &["-q", "--mode", mode, "--depth", "1", "-"],
+            &lines(&server, &["/bad", "/1", "/2"]),
+        );
+        assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
+        let bad = run
+            .records
+            .iter()
+            .find(|r| r["url"] == server.url("/bad").as_str());
+        let bad = bad.unwrap_or_else(|| panic!("{mode}: {:?}", run.records));
+        assert_eq!(bad["error"]["kind"], "parse", "{mode}: {bad}");
+        assert_eq!(
+            bad["error"]["message"],
+            "following the page's links panicked: CRAWL_TEST_PANIC in links"
+        );
+        // The other pages' links are still followed, after the panic as before it.
+        assert!(
+            run.records
+                .iter()
+                .any(|r| r["url"] == server.url("/a").as_str()),
+            "{mode}: {:?}",
+            run.records
+        );
+    }
+}

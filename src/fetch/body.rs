@@ -1,6 +1,7 @@
 //! One response body under every rule: sniffed before it is read whole, capped at --max-bytes
 //! after decompression, within the attempt's deadline, a gzipped sitemap unpacked.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Instant, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -8,6 +9,7 @@ use url::Url;
 
 use super::{Fetched, Limits, Retry};
 use crate::decode::{self, BodyKind, SNIFF_LEN};
+use crate::parse;
 use crate::record::{ErrorKind, PageError};
 use crate::retry;
 use crate::sitemap::{self, GunzipError};
@@ -154,8 +156,25 @@ impl Body {
         }
         let body = &mut self.fetched.body;
         if self.expect == Expect::Page && sitemap::is_gzip(body) {
-            match sitemap::gunzip(body, self.cap) {
-                Ok(unzipped) if sitemap::parse(&unzipped).is_some() => *body = unzipped,
+            let cap = self.cap;
+            // The sitemap scanner is code of ours running on remote input, here on a crawler
+            // thread: a bug one body trips costs that page, as in the parse step.
+            let unpacked = panic::catch_unwind(AssertUnwindSafe(|| {
+                let unzipped = sitemap::gunzip(body, cap)?;
+                let listed = sitemap::parse(&unzipped).is_some();
+                Ok((unzipped, listed))
+            }));
+            let unpacked = match unpacked {
+                Ok(unpacked) => unpacked,
+                Err(panic) => {
+                    body.clear();
+                    let message =
+                        format!("sitemap parser panicked: {}", parse::panic_message(&*panic));
+                    return self.fail((PageError::new(ErrorKind::Parse, message), Retry::No));
+                }
+            };
+            match unpacked {
+                Ok((unzipped, true)) => *body = unzipped,
                 Ok(_) => {
                     body.clear();
                     let error = PageError::new(
