@@ -245,6 +245,20 @@ macro_rules! prepare {
     }};
 }
 
+/// Either client's response head, with the address it came from; through a proxy that address
+/// is the proxy's, so none is given and the host's spelling decides.
+macro_rules! head {
+    ($fetcher:expr, $hop:expr, $response:expr) => {
+        Head {
+            status: $response.status(),
+            headers: $response.headers(),
+            peer: $response
+                .remote_addr()
+                .filter(|_| !$fetcher.screen.proxies.intercept(&$hop.url)),
+        }
+    };
+}
+
 /// A redirect's body is read this far, so its connection can be reused, and no further.
 const REDIRECT_BODY: u64 = 64 * 1024;
 
@@ -328,14 +342,7 @@ impl Fetcher {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
-            let head = Head {
-                status: response.status(),
-                headers: response.headers(),
-                // Through a proxy, the address is the proxy's: the host's spelling decides.
-                peer: response
-                    .remote_addr()
-                    .filter(|_| !self.screen.proxies.intercept(&hop.url)),
-            };
+            let head = head!(self, hop, response);
             let mut body = match step(
                 &self.limits,
                 request,
@@ -416,14 +423,7 @@ impl AsyncFetcher {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
-            let head = Head {
-                status: response.status(),
-                headers: response.headers(),
-                // Through a proxy, the address is the proxy's: the host's spelling decides.
-                peer: response
-                    .remote_addr()
-                    .filter(|_| !self.screen.proxies.intercept(&hop.url)),
-            };
+            let head = head!(self, hop, response);
             let asks = redirect::asks(head.status, head.headers);
             let mut step = || {
                 step(
