@@ -19,7 +19,7 @@ use crate::cli::Mode;
 use crate::config::{Config, Input};
 use crate::extract::Field;
 use crate::fetch::{Fetched, Request};
-use crate::frontier::{Frontier, Job, Msg, Scope, WAITING_ROOM};
+use crate::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Transport, WAITING_ROOM};
 use crate::output::{self, Output, Recorded, WriteError};
 use crate::parse::{self, Parsed};
 use crate::polite::{Politeness, Slot};
@@ -240,11 +240,15 @@ impl Work {
             Mode::Async => async_pool::dispatchers(self.crawlers),
             Mode::Multi => self.crawlers,
         };
+        let transport = Transport {
+            jobs: link_tx,
+            seeds: seed_tx,
+            takers,
+        };
         let frontier = Frontier::new(
             self.scope.clone(),
-            link_tx,
-            seed_tx,
-            takers,
+            Box::new(MemoryStore::new(self.scope.max_pages)),
+            transport,
             self.counts.skipped.clone(),
             self.entries.clone(),
         );
@@ -329,7 +333,7 @@ impl Shared<'_> {
         seeds: &Receiver<Job>,
     ) -> io::Result<()> {
         let mut input = jobs(&self.work.done);
-        let mut reading = true;
+        let mut feeder = Some(self.frontier.feeder());
         let mut track = Track::new("single".into(), self.work);
         loop {
             if self.work.stop.is_requested() {
@@ -337,14 +341,13 @@ impl Shared<'_> {
             }
             // The next lines are read ahead, so that a job whose host must wait can let them go
             // first, as in next_job.
-            while reading && seeds.len() < 2 {
+            while feeder.is_some() && seeds.len() < 2 {
                 let more = match input.next(&mut *self.work.input.lock().unwrap()) {
                     Some(job) => self.frontier.seed(job?),
                     None => false,
                 };
                 if !more {
-                    reading = false;
-                    self.frontier.seeds_done();
+                    feeder = None;
                 }
             }
             let job = match fresh_line(links, seeds) {
@@ -361,13 +364,11 @@ impl Shared<'_> {
             };
             match self.crawl(job, &mut track) {
                 Crawled::Page(page) => {
-                    let line = track.time(SpanKind::Parse, || self.finish(page));
-                    if lines.send(line).is_err() {
+                    if !self.parse_and_send(page, &mut track, &lines) {
                         return Ok(());
                     }
-                    self.frontier.done();
                 }
-                Crawled::Skipped => self.frontier.done(),
+                Crawled::Skipped => {}
                 Crawled::Later(job, wait) => self.later(job, wait),
             }
         }
@@ -405,6 +406,8 @@ impl Shared<'_> {
 
         let read = thread::scope(|s| {
             let feeder = spawn(s, "feeder".into(), move || {
+                // Dropped however feeding ends, a read error included.
+                let _feeding = self.frontier.feeder();
                 let mut input = jobs(&self.work.done);
                 let mut reader = self.work.input.lock().unwrap();
                 while let Some(job) = input.next(&mut *reader) {
@@ -412,7 +415,6 @@ impl Shared<'_> {
                         break;
                     }
                 }
-                self.frontier.seeds_done();
                 Ok::<_, io::Error>(())
             });
             if let Some(pool) = &pool {
@@ -446,7 +448,7 @@ impl Shared<'_> {
                                     break;
                                 }
                             }
-                            Crawled::Skipped => self.frontier.done(),
+                            Crawled::Skipped => {}
                             Crawled::Later(job, wait) => self.later(job, wait),
                         }
                     }
@@ -457,11 +459,9 @@ impl Shared<'_> {
                 spawn(s, format!("parser-{i}"), move || {
                     let mut track = Track::new(format!("parser-{i}"), self.work);
                     for page in pages {
-                        let line = track.time(SpanKind::Parse, || self.finish(page));
-                        if lines.send(line).is_err() {
+                        if !self.parse_and_send(page, &mut track, &lines) {
                             break;
                         }
-                        self.frontier.done();
                     }
                 });
             }
@@ -475,6 +475,16 @@ impl Shared<'_> {
             pool.finish();
         }
         read
+    }
+
+    /// Parses a page and sends its record to the writer; false once the writer is gone. The
+    /// job is done once its record is on its way (its ticket is given back then).
+    fn parse_and_send(self, mut page: Page, track: &mut Track, lines: &Sender<Line>) -> bool {
+        let ticket = std::mem::take(&mut page.job.ticket);
+        let line = track.time(SpanKind::Parse, || self.finish(page));
+        let sent = lines.send(line).is_ok();
+        drop(ticket);
+        sent
     }
 
     /// The crawler's half of the work: robots.txt, politeness and the network.

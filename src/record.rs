@@ -47,7 +47,7 @@ pub struct Link {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageError {
     pub kind: ErrorKind,
     pub message: String,
@@ -63,7 +63,7 @@ impl PageError {
 }
 
 /// Why a page has no usable result. The snake_case names are part of the output contract.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The line is not an absolute http(s) URL; it was never fetched.

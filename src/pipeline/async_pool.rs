@@ -82,9 +82,8 @@ impl Pool {
                 }
                 Err(other) => {
                     work.begun.fetch_sub(1, Ordering::Relaxed);
-                    match other {
-                        Crawled::Later(job, wait) => shared.later(job, wait),
-                        _ => shared.frontier.done(),
+                    if let Crawled::Later(job, wait) = other {
+                        shared.later(job, wait);
                     }
                     continue;
                 }
@@ -96,7 +95,6 @@ impl Pool {
             // gets no record and --resume takes it up, as in the other modes.
             if work.stop.is_requested() {
                 work.begun.fetch_sub(1, Ordering::Relaxed);
-                shared.frontier.done();
                 break;
             }
             let (fetcher, pages, stop) = (self.fetcher.clone(), pages.clone(), work.stop.clone());
