@@ -1,6 +1,7 @@
 //! Runs the same URLs in each mode, side by side, so the speedup threads buy is measured, not claimed.
 
 use std::io::{Cursor, Read};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -48,9 +49,9 @@ pub fn measure(
         let mut tries = Vec::new();
         for _ in 0..repeat.max(1) {
             let mut config = make(mode)?;
-            config.input = Box::new(Cursor::new(urls.to_vec()));
+            config.plan.input = Mutex::new(Box::new(Cursor::new(urls.to_vec())));
             if keep {
-                config.tag_mode = true;
+                config.plan.tag_mode = true;
             } else {
                 config.output = Output::discard();
             }
@@ -87,11 +88,11 @@ pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     }
     let mut first = Config::from_args(args.crawl.clone(), stop)?;
     let mut urls = Vec::new();
-    first.input.read_to_end(&mut urls)?;
+    first.plan.input.get_mut().unwrap().read_to_end(&mut urls)?;
     let keep = args.crawl.output.is_some();
     let make = |mode: Mode| {
         let mut config = Config::from_args(args.crawl.clone(), stop)?;
-        config.mode = mode;
+        config.plan.mode = mode;
         config.quiet = true;
         Ok(config)
     };

@@ -8,6 +8,7 @@ use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -27,16 +28,27 @@ use crate::stop::Stop;
 /// Where the URL lines come from; read lazily, one line at a time.
 pub type Input = Box<dyn BufRead + Send>;
 
+/// A crawl, checked and ready: the plan the engine runs, how it fetches, and where its records
+/// and figures go.
 pub struct Config {
+    pub plan: Plan,
+    pub fetching: Fetching,
+    pub output: Output,
+    pub quiet: bool,
+    /// Where to write --stats and --timeline, if anywhere.
+    pub stats: Option<PathBuf>,
+    pub timeline: Option<PathBuf>,
+    pub progress: ProgressConfig,
+}
+
+/// What the engine's threads share for the whole crawl.
+pub struct Plan {
     pub mode: Mode,
     pub crawlers: usize,
     pub parsers: usize,
     pub queue: usize,
     pub select: Select,
-    pub fetcher: Fetcher,
-    pub quiet: bool,
-    pub input: Input,
-    pub output: Output,
+    pub input: Mutex<Input>,
     /// URL lines that already have a record (--resume); they are not crawled again.
     pub done: HashSet<String>,
     /// With --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
@@ -44,17 +56,18 @@ pub struct Config {
     pub resumed: Option<output::Refollow>,
     pub stop: Stop,
     pub scope: Scope,
+    pub fields: Vec<Field>,
+    /// Write the mode into each record: compare -o appends three runs to one file.
+    pub tag_mode: bool,
+}
+
+/// The client and the rules every request keeps to.
+pub struct Fetching {
+    pub fetcher: Fetcher,
     /// Obey robots.txt, matching groups against this product token; None with --no-robots.
     pub robots: Option<String>,
     pub delay: Duration,
     pub per_host: Option<usize>,
-    pub fields: Vec<Field>,
-    /// Where to write --stats and --timeline, if anywhere.
-    pub stats: Option<PathBuf>,
-    pub timeline: Option<PathBuf>,
-    pub progress: ProgressConfig,
-    /// Write the mode into each record: compare -o appends three runs to one file.
-    pub tag_mode: bool,
 }
 
 /// Whether to draw a progress bar, and what it runs to when that can be known.
@@ -193,27 +206,31 @@ impl Config {
         };
         let robots = (!args.no_robots).then(|| robots::agent_token(&args.user_agent).to_string());
         Ok(Config {
-            mode: args.mode,
-            crawlers: args.crawlers,
-            parsers,
-            queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
-            select: args.select,
-            fetcher,
-            quiet: args.quiet,
-            input,
+            plan: Plan {
+                mode: args.mode,
+                crawlers: args.crawlers,
+                parsers,
+                queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
+                select: args.select,
+                input: Mutex::new(input),
+                done,
+                resumed,
+                stop: stop.for_crawl(),
+                scope,
+                fields: args.field,
+                tag_mode: false,
+            },
+            fetching: Fetching {
+                fetcher,
+                robots,
+                delay: args.delay,
+                per_host: args.per_host,
+            },
             output,
-            done,
-            resumed,
-            stop: stop.for_crawl(),
-            scope,
-            robots,
-            delay: args.delay,
-            per_host: args.per_host,
-            fields: args.field,
+            quiet: args.quiet,
             stats: args.stats,
             timeline: args.timeline,
             progress,
-            tag_mode: false,
         })
     }
 }

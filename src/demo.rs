@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 use std::io::Cursor;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::cli::{DemoArgs, Mode, ServeArgs};
 use crate::compare::{self, Comparison};
-use crate::config::{default_parsers, default_queue, Config, ProgressConfig};
+use crate::config::{default_parsers, default_queue, Config, Fetching, Plan, ProgressConfig};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
@@ -76,28 +77,32 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
 fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
     let parsers = default_parsers();
     Ok(Config {
-        mode,
-        crawlers,
-        parsers,
-        queue: default_queue(parsers),
-        select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
-        fetcher: Fetcher::new(Limits::default())?,
+        plan: Plan {
+            mode,
+            crawlers,
+            parsers,
+            queue: default_queue(parsers),
+            select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
+            input: Mutex::new(Box::new(Cursor::new(Vec::new()))),
+            done: HashSet::new(),
+            resumed: None,
+            stop: stop.for_crawl(),
+            scope: Scope::default(),
+            fields: Vec::new(),
+            tag_mode: false,
+        },
+        fetching: Fetching {
+            fetcher: Fetcher::new(Limits::default())?,
+            robots: Some("crawl".into()),
+            delay: Duration::ZERO,
+            per_host: None,
+        },
         quiet: true,
-        input: Box::new(Cursor::new(Vec::new())),
         output: Output::discard(),
-        done: HashSet::new(),
-        resumed: None,
-        stop: stop.for_crawl(),
-        scope: Scope::default(),
-        robots: Some("crawl".into()),
-        delay: Duration::ZERO,
-        per_host: None,
-        fields: Vec::new(),
         stats: None,
         // Kept for the timelines the demo draws.
         timeline: Some(format!("demo-{}.svg", mode.name()).into()),
         progress: ProgressConfig::default(),
-        tag_mode: false,
     })
 }
 

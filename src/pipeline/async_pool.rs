@@ -9,7 +9,9 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::{cut_short, next_job, Crawled, Page, Shared, Work};
+use super::crawler::cut_short;
+use super::pools::next_job;
+use super::{Crawled, Page, Shared, Work};
 use crate::fetch::{AsyncFetcher, Request};
 use crate::frontier::{Job, Msg};
 use crate::timeline::{Lane, Span, SpanKind};
@@ -34,7 +36,7 @@ pub(super) struct Pool {
 
 impl Pool {
     pub(super) fn new(work: &Work) -> Pool {
-        let crawlers = work.crawlers;
+        let crawlers = work.plan.crawlers;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("async-io")
@@ -70,7 +72,7 @@ impl Pool {
     ) {
         let work = shared.work;
         let (keep, started) = (work.keep_spans, work.started);
-        while let Some(job) = next_job(links, seeds, &work.stop) {
+        while let Some(job) = next_job(links, seeds, &work.plan.stop) {
             work.begun.fetch_add(1, Ordering::Relaxed);
             let (job, url, slot) = match shared.admit(job, None) {
                 Ok(admitted) => admitted,
@@ -93,11 +95,12 @@ impl Pool {
             };
             // A stop that came while this job waited for a permit: it was not started, so it
             // gets no record and --resume takes it up, as in the other modes.
-            if work.stop.is_requested() {
+            if work.plan.stop.is_requested() {
                 work.begun.fetch_sub(1, Ordering::Relaxed);
                 break;
             }
-            let (fetcher, pages, stop) = (self.fetcher.clone(), pages.clone(), work.stop.clone());
+            let (fetcher, pages, stop) =
+                (self.fetcher.clone(), pages.clone(), work.plan.stop.clone());
             let gate = work.gate.clone();
             let (free, lanes) = (self.free.clone(), self.lanes.clone());
             self.runtime.spawn(async move {

@@ -1,0 +1,120 @@
+//! The crawler's half of the work: robots.txt, the host's turn and the network, for one job.
+
+use std::sync::atomic::Ordering;
+
+use url::Url;
+
+use super::lanes::Track;
+use super::{Crawled, Page, Shared};
+use crate::fetch::{Fetched, Request};
+use crate::frontier::Job;
+use crate::polite::Slot;
+use crate::record::{ErrorKind, PageError};
+use crate::robots::Rules;
+use crate::stop::Stop;
+use crate::timeline::SpanKind;
+
+impl Shared<'_> {
+    /// The crawler's half of the work: robots.txt, politeness and the network.
+    pub(super) fn crawl(self, job: Job, track: &mut Track) -> Crawled {
+        self.work.begun.fetch_add(1, Ordering::Relaxed);
+        let crawled = self.crawl_job(job, track);
+        if !matches!(crawled, Crawled::Page(_)) {
+            self.work.begun.fetch_sub(1, Ordering::Relaxed);
+        }
+        crawled
+    }
+
+    fn crawl_job(self, job: Job, track: &mut Track) -> Crawled {
+        let (job, url, slot) = match self.admit(job, Some(&mut *track)) {
+            Ok(admitted) => admitted,
+            Err(crawled) => return crawled,
+        };
+        // A stop that came while robots.txt or the host's turn was awaited: not started, so it
+        // gets no record and --resume takes it up.
+        if self.work.plan.stop.is_requested() {
+            return Crawled::Skipped;
+        }
+        let gate = &*self.work.gate;
+        let request = Request {
+            url: &url,
+            guarded: job.guarded,
+            stop: &self.work.plan.stop,
+            pace: &|t| slot.pace(t),
+            hops: gate,
+        };
+        let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
+        drop(slot);
+        if cut_short(&fetched, &self.work.plan.stop) {
+            return Crawled::Skipped;
+        }
+        Crawled::Page(Page { job, fetched })
+    }
+
+    /// Everything before the request: the URL, robots.txt, and a slot on its host. Err is
+    /// what becomes of a job that will not be fetched now. `track`, when the caller keeps one,
+    /// times the robots.txt fetch as waiting on the network.
+    // Err carries the page on, by value, like the channel it goes to next.
+    #[allow(clippy::result_large_err)]
+    pub(super) fn admit(
+        self,
+        job: Job,
+        track: Option<&mut Track>,
+    ) -> Result<(Job, Url, Slot), Crawled> {
+        let url = match &job.target {
+            Ok(url) => url.clone(),
+            Err(e) => {
+                let fetched = Fetched::failed(e.clone());
+                return Err(Crawled::Page(Page { job, fetched }));
+            }
+        };
+        let (gate, stop) = (&self.work.gate, &self.work.plan.stop);
+        let host = url.host_str().unwrap_or_default().to_string();
+        let rules = gate.rules(&url, job.guarded, track);
+        if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
+            // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
+            if stop.is_requested() {
+                return Err(Crawled::Skipped);
+            }
+            let error = match rules {
+                // The page itself would fail the same way; say how, not "robots".
+                Rules::Unreachable(error) => error.clone(),
+                _ if job.parent.is_some() => {
+                    self.frontier.disallowed(&job);
+                    return Err(Crawled::Skipped);
+                }
+                _ => PageError::new(ErrorKind::Robots, "disallowed by robots.txt"),
+            };
+            let fetched = Fetched::failed(error);
+            return Err(Crawled::Page(Page { job, fetched }));
+        }
+        let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
+        loop {
+            match gate.politeness.try_start(&host, crawl_delay) {
+                Ok(slot) => return Ok((job, url, slot)),
+                // Other hosts' jobs, or later ones, can go first while this host waits.
+                Err(wait) if self.frontier.others_waiting() => {
+                    return Err(Crawled::Later(job, wait))
+                }
+                Err(wait) => {
+                    if !stop.sleep(wait) {
+                        return Err(Crawled::Skipped);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a fetch ended for the stop rather than on its own: a wait before a retry was cut, or
+/// a redirect was judged on a robots.txt whose fetch the stop cut. Such a URL gets no record,
+/// so that --resume tries it again.
+pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
+    fetched.interrupted
+        || (stop.is_requested()
+            && fetched.redirects > 0
+            && fetched
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::Robots))
+}

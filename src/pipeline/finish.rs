@@ -1,0 +1,141 @@
+//! The parser's half of the work, CPU only: a fetched page taken apart, where it leads handed to
+//! the frontier, and its record serialized into the line the writer gets.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
+
+use url::Url;
+
+use super::{Line, Page, Shared};
+use crate::fetch::Fetched;
+use crate::frontier::Job;
+use crate::parse::{self, Parsed};
+use crate::record::{millis, ErrorKind, PageError, Record};
+use crate::redact;
+
+impl Shared<'_> {
+    pub(super) fn finish(self, page: Page) -> Line {
+        let Page { job, mut fetched } = page;
+        let (parsed, parse_ms) = self.take_apart(&mut fetched);
+        if let Err(error) = self.follow(&job, &fetched, &parsed) {
+            fetched.error = Some(error);
+        }
+        let record = self.record(job, fetched, parsed, parse_ms);
+        Line::of(&record)
+    }
+
+    /// Parses a page that arrived whole, timed; a parser that panicked leaves its error on the
+    /// page instead.
+    fn take_apart(self, fetched: &mut Fetched) -> (Parsed, Option<f64>) {
+        let Some(base) = fetched
+            .final_url
+            .as_ref()
+            .filter(|_| fetched.error.is_none())
+        else {
+            return (Parsed::default(), None);
+        };
+        let plan = &self.work.plan;
+        let started = Instant::now();
+        let content_type = fetched.content_type.as_deref();
+        let parsed = parse::parse(
+            &fetched.body,
+            content_type,
+            base,
+            &plan.select,
+            &plan.fields,
+        );
+        let parse_ms = Some(millis(started.elapsed()));
+        match parsed {
+            Ok(parsed) => (parsed, parse_ms),
+            Err(panicked) => {
+                fetched.error = Some(panicked);
+                (Parsed::default(), parse_ms)
+            }
+        }
+    }
+
+    /// Where the page leads: where it landed counts as seen; a sitemap's entries join its own
+    /// level, a page's links the next. This runs code of ours on remote input too (URLs parsed
+    /// and normalized): a bug that one page trips costs that page, not the parser thread, whose
+    /// loss would hang the crawl.
+    fn follow(self, job: &Job, fetched: &Fetched, parsed: &Parsed) -> Result<(), PageError> {
+        let Some(base) = &fetched.final_url else {
+            return Ok(());
+        };
+        let follow = || self.lead(job, base, fetched.from_public, parsed);
+        panic::catch_unwind(AssertUnwindSafe(follow)).map_err(|panic| {
+            let why = parse::panic_message(&*panic);
+            let message = format!("following the page's links panicked: {why}");
+            PageError::new(ErrorKind::Parse, message)
+        })
+    }
+
+    fn lead(self, job: &Job, base: &Url, from_public: bool, parsed: &Parsed) {
+        if job.target.as_ref().is_ok_and(|asked| asked != base) {
+            self.frontier.landed(base, job.depth);
+        }
+        let scope = job
+            .scope
+            .clone()
+            .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
+        if parsed.sitemap {
+            let (depth, nesting) = (job.depth, job.sitemaps);
+            self.frontier
+                .listed(base, from_public, depth, nesting, &scope, &parsed.links);
+        } else {
+            self.frontier
+                .discovered(base, from_public, job.depth, &scope, &parsed.links);
+        }
+    }
+
+    /// The page's record, with every password masked.
+    fn record(self, job: Job, fetched: Fetched, parsed: Parsed, parse_ms: Option<f64>) -> Record {
+        let plan = &self.work.plan;
+        // A page that failed or was not parsed has no values: each NAME is still there, as null.
+        let mut values = parsed.fields.into_iter();
+        let mut fields = serde_json::Map::new();
+        for (i, field) in plan.fields.iter().enumerate() {
+            let value = values.next().flatten();
+            if value.is_some() {
+                self.work.counts.matched(i);
+            }
+            fields.insert(field.name.clone(), value.into());
+        }
+        let mut record = Record {
+            url: job.line,
+            final_url: fetched.final_url.map(String::from),
+            status: fetched.status,
+            title: parsed.title,
+            links: parsed.links,
+            meta: parsed.meta,
+            fields,
+            depth: job.depth,
+            parent: job.parent.map(|p| p.to_string()),
+            bytes: fetched.bytes,
+            encoding: parsed.encoding,
+            attempts: fetched.attempts,
+            fetch_ms: fetched.fetch_ms,
+            parse_ms,
+            truncated: parsed.truncated,
+            error: fetched.error,
+            mode: plan.tag_mode.then(|| plan.mode.name()),
+        };
+        redact::record(&mut record);
+        record
+    }
+}
+
+impl Line {
+    /// A record as one JSON line, with the figures the stats need from it.
+    fn of(record: &Record) -> Line {
+        let mut json = Vec::with_capacity(256 + 128 * record.links.len());
+        record.write_line(&mut json);
+        Line {
+            json,
+            bytes: record.bytes,
+            fetch_ms: record.fetch_ms,
+            parse_ms: record.parse_ms,
+            error: record.error.as_ref().map(|e| e.kind),
+        }
+    }
+}
