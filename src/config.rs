@@ -1,12 +1,8 @@
 //! Checks the raw arguments once, at start-up, and turns them into everything a crawl needs.
 
 use std::collections::HashSet;
-use std::ffi::CString;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
-use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::thread;
@@ -24,6 +20,9 @@ use crate::pipeline::lines::jobs;
 use crate::progress::Total;
 use crate::robots;
 use crate::stop::Stop;
+use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
+
+mod files;
 
 /// Where the URL lines come from; read lazily, one line at a time.
 pub type Input = Box<dyn BufRead + Send>;
@@ -232,117 +231,6 @@ impl Config {
             timeline: args.timeline,
             progress,
         })
-    }
-}
-
-/// The file behind a standard stream, if it has one.
-fn fd_metadata(stream: impl AsFd) -> Option<Metadata> {
-    let fd = stream.as_fd().try_clone_to_owned().ok()?;
-    File::from(fd).metadata().ok()
-}
-
-/// Refuses an output that is the URL file: crawl would read its own records back as URL lines
-/// until the disk is full. `-o FILE` and stdout are both checked, against a URL file and
-/// stdin; a terminal or a socket can be both, since what is written there is not read back.
-fn not_the_url_file(
-    urls: &Path,
-    source: Option<&Metadata>,
-    output: Option<&Path>,
-) -> Result<(), UsageError> {
-    let input = match urls.as_os_str() == "-" {
-        true => "the URL input (stdin)".to_string(),
-        false => format!("the URL file '{}'", urls.display()),
-    };
-    let (sink, named) = match output {
-        Some(path) => (
-            std::fs::metadata(path).ok(),
-            format!("the output file '{}'", path.display()),
-        ),
-        None => (fd_metadata(io::stdout()), "stdout".to_string()),
-    };
-    let same_path = output.is_some_and(|out| out == urls);
-    let same_file = match (source, &sink) {
-        (Some(a), Some(b)) => {
-            let kind = a.file_type();
-            a.dev() == b.dev() && a.ino() == b.ino() && !kind.is_char_device() && !kind.is_socket()
-        }
-        _ => false,
-    };
-    if same_path || same_file {
-        return Err(UsageError(format!(
-            "{named} is {input}: crawl would read its own records back as URL lines"
-        )));
-    }
-    Ok(())
-}
-
-/// Refuses a --stats or --timeline file that is the URL file, the output or the other one:
-/// each is replaced whole at the end, which would destroy what that file holds.
-fn not_overwritten(
-    args: &CrawlArgs,
-    urls: &Path,
-    source: Option<&Metadata>,
-) -> Result<(), UsageError> {
-    let url_file = (urls.as_os_str() != "-").then_some(urls);
-    let mut kept: Vec<(String, Option<&Path>, Option<Metadata>)> =
-        vec![("the URL file".into(), url_file, source.cloned())];
-    if let Some(out) = &args.output {
-        kept.push((
-            "the output file".into(),
-            Some(out),
-            std::fs::metadata(out).ok(),
-        ));
-    }
-    for (flag, path) in [("--stats", &args.stats), ("--timeline", &args.timeline)] {
-        let Some(path) = path.as_deref() else {
-            continue;
-        };
-        let meta = std::fs::metadata(path).ok();
-        let clash = kept.iter().find(|(_, other, other_meta)| {
-            let same_path = other.is_some_and(|o| o == path);
-            let same_file = match (&meta, other_meta) {
-                (Some(a), Some(b)) => a.is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
-                _ => false,
-            };
-            same_path || same_file
-        });
-        if let Some((what, _, _)) = clash {
-            return Err(UsageError(format!(
-                "{flag} '{}' is {what}, which it would overwrite at the end",
-                path.display()
-            )));
-        }
-        kept.push((format!("the {flag} file"), Some(path), meta));
-    }
-    Ok(())
-}
-
-/// Whether `path` could be written at the end, checked without creating or truncating it: an
-/// existing file must open for writing, a missing one needs a directory that takes new files.
-fn writable(path: &Path) -> io::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(io::Error::from_raw_os_error(libc::EISDIR)),
-        // Opening a FIFO would wait for a reader, and closing it again would end that reader.
-        Ok(meta) if !meta.is_file() => access(path, libc::W_OK),
-        Ok(_) => OpenOptions::new().write(true).open(path).map(drop),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            access(dir, libc::W_OK | libc::X_OK)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    // SAFETY: c_path is a NUL-terminated string that outlives the call.
-    match unsafe { libc::access(c_path.as_ptr(), mode) } {
-        0 => Ok(()),
-        _ => Err(io::Error::last_os_error()),
     }
 }
 

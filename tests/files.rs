@@ -515,7 +515,20 @@ fn stats_and_timeline_never_overwrite_the_url_file_the_output_or_each_other() {
     let link = dir.path().join("link.txt");
     std::os::unix::fs::symlink(&urls, &link).unwrap();
     let t = dir.path().join("t.svg");
+    let not_yet = dir.path().join("new.jsonl");
+    let dangling = dir.path().join("dangling");
+    std::os::unix::fs::symlink(&not_yet, &dangling).unwrap();
+    let dot = format!("{}/./new.jsonl", s(dir.path()));
     for (args, said) in [
+        // An output not created yet, spelled another way or reached through a link.
+        (
+            vec!["--stats", &dot, "-o", s(&not_yet), s(&urls)],
+            "the output file",
+        ),
+        (
+            vec!["--timeline", s(&dangling), "-o", s(&not_yet), s(&urls)],
+            "the output file",
+        ),
         (vec!["--stats", s(&urls), s(&urls)], "--stats"),
         (vec!["--timeline", s(&link), s(&urls)], "--timeline"),
         (
@@ -534,5 +547,6 @@ fn stats_and_timeline_never_overwrite_the_url_file_the_output_or_each_other() {
         assert_eq!(std::fs::read(&urls).unwrap(), before, "{args:?}");
         assert_eq!(std::fs::read(&out).unwrap(), b"", "{args:?}");
         assert!(!t.exists(), "{args:?}");
+        assert!(!not_yet.exists(), "{args:?}");
     }
 }
