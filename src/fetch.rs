@@ -164,11 +164,13 @@ impl Screen {
         dns::Resolver::new(guard, self.proxies.hosts.clone())
     }
 
-    /// Whether `check` has work to do: a guarded hop to a name, through a proxy.
+    /// Whether `check` has work to do: a guarded hop to a name, through a proxy or to a
+    /// proxy's own host.
     fn applies(&self, hop: &Hop) -> bool {
-        hop.guarded
-            && matches!(hop.url.host(), Some(url::Host::Domain(_)))
-            && self.proxies.intercept(&hop.url)
+        let Some(url::Host::Domain(host)) = hop.url.host() else {
+            return false;
+        };
+        hop.guarded && (self.proxies.hosts.contains(host) || self.proxies.intercept(&hop.url))
     }
 
     /// Refuses a guarded hop whose host, a name, resolves only to private addresses, when a

@@ -306,6 +306,36 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
     assert!(!asked.iter().any(|p| p.contains("sneaky")), "{asked:?}");
 }
 
+#[cfg(debug_assertions)]
+#[test]
+fn a_public_page_cannot_reach_the_proxys_own_host_directly_or_through_it() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        p if p.ends_with("/r1") => {
+            redirect(302, &format!("http://myproxy.test:{}/secret", req.port()))
+        }
+        p if p.ends_with("/robots.txt") => Response::status(404),
+        _ => page("INTERNAL SECRET", &[]),
+    });
+    let proxy = format!("http://myproxy.test:{}", server.port());
+    let dns = ("CRAWL_TEST_DNS", "myproxy.test=127.0.0.1");
+    // The proxy's host bypassed (NO_PROXY), then asked for through the proxy.
+    for no_proxy in ["myproxy.test,blog.example", "blog.example"] {
+        let env = [dns, ("HTTP_PROXY", proxy.as_str()), ("NO_PROXY", no_proxy)];
+        for mode in MODES {
+            let args = ["--mode", mode, "-q", &pin("blog.example"), "-"];
+            let line = public(&server, "blog.example", "/r1");
+            let run = crawl_with(&args, &line, &env);
+            let record = &run.records()[0];
+            assert_eq!(
+                record["error"]["kind"], "blocked",
+                "{no_proxy} {mode}: {record}"
+            );
+        }
+    }
+    let asked = server.paths();
+    assert!(!asked.iter().any(|p| p.ends_with("/secret")), "{asked:?}");
+}
+
 // --- nothing secret leaves ---------------------------------------------------------------
 
 #[test]

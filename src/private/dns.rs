@@ -68,8 +68,9 @@ impl Resolver {
     }
 
     /// Looks `host` up here and refuses it as the guarded connection would: for a request a
-    /// proxy makes, which resolves the name itself. Blocks; a name that does not resolve here
-    /// is left for the proxy to try.
+    /// proxy makes, which resolves the name itself, and for one to a proxy's own host, which the
+    /// resolver lets through. Blocks; a name that does not resolve here is left for the proxy
+    /// to try.
     pub fn check(&self, host: &str) -> Result<(), PrivateAnswer> {
         let found = match &self.fixed {
             Some(fixed) => answers(fixed, host).unwrap_or_default(),
@@ -80,7 +81,9 @@ impl Resolver {
         if found.is_empty() {
             return Ok(());
         }
-        self.screen(host.to_string(), found).map(drop)
+        // No exception for the proxies' names here: what a request is for is judged, and a page
+        // must not reach the proxy's own host any more than another private one.
+        public_only(host.to_string(), found).map(drop)
     }
 
     /// The addresses that may be connected to: all of them, or for the guard the public ones,
@@ -89,15 +92,20 @@ impl Resolver {
         if !self.guard || self.proxies.contains(&host) {
             return Ok(Box::new(found.into_iter()));
         }
-        let (private, public): (Vec<_>, Vec<_>) =
-            found.into_iter().partition(|a| is_private_ip(a.ip()));
-        match private.first() {
-            Some(first) if public.is_empty() => Err(PrivateAnswer {
-                host,
-                addr: first.ip(),
-            }),
-            _ => Ok(Box::new(public.into_iter())),
-        }
+        Ok(Box::new(public_only(host, found)?.into_iter()))
+    }
+}
+
+/// The public addresses of an answer, or the refusal when it has none.
+fn public_only(host: String, found: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, PrivateAnswer> {
+    let (private, public): (Vec<_>, Vec<_>) =
+        found.into_iter().partition(|a| is_private_ip(a.ip()));
+    match private.first() {
+        Some(first) if public.is_empty() => Err(PrivateAnswer {
+            host,
+            addr: first.ip(),
+        }),
+        _ => Ok(public),
     }
 }
 
@@ -186,7 +194,11 @@ mod tests {
             .build()
             .unwrap();
         let proxy = runtime.block_on(resolver.resolve(Name::from_str("proxy.corp").unwrap()));
-        assert!(proxy.is_ok(), "the proxy itself is reached");
+        assert!(proxy.is_ok(), "the proxy itself is connected to");
+        assert!(
+            resolver.check("proxy.corp").is_err(),
+            "but a page may not ask for it"
+        );
         let refused = resolver.check("sneaky.example").unwrap_err();
         assert_eq!(refused.addr.to_string(), "127.0.0.1");
         assert!(resolver.check("blog.example").is_ok());
