@@ -11,38 +11,62 @@ use crate::record::Record;
 pub const MASK: &str = "***";
 
 /// `text` with the password of every URL in it masked, for text that may not parse as a URL
-/// (a URL line as given, a message that quotes one). A URL's userinfo is what lies between
-/// `://` and the last `@` before the end of its authority.
+/// (a URL line as given, a message that quotes one). A URL starts at `scheme://`, or at `http:`
+/// or `https:` followed by any slashes or backslashes (`http:\\u:p@h/` and `http:u:p@h/` parse as
+/// URLs too). Its authority runs to the next `/`, `\\`, `?` or `#`, whitespace included (a
+/// password may hold a space), and its userinfo to the last `@` in it; the password is what
+/// follows the userinfo's first `:`. Where that reads too much, more is masked, never less.
 pub fn mask(text: &str) -> Cow<'_, str> {
-    let mut out = String::new();
-    let mut rest = text;
-    let mut changed = false;
-    while let Some(start) = rest.find("://") {
-        let authority = &rest[start + 3..];
-        let end = authority
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(authority.len());
-        let userinfo = authority[..end]
-            .rfind('@')
-            .map(|at| &authority[..at])
-            .and_then(|info| info.find(':').map(|colon| (colon, info.len())));
-        let cut = start + 3 + end;
-        match userinfo {
-            Some((colon, len)) if &authority[colon + 1..len] != MASK => {
-                out.push_str(&rest[..start + 3 + colon + 1]);
-                out.push_str(MASK);
-                out.push_str(&rest[start + 3 + len..cut]);
-                changed = true;
-            }
-            _ => out.push_str(&rest[..cut]),
-        }
-        rest = &rest[cut..];
-    }
-    if !changed {
+    // No userinfo without an '@': most text, every link without one, costs a scan for it.
+    if !text.contains('@') {
         return Cow::Borrowed(text);
     }
-    out.push_str(rest);
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    for colon in memchr::memchr_iter(b':', bytes) {
+        if colon < copied || !starts_url(bytes, colon) {
+            continue;
+        }
+        let start = colon
+            + 1
+            + bytes[colon + 1..]
+                .iter()
+                .take_while(|&&b| b == b'/' || b == b'\\')
+                .count();
+        let end = start
+            + bytes[start..]
+                .iter()
+                .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
+                .unwrap_or(bytes.len() - start);
+        let authority = &text[start..end];
+        let Some(at) = authority.rfind('@') else {
+            continue;
+        };
+        let Some(sep) = authority[..at].find(':') else {
+            continue;
+        };
+        if &authority[sep + 1..at] != MASK {
+            out.push_str(&text[copied..start + sep + 1]);
+            out.push_str(MASK);
+            copied = start + at;
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// Whether the `:` at `colon` ends a URL's scheme: `://` after any scheme, or http and https
+/// however they are followed.
+fn starts_url(bytes: &[u8], colon: usize) -> bool {
+    let before = &bytes[..colon];
+    let ends_with = |word: &[u8]| {
+        before.len() >= word.len() && before[before.len() - word.len()..].eq_ignore_ascii_case(word)
+    };
+    bytes[colon + 1..].starts_with(b"//") || ends_with(b"http") || ends_with(b"https")
 }
 
 /// A parsed URL with its password masked: the form it is recorded and deduplicated by.
@@ -93,6 +117,14 @@ mod tests {
             ("http://u:***@h/", "http://u:***@h/"),
             ("no url here: a:b@c", "no url here: a:b@c"),
             ("http://u:p@h", "http://u:***@h"),
+            // Spellings the URL parser takes as well, and passwords with blanks in them.
+            ("http:\\\\user:hunter2@h:1/e", "http:\\\\user:***@h:1/e"),
+            ("http:user:hunter2@h/f", "http:user:***@h/f"),
+            ("HTTPS:/user:hunter2@h/h", "HTTPS:/user:***@h/h"),
+            ("http://user:hun\tter2@h/i", "http://user:***@h/i"),
+            ("http://user:hun ter2@h/sp", "http://user:***@h/sp"),
+            ("ftp://u:p@h/", "ftp://u:***@h/"),
+            ("mailto:me@example.com", "mailto:me@example.com"),
         ] {
             assert_eq!(mask(given), shown, "{given}");
         }

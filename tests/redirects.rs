@@ -368,7 +368,16 @@ fn a_password_in_a_url_authenticates_and_is_shown_nowhere() {
             timeline.to_str().unwrap(),
             "-",
         ];
-        let input = [secret_url("/moved"), "http://user:hunter2@/".into()].join("\n");
+        let odd = |how: &str| format!("{how}user:hun ter2@127.0.0.1:{}/odd", server.port());
+        let input = [
+            secret_url("/moved"),
+            "http://user:hunter2@/".into(),
+            // Spellings that parse as URLs too, and a password with a blank.
+            odd("http:\\\\"),
+            odd("http:"),
+            odd("http://"),
+        ]
+        .join("\n");
         let run = crawl(&args, &input);
         assert_eq!(run.code(), 0, "{}", run.stderr);
         for (what, text) in [
