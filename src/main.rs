@@ -69,7 +69,6 @@ fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
 }
 
 fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
-    let urls = args.urls.clone().expect("clap requires URLS");
     let config = config::Config::from_args(args, stop)?;
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
     let (summary, mut code) = match pipeline::run(config) {
@@ -84,7 +83,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         Err(e) => {
             let failed = e.downcast::<OutputFailed>()?;
             note(format_args!("error: {failed}"));
-            note(failed.advice(&urls));
+            note(failed.advice());
             (failed.summary, ExitCode::Failure)
         }
     };
@@ -99,7 +98,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         [(stats, &stats_json), (timeline, &svg)];
     for (path, render) in reports {
         let Some(path) = path else { continue };
-        let written = render().and_then(|text| Ok(std::fs::write(&path, text)?));
+        let written = render().and_then(|text| Ok(output::replace_whole(&path, text.as_bytes())?));
         if let Err(e) = written {
             note(format_args!(
                 "error: cannot write '{}': {e:#}",

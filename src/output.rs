@@ -141,6 +141,43 @@ impl Output {
     }
 }
 
+/// Writes `bytes` as the whole of FILE, or leaves FILE as it was: a report written at the end
+/// of a crawl must not turn an earlier one into an empty file when the disk is full. The bytes
+/// go to a new file beside it, which then takes its place.
+pub fn replace_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let meta = std::fs::metadata(path).ok();
+    // A pipe or a device (--stats /dev/stdout) has nothing to lose, and cannot be replaced.
+    if meta.as_ref().is_some_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes);
+    }
+    // Through a link, the file it points to is replaced; the link stays.
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return std::fs::write(path, bytes);
+    };
+    let mut beside = std::ffi::OsString::from(".");
+    beside.push(name);
+    beside.push(format!(".crawl-{}", std::process::id()));
+    let temp = dir.join(beside);
+    let written = (|| {
+        let mut file = File::create(&temp)?;
+        if let Some(meta) = &meta {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    match written {
+        // A directory that takes no new files, around a file that may be written: in place.
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => std::fs::write(path, bytes),
+        other => other,
+    }
+}
+
 /// What FILE already holds, for `--resume`.
 #[derive(Debug, Default)]
 pub struct Resumed {
@@ -245,15 +282,20 @@ pub fn resume(path: &Path) -> Result<Resumed, ResumeError> {
         if !starts_like_record(line.strip_suffix(b"\n").unwrap_or(&line)) {
             return Err(ResumeError::NotRecord(number));
         }
-        if line.last() != Some(&b'\n') {
-            // The end of the file, in the middle of a record: kill -9 or a full disk.
-            resumed.torn = Some((whole, whole + line.len() as u64));
-            break;
-        }
-        whole += line.len() as u64;
         // A record that does not parse was torn by an earlier run and ended with a newline by
         // the next one that appended (see Output::append): crawl's, and no record.
-        if let Ok(seen) = serde_json::from_slice::<Seen>(&line) {
+        let seen = serde_json::from_slice::<Seen>(&line);
+        if line.last() != Some(&b'\n') {
+            // The end of the file, in the middle of a record (kill -9 or a full disk), unless
+            // the record is whole and only its newline is missing: that one is kept, and the
+            // next record appended gets a line of its own (see Output::append).
+            if seen.is_err() {
+                resumed.torn = Some((whole, whole + line.len() as u64));
+                break;
+            }
+        }
+        whole += line.len() as u64;
+        if let Ok(seen) = seen {
             if is_sitemap(seen.final_url.as_deref(), &seen.encoding, &seen.error) {
                 let landed = seen.final_url.clone().unwrap_or_default();
                 resumed.sitemaps.insert(landed, seen.parent);
@@ -383,6 +425,34 @@ mod tests {
             resume(&dir.path().join("none")).unwrap().done,
             HashSet::new()
         );
+    }
+
+    #[test]
+    fn a_report_replaces_its_file_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "old\n").unwrap();
+        replace_whole(&path, b"new\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        replace_whole(&link, b"newer\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "newer\n");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporary file is left");
+    }
+
+    #[test]
+    fn resume_keeps_a_whole_last_record_that_lacks_only_its_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let text = "{\"url\":\"http://a/\"}\n{\"url\":\"http://mine/\",\"my\":\"precious data\"}";
+        std::fs::write(&path, text).unwrap();
+        let resumed = resume(&path).unwrap();
+        resumed.cut_torn_record(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert!(resumed.done.contains("http://mine/"));
     }
 
     #[test]

@@ -60,17 +60,19 @@ impl std::error::Error for OutputFailed {}
 
 impl OutputFailed {
     /// How much of the crawl is on record, and, for a file, the command that finishes it.
-    pub fn advice(&self, urls: &Path) -> String {
+    pub fn advice(&self) -> String {
         let n = self.written;
         let records = match n {
             1 => "1 record was written".to_string(),
             n => format!("{n} records were written"),
         };
         match &self.path {
+            // The same URLs and options: a --depth crawl resumed without --depth would stop
+            // at the lines, and the URL file may have been a pipe (`<(...)`) with no name to give.
             Some(path) => format!(
-                "crawl: {records}; crawl --resume -o {} {} will finish the crawl",
-                shell_word(path),
-                shell_word(urls)
+                "crawl: {records}; crawl --resume -o {}, with the same URLs and options, will \
+                 finish the crawl",
+                shell_word(path)
             ),
             None => format!("crawl: {records}"),
         }

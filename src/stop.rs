@@ -34,6 +34,10 @@ impl Stop {
             signal_hook::flag::register_usize(sig, self.signal.clone(), sig as usize)?;
             signal_hook::flag::register(sig, self.signalled.clone())?;
         }
+        // A file-size limit (ulimit -f) then fails the write with EFBIG, which crawl reports as
+        // it reports a full disk, instead of killing it without a word.
+        // SAFETY: setting a signal's disposition to ignored runs no code of ours.
+        unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
         Ok(())
     }
 

@@ -405,6 +405,9 @@ fn fill_up(limit: Limit, out_dir: &Path, dir: &Path, after: impl FnOnce()) {
         "--stats",
         s(&stats),
     ]);
+    // An earlier report on the disk that fills up: a later one that does not fit leaves it be.
+    let kept = out_dir.join("kept.json");
+    std::fs::write(&kept, "keep\n").unwrap();
     let (errno, name) = match limit {
         Limit::Tmpfs => {
             cmd.args(["--timeline", s(&timeline)]);
@@ -421,8 +424,9 @@ fn fill_up(limit: Limit, out_dir: &Path, dir: &Path, after: impl FnOnce()) {
                     if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
-                    // Otherwise the first write past the limit kills the process.
-                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    // SIGXFSZ at its default, which kills the writer, as `ulimit -f` leaves it:
+                    // crawl must ignore it itself for the write to fail instead.
+                    libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
                     Ok(())
                 });
             }
@@ -448,9 +452,9 @@ fn fill_up(limit: Limit, out_dir: &Path, dir: &Path, after: impl FnOnce()) {
     assert_eq!(
         lines.next().unwrap(),
         format!(
-            "crawl: {whole} records were written; crawl --resume -o {} {} will finish the crawl",
+            "crawl: {whole} records were written; crawl --resume -o {}, with the same URLs and \
+             options, will finish the crawl",
             out.display(),
-            urls.display()
         ),
         "{name}: {stderr}"
     );
@@ -467,6 +471,10 @@ fn fill_up(limit: Limit, out_dir: &Path, dir: &Path, after: impl FnOnce()) {
     );
     if let Limit::Tmpfs = limit {
         assert!(std::fs::read_to_string(&timeline).unwrap().contains("<svg"));
+        let again = crawl(&["--no-robots", "-q", "--stats", s(&kept), s(&urls)]);
+        assert_eq!(again.code(), Some(1), "{name}: {}", again.stderr);
+        again.one_line(&format!("error: cannot write '{}'", kept.display()));
+        assert_eq!(std::fs::read_to_string(&kept).unwrap(), "keep\n", "{name}");
     }
 
     // With room again, --resume finishes the crawl: one record per URL line.
