@@ -10,7 +10,7 @@ use reqwest::blocking::Client;
 use reqwest::header::REFERER;
 use url::Url;
 
-use crate::private::{self, dns};
+use crate::private::dns;
 use crate::record::{millis, ErrorKind, PageError};
 use crate::redact;
 use crate::retry;
@@ -18,10 +18,12 @@ use crate::stop::Stop;
 use body::{Body, Expect};
 use redirect::Hop;
 pub use redirect::{Hops, NoRules};
+use screen::Screen;
 
 mod body;
 mod proxy;
 mod redirect;
+mod screen;
 
 /// Sent unless --user-agent says otherwise: names the tool so site owners can tell who calls.
 pub const USER_AGENT: &str = concat!("crawl/", env!("CARGO_PKG_VERSION"));
@@ -56,21 +58,6 @@ impl Default for Limits {
             keep_alive: true,
             user_agent: USER_AGENT.into(),
             resolve: Vec::new(),
-        }
-    }
-}
-
-impl Limits {
-    /// Whether a response from `url`, received from `peer`, came from a public place, so that
-    /// where it leads (its redirects, its links) must not be private. The address decides; a
-    /// host pinned with --resolve stands in for the host it names, so its name decides.
-    pub fn is_public_source(&self, url: &Url, peer: Option<SocketAddr>) -> bool {
-        let pinned = url
-            .host_str()
-            .is_some_and(|host| self.resolve.iter().any(|(name, _)| name == host));
-        match peer {
-            Some(peer) if !pinned => !private::is_private_ip(peer.ip()),
-            _ => !private::is_private(url),
         }
     }
 }
@@ -145,47 +132,6 @@ pub struct Fetcher {
     screen: Screen,
 }
 
-/// For requests a proxy makes, which resolves names itself: the guarded resolver's check, made
-/// here before the request.
-#[derive(Clone)]
-struct Screen {
-    proxies: Arc<proxy::Proxies>,
-    guard: dns::Resolver,
-}
-
-impl Screen {
-    fn new() -> Screen {
-        let proxies = Arc::new(proxy::Proxies::from_env());
-        let guard = dns::Resolver::new(true, proxies.hosts.clone());
-        Screen { proxies, guard }
-    }
-
-    fn resolver(&self, guard: bool) -> dns::Resolver {
-        dns::Resolver::new(guard, self.proxies.hosts.clone())
-    }
-
-    /// Whether `check` has work to do: a guarded hop to a name, through a proxy or to a
-    /// proxy's own host.
-    fn applies(&self, hop: &Hop) -> bool {
-        let Some(url::Host::Domain(host)) = hop.url.host() else {
-            return false;
-        };
-        hop.guarded && (self.proxies.hosts.contains(host) || self.proxies.intercept(&hop.url))
-    }
-
-    /// Refuses a guarded hop whose host, a name, resolves only to private addresses, when a
-    /// proxy will make the request. It blocks, for the lookup.
-    fn check(&self, hop: &Hop) -> Result<(), PageError> {
-        if !self.applies(hop) {
-            return Ok(());
-        }
-        let host = hop.url.host_str().unwrap_or_default();
-        self.guard
-            .check(host)
-            .map_err(|refused| PageError::new(ErrorKind::Blocked, refused.to_string()))
-    }
-}
-
 /// The async twin for --mode async: the same limits, policies, body rules and error kinds,
 /// only the waiting is done by tokio instead of blocked threads.
 pub struct AsyncFetcher {
@@ -223,7 +169,11 @@ macro_rules! configure {
             builder = builder.pool_max_idle_per_host(0);
         }
         for (host, ip) in &limits.resolve {
-            builder = builder.resolve(host, SocketAddr::new(*ip, 0));
+            // `blog.example.` and `blog.example` are one host, whichever the pin or the URL says.
+            let host = host.trim_end_matches('.');
+            for name in [host.to_string(), format!("{host}.")] {
+                builder = builder.resolve(&name, SocketAddr::new(*ip, 0));
+            }
         }
         builder.build()?
     }};
@@ -247,26 +197,18 @@ macro_rules! prepare {
     }};
 }
 
-/// Either client's response head, with the address it came from; through a proxy that address
-/// is the proxy's, so none is given and the host's spelling decides.
-macro_rules! head {
-    ($fetcher:expr, $hop:expr, $response:expr) => {
-        Head {
-            status: $response.status(),
-            headers: $response.headers(),
-            peer: $response
-                .remote_addr()
-                .filter(|_| !$fetcher.screen.proxies.intercept(&$hop.url)),
-        }
-    };
-}
-
 /// A redirect's body is read this far, so its connection can be reused, and no further.
 const REDIRECT_BODY: u64 = 64 * 1024;
 
 impl Fetcher {
+    /// Whether a page at `url` counts as public, with no address to go by (a page an earlier
+    /// run recorded): the name decides, resolved here.
+    pub fn is_public_page(&self, url: &Url) -> bool {
+        self.screen.is_public(url, None)
+    }
+
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
-        let screen = Screen::new();
+        let screen = Screen::new(&limits);
         Ok(Fetcher {
             open: configure!(Client::builder(), &limits, screen.resolver(false)),
             guarded: configure!(Client::builder(), &limits, screen.resolver(true)),
@@ -344,7 +286,11 @@ impl Fetcher {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
-            let head = head!(self, hop, response);
+            let head = Head {
+                status: response.status(),
+                headers: response.headers(),
+                from_public: self.screen.is_public(&hop.url, response.remote_addr()),
+            };
             let mut body = match step(
                 &self.limits,
                 request,
@@ -425,7 +371,17 @@ impl AsyncFetcher {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
-            let head = head!(self, hop, response);
+            let peer = response.remote_addr();
+            // Telling may take a lookup, which blocks: the runtime's other tasks move meanwhile.
+            let from_public = match self.screen.looks_up(&hop.url, peer) {
+                true => tokio::task::block_in_place(|| self.screen.is_public(&hop.url, peer)),
+                false => self.screen.is_public(&hop.url, peer),
+            };
+            let head = Head {
+                status: response.status(),
+                headers: response.headers(),
+                from_public,
+            };
             let asks = redirect::asks(head.status, head.headers);
             let mut step = || {
                 step(
@@ -485,12 +441,12 @@ impl AsyncFetcher {
     }
 }
 
-/// A response's status line and headers, and the address it came from.
+/// A response's status line and headers, and whether it came from a public place.
 #[derive(Clone, Copy)]
 struct Head<'a> {
     status: reqwest::StatusCode,
     headers: &'a reqwest::header::HeaderMap,
-    peer: Option<SocketAddr>,
+    from_public: bool,
 }
 
 /// What an attempt does once a response's head has arrived.
@@ -514,9 +470,10 @@ fn step(
     chain: &mut Vec<Url>,
     started: Instant,
 ) -> Step {
-    let from_public = limits.is_public_source(&hop.url, head.peer);
     let Head {
-        status, headers, ..
+        status,
+        headers,
+        from_public,
     } = head;
     match redirect::next(
         limits,

@@ -15,7 +15,6 @@ use crate::fetch::Fetched;
 use crate::frontier::{Frontier, Job, MemoryStore, Msg, Transport};
 use crate::output::{self, Recorded, WriteError};
 use crate::polite::Politeness;
-use crate::private;
 use crate::progress::{Entries, Progress};
 use crate::record::ErrorKind;
 use crate::report::{Ending, OutputFailed, Summary, Tallies};
@@ -259,9 +258,8 @@ impl Work {
                 .and_then(|u| u.host_str().map(str::to_owned)),
         };
         let scope: Arc<str> = host.unwrap_or_default().into();
-        // The address the page came from is not recorded: its host's spelling decides, which
-        // treats a name as public, the safe side.
-        let from_public = !private::is_private(&base);
+        // The address the page came from is not recorded: where its name resolves now decides.
+        let from_public = self.gate.fetcher.is_public_page(&base);
         // As in finish: a sitemap's entries join its own level, a page's links the next.
         if page.is_sitemap() {
             let nesting = refollow.nesting(page.parent.as_deref());

@@ -306,6 +306,117 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
     assert!(!asked.iter().any(|p| p.contains("sneaky")), "{asked:?}");
 }
 
+/// intra.corp and wiki.corp: names of the user's own network, on this machine.
+#[cfg(debug_assertions)]
+const INTRANET: (&str, &str) = ("CRAWL_TEST_DNS", "intra.corp=127.0.0.1;wiki.corp=127.0.0.1");
+
+#[cfg(debug_assertions)]
+fn intranet() -> Server {
+    Server::start(|req: &Request, _| {
+        // As a proxy, the server is asked for absolute URLs, with no port.
+        let host = req.header("host").unwrap_or_default();
+        let wiki = match host.split_once(':') {
+            Some((_, port)) => format!("http://wiki.corp:{port}/w"),
+            None => "http://wiki.corp/w".into(),
+        };
+        match req.path.rsplit_once('/').map(|(_, p)| p) {
+            Some("") => page("home", &["/a".into(), wiki]),
+            Some("robots.txt") => Response::status(404),
+            _ => page("inside", &[]),
+        }
+    })
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_resumed_crawl_follows_a_private_names_links_as_the_whole_crawl_does() {
+    let server = intranet();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let line = format!("http://intra.corp:{}/\n", server.port());
+    for mode in MODES {
+        let _ = std::fs::remove_file(&out);
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--all-hosts",
+            "-o",
+            out.to_str().unwrap(),
+            "-",
+        ];
+        // The line alone, then the rest of a --depth 1 crawl, as after an interruption.
+        crawl_with(&args, &line, &[INTRANET]);
+        let resume = [&["--resume", "--depth", "1"], &args[..]].concat();
+        let run = crawl_with(&resume, &line, &[INTRANET]);
+        assert_eq!(run.code(), 0, "{mode}: {}", run.stderr);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let records: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(records.len(), 3, "{mode}: {text}");
+        for record in &records {
+            assert_eq!(record["error"], Value::Null, "{mode}: {record}");
+        }
+    }
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn through_a_proxy_a_private_names_pages_lead_on_to_private_addresses() {
+    let proxy = intranet();
+    let env = [INTRANET, ("HTTP_PROXY", &proxy.url("/"))];
+    for mode in MODES {
+        let args = ["--mode", mode, "-q", "--depth", "1", "--all-hosts", "-"];
+        let run = crawl_with(&args, "http://intra.corp/\n", &env);
+        let records = run.records();
+        assert_eq!(records.len(), 3, "{mode}: {}", run.stdout);
+        for record in &records {
+            assert_eq!(record["error"], Value::Null, "{mode}: {record}");
+        }
+    }
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_link_found_on_a_private_and_a_public_page_is_followed_in_every_mode() {
+    // The private page answers late, so that in multi and async mode the public one is parsed
+    // first; single mode parses them in order.
+    let server = Server::start(|req: &Request, _| {
+        let x = format!("http://sneaky.example:{}/x", req.port());
+        match req.path.as_str() {
+            "/p" => {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                page("private", &[x])
+            }
+            "/q" => page("public", &[x]),
+            "/robots.txt" => Response::status(404),
+            _ => page("X", &[]),
+        }
+    });
+    let lines = [server.url("/p"), public(&server, "blog.example", "/q")].join("\n");
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "1",
+            "--all-hosts",
+            &pin("blog.example"),
+            "-",
+        ];
+        let run = crawl_with(&args, &lines, &[SNEAKY]);
+        let records = run.records();
+        let x = records
+            .iter()
+            .find(|r| r["title"] == "X" || r["url"].as_str().unwrap().ends_with("/x"));
+        let x = x.unwrap_or_else(|| panic!("{mode}: {}", run.stdout));
+        assert_eq!(x["title"], "X", "{mode}: {x}");
+    }
+}
+
 #[cfg(debug_assertions)]
 #[test]
 fn a_public_page_cannot_reach_the_proxys_own_host_directly_or_through_it() {

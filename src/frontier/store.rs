@@ -26,7 +26,9 @@ pub trait Store: Send + Sync {
     /// if one of them has it.
     fn claim(&self, print: Print, depth: u32) -> Claim;
     /// Links found for level `depth`: each one claimed, and those new or taken wait for that
-    /// level, a new one only while the budget lasts.
+    /// level, a new one only while the budget lasts. A link already waiting for that level and
+    /// found again unguarded (from a page on a private address) waits unguarded: which page of
+    /// a level is parsed first must not decide it.
     fn wait(&self, depth: u32, links: Vec<(Print, Job)>);
     /// The live jobs of the shallowest level waiting, taken out of the store; none when no
     /// level waits.
@@ -61,6 +63,8 @@ struct Next {
     /// claimed at a smaller depth, its shortest. A job whose entry is gone, or names another
     /// depth, was taken so, and is dropped when released.
     waiting: HashMap<Print, u32>,
+    /// Waiting links that some page found unguarded.
+    unguarded: HashSet<Print>,
 }
 
 /// The state, even after a panic while it was held: a bug that one page trips (its links are
@@ -110,7 +114,12 @@ impl Store for MemoryStore {
         for (print, job) in links {
             // A taken link was admitted already, as a link to this URL.
             let admitted = match self.claim_in(&mut next, print, depth) {
-                Claim::Seen => continue,
+                Claim::Seen => {
+                    if !job.guarded && next.waiting.get(&print) == Some(&depth) {
+                        next.unguarded.insert(print);
+                    }
+                    continue;
+                }
                 Claim::Taken => true,
                 Claim::New => self.admit(),
             };
@@ -123,7 +132,11 @@ impl Store for MemoryStore {
 
     fn release(&self) -> Vec<Job> {
         let mut guard = lock(&self.next);
-        let Next { jobs, waiting } = &mut *guard;
+        let Next {
+            jobs,
+            waiting,
+            unguarded,
+        } = &mut *guard;
         jobs.retain(|(print, job)| waiting.get(print) == Some(&job.depth));
         let Some(level) = jobs.iter().map(|(_, job)| job.depth).min() else {
             return Vec::new();
@@ -132,8 +145,9 @@ impl Store for MemoryStore {
             jobs.drain(..).partition(|(_, job)| job.depth == level);
         *jobs = later;
         now.into_iter()
-            .map(|(print, job)| {
+            .map(|(print, mut job)| {
                 waiting.remove(&print);
+                job.guarded &= !unguarded.remove(&print);
                 job
             })
             .collect()
@@ -197,6 +211,21 @@ mod tests {
         store.see(Print::of("http://a/old"));
         store.wait(1, vec![job("http://a/old", 1)]);
         assert!(store.release().is_empty(), "recorded before: not again");
+    }
+
+    #[test]
+    fn a_link_found_unguarded_anywhere_in_its_level_waits_unguarded() {
+        for order in [[true, false], [false, true]] {
+            let store = MemoryStore::new(None);
+            for guarded in order {
+                let (print, mut found) = job("http://x/", 1);
+                found.guarded = guarded;
+                store.wait(1, vec![(print, found)]);
+            }
+            let released = store.release();
+            assert_eq!(released.len(), 1);
+            assert!(!released[0].guarded, "{order:?}");
+        }
     }
 
     #[test]

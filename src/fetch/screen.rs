@@ -1,0 +1,114 @@
+//! The private-address guard's part that the fetcher applies itself, where the resolver cannot:
+//! requests a proxy makes (the proxy resolves their names), and whether a response came from a
+//! public place, so that where it leads must not be private.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use url::{Host, Url};
+
+use super::proxy::Proxies;
+use super::redirect::Hop;
+use super::Limits;
+use crate::private::{self, dns};
+use crate::record::{ErrorKind, PageError};
+
+#[derive(Clone)]
+pub struct Screen {
+    pub proxies: Arc<Proxies>,
+    /// The guarded resolver, for the lookups made here.
+    guard: dns::Resolver,
+    /// Hosts pinned with --resolve.
+    pins: Arc<Vec<String>>,
+    /// Whether each name looked up here resolves to a public address: once per name.
+    names: Arc<Mutex<HashMap<String, bool>>>,
+}
+
+impl Screen {
+    pub fn new(limits: &Limits) -> Screen {
+        let proxies = Arc::new(Proxies::from_env());
+        let pins = limits
+            .resolve
+            .iter()
+            .map(|(host, _)| host.trim_end_matches('.').to_string())
+            .collect();
+        Screen {
+            guard: dns::Resolver::new(true, proxies.hosts.clone()),
+            proxies,
+            pins: Arc::new(pins),
+            names: Arc::default(),
+        }
+    }
+
+    /// The resolver of one of the two clients.
+    pub fn resolver(&self, guard: bool) -> dns::Resolver {
+        dns::Resolver::new(guard, self.proxies.hosts.clone())
+    }
+
+    /// Whether `check` has work to do: a guarded hop to a name, through a proxy or to a
+    /// proxy's own host.
+    pub fn applies(&self, hop: &Hop) -> bool {
+        let Some(Host::Domain(host)) = hop.url.host() else {
+            return false;
+        };
+        hop.guarded && (self.proxies.hosts.contains(host) || self.proxies.intercept(&hop.url))
+    }
+
+    /// Refuses a guarded hop whose host, a name, resolves only to private addresses, when a
+    /// proxy will make the request. It blocks, for the lookup.
+    pub fn check(&self, hop: &Hop) -> Result<(), PageError> {
+        if !self.applies(hop) {
+            return Ok(());
+        }
+        let host = hop.url.host_str().unwrap_or_default();
+        self.guard
+            .check(host)
+            .map_err(|refused| PageError::new(ErrorKind::Blocked, refused.to_string()))
+    }
+
+    /// Whether a response from `url`, received from `peer`, came from a public place. The
+    /// address it came from decides. A host pinned with --resolve stands in for the host it
+    /// names, so its spelling decides. Through a proxy, whose address is all that is seen, or
+    /// with no address at all (a page an earlier run recorded), where the name resolves here
+    /// decides: a name that resolves to private addresses only is private, and one that does
+    /// not resolve here counts as public, the side that guards.
+    pub fn is_public(&self, url: &Url, peer: Option<SocketAddr>) -> bool {
+        if private::is_private(url) {
+            return false;
+        }
+        let Some(Host::Domain(host)) = url.host() else {
+            return true;
+        };
+        if self.pinned(host) {
+            return true;
+        }
+        match peer.filter(|_| !self.proxies.intercept(url)) {
+            Some(peer) => !private::is_private_ip(peer.ip()),
+            None => self.name_is_public(host),
+        }
+    }
+
+    /// Whether `is_public` would look a name up (and block) for this response.
+    pub fn looks_up(&self, url: &Url, peer: Option<SocketAddr>) -> bool {
+        let Some(Host::Domain(host)) = url.host() else {
+            return false;
+        };
+        let known = self.names.lock().unwrap().contains_key(host);
+        !known && !self.pinned(host) && (peer.is_none() || self.proxies.intercept(url))
+    }
+
+    fn pinned(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.');
+        self.pins.iter().any(|pin| pin == host)
+    }
+
+    fn name_is_public(&self, host: &str) -> bool {
+        if let Some(&public) = self.names.lock().unwrap().get(host) {
+            return public;
+        }
+        let public = self.guard.check(host).is_ok();
+        self.names.lock().unwrap().insert(host.to_string(), public);
+        public
+    }
+}
