@@ -622,3 +622,44 @@ fn a_redirect_to_a_scheme_crawl_does_not_follow_is_a_redirect_error() {
         }
     }
 }
+
+// --- politeness -------------------------------------------------------------------------
+
+#[test]
+fn a_redirect_to_another_host_waits_for_that_hosts_turn() {
+    // Three hosts redirect at once to a fourth, which must see them --delay apart.
+    let server = Server::start(|req: &Request, _| {
+        let host = req.header("host").unwrap_or_default().to_string();
+        match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/go" => redirect(302, &format!("http://b.test:{}/from/{host}", req.port())),
+            _ => page("landed", &[]),
+        }
+    });
+    for mode in MODES {
+        let before = server.arrivals().len();
+        let hosts = ["a1.test", "a2.test", "a3.test"];
+        let lines: String = hosts
+            .iter()
+            .map(|h| public(&server, h, "/go") + "\n")
+            .collect();
+        let mut args = vec!["--mode", mode, "-q", "--crawlers", "3", "--delay", "300ms"];
+        let pins: Vec<String> = hosts.iter().chain(&["b.test"]).map(|h| pin(h)).collect();
+        args.extend(pins.iter().map(String::as_str));
+        args.push("-");
+        let run = crawl(&args, &lines);
+        assert_eq!(run.records().len(), 3, "{mode}: {}", run.stdout);
+        let landed: Vec<_> = server.arrivals()[before..]
+            .iter()
+            .filter(|(path, _)| path.starts_with("/from/"))
+            .map(|(_, at)| *at)
+            .collect();
+        assert_eq!(landed.len(), 3, "{mode}");
+        for gap in landed.windows(2).map(|w| w[1] - w[0]) {
+            assert!(
+                gap >= std::time::Duration::from_millis(280),
+                "{mode}: b.test saw two requests {gap:?} apart"
+            );
+        }
+    }
+}

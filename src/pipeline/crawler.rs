@@ -107,14 +107,9 @@ impl Shared<'_> {
 }
 
 /// Whether a fetch ended for the stop rather than on its own: a wait before a retry was cut, or
-/// a redirect was judged on a robots.txt whose fetch the stop cut. Such a URL gets no record,
-/// so that --resume tries it again.
+/// a redirect failed after the stop came (it may have been judged on a robots.txt whose fetch
+/// the stop cut, or its wait for the host's turn was). Such a URL gets no record, so that
+/// --resume tries it again.
 pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
-    fetched.interrupted
-        || (stop.is_requested()
-            && fetched.redirects > 0
-            && fetched
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind == ErrorKind::Robots))
+    fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
 }

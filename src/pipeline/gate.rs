@@ -88,27 +88,43 @@ impl Gate {
 
 impl Hops for Gate {
     /// A hop robots.txt disallows ends the fetch with kind `robots`, as Scrapy's robots
-    /// middleware does for redirected requests, and counts as a URL robots.txt turned away.
+    /// middleware does for redirected requests, and counts as a URL robots.txt turned away. An
+    /// allowed one waits for its host's turn: it is a request to that host like any other, and
+    /// keeps --delay and Crawl-delay.
     fn allow(&self, to: &Url, guarded: bool) -> Result<(), PageError> {
-        let Some(rules) = self.rules(to, guarded, None) else {
-            return Ok(());
-        };
-        if rules.allowed(to) {
-            return Ok(());
+        let rules = self.rules(to, guarded, None);
+        if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(to)) {
+            return Err(match rules {
+                // The hop would fail the same way.
+                Rules::Unreachable(error) => error.clone(),
+                _ => {
+                    self.skipped
+                        .robots_redirects
+                        .fetch_add(1, Ordering::Relaxed);
+                    let to = redact::mask(to.as_str());
+                    PageError::new(
+                        ErrorKind::Robots,
+                        format!("redirect to {to}, which robots.txt disallows"),
+                    )
+                }
+            });
         }
-        match &*rules {
-            // The hop would fail the same way.
-            Rules::Unreachable(error) => Err(error.clone()),
-            _ => {
-                self.skipped
-                    .robots_redirects
-                    .fetch_add(1, Ordering::Relaxed);
-                let to = redact::mask(to.as_str());
-                Err(PageError::new(
-                    ErrorKind::Robots,
-                    format!("redirect to {to}, which robots.txt disallows"),
-                ))
-            }
+        let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
+        let host = to.host_str().unwrap_or_default();
+        let start = self
+            .politeness
+            .book(host, crawl_delay.unwrap_or_default(), Instant::now());
+        if self
+            .stop
+            .sleep(start.saturating_duration_since(Instant::now()))
+        {
+            Ok(())
+        } else {
+            // Not the URL's outcome: a stop cut the wait (see crawler::cut_short).
+            Err(PageError::new(
+                ErrorKind::Timeout,
+                "stopped while waiting for the host's turn",
+            ))
         }
     }
 }
