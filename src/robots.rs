@@ -7,6 +7,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::fetch::Fetched;
+use crate::normalize::normalize;
 use crate::record::{ErrorKind, PageError};
 
 /// The longest Crawl-delay obeyed: a robots.txt asking for more (or for an absurd number) gets
@@ -30,7 +31,9 @@ impl Rules {
         match self {
             Rules::AllowAll => true,
             Rules::DisallowAll | Rules::Unreachable(_) => false,
-            Rules::Parsed(robot) => robot.allowed(url.as_str()),
+            // RFC 9309 section 2.2.2: escapes of unreserved characters are decoded before
+            // matching, so `/%70rivate` is `/private` to its rules, as to the server.
+            Rules::Parsed(robot) => robot.allowed(normalize(url).as_str()),
         }
     }
 
@@ -163,6 +166,23 @@ mod tests {
         let other = Rules::from_response("otherbot", Some(200), TXT);
         assert!(!other.allowed(&url("http://a.test/private/x")));
         assert!(other.allowed(&url("http://a.test/private/ok/x")));
+    }
+
+    #[test]
+    fn escapes_of_unreserved_characters_do_not_get_past_the_rules() {
+        let rules = Rules::from_response("crawl", Some(200), TXT);
+        for path in [
+            "/no-crawl/x",
+            "/%6Eo-crawl/x",
+            "/%6eo%2Dcrawl/x",
+            "/no-crawl/%62ut-this/../x",
+        ] {
+            assert!(
+                !rules.allowed(&url(&format!("http://a.test{path}"))),
+                "{path}"
+            );
+        }
+        assert!(rules.allowed(&url("http://a.test/no-crawl/%62ut-this/y")));
     }
 
     #[test]
