@@ -1,6 +1,8 @@
 //! Turns a URL into a status and a body with the shared clients, within every limit, following
 //! redirects hop by hop and retrying what deserves it.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -574,6 +576,23 @@ fn failed_send(e: reqwest::Error) -> (Fetched, Retry) {
         _ => Retry::No,
     };
     (Fetched::failed(error), retry)
+}
+
+/// A URL's bytes (a URL line, a Location header) as text that keeps them all: valid UTF-8 as it is, and each other byte as
+/// `%XX`, which is how curl and browsers send such a byte, so the server is asked for the path
+/// the bytes name and the record shows which bytes they were.
+pub fn url_text(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut text = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            write!(text, "%{b:02X}").expect("writing to a String cannot fail");
+        }
+    }
+    Cow::Owned(text)
 }
 
 /// Turns a URL line into something fetchable, or says why it is not.

@@ -663,3 +663,25 @@ fn a_redirect_to_another_host_waits_for_that_hosts_turn() {
         }
     }
 }
+
+#[test]
+fn a_location_with_bytes_that_are_not_utf8_is_followed_escaped() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/latin" => Response::raw(|w| {
+            use std::io::Write;
+            let head =
+                b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9.html\r\nContent-Length: 0\r\n\r\n";
+            let _ = w.write_all(head);
+        }),
+        "/caf%E9.html" => page("café", &[]),
+        _ => Response::status(404),
+    });
+    for mode in MODES {
+        let (record, _) = one(
+            &["--mode", mode, "-q", "--no-robots"],
+            &server.url("/latin"),
+        );
+        assert_eq!(record["title"], "café", "{mode}: {record}");
+        assert_eq!(record["final_url"], server.url("/caf%E9.html"), "{mode}");
+    }
+}

@@ -92,14 +92,15 @@ fn judge(
         error: PageError::new(ErrorKind::Redirect, message),
         answered: true,
     };
-    let to = std::str::from_utf8(location.as_bytes())
-        .ok()
-        .and_then(|l| current.url.join(l.trim()).ok())
-        .ok_or_else(|| answered("redirect to a Location that is not a URL".into()))?;
+    // Bytes that are not UTF-8 (a Latin-1 path, say) are sent escaped, as browsers follow them.
+    let to = current
+        .url
+        .join(super::url_text(location.as_bytes()).trim())
+        .map_err(|_| answered("redirect to a Location that is not a URL".into()))?;
     if !matches!(to.scheme(), "http" | "https") {
         let scheme = to.scheme();
         return Err(answered(format!(
-            "redirect to a {scheme}: URL refused: only http and https are followed"
+            "redirect to {scheme}: refused: only http and https are followed"
         )));
     }
     let mut to = to;
@@ -220,14 +221,12 @@ mod tests {
     #[test]
     fn each_hop_is_judged_before_it_is_requested() {
         for (location, message) in [
-            ("ftp://a.test/f", "redirect to a ftp: URL refused"),
-            ("gopher://a.test/", "redirect to a gopher: URL refused"),
-            (
-                "javascript:alert(1)",
-                "redirect to a javascript: URL refused",
-            ),
-            ("file:///etc/passwd", "redirect to a file: URL refused"),
-            ("data:text/html,hi", "redirect to a data: URL refused"),
+            ("ftp://a.test/f", "redirect to ftp: refused"),
+            ("about:blank", "redirect to about: refused"),
+            ("gopher://a.test/", "redirect to gopher: refused"),
+            ("javascript:alert(1)", "redirect to javascript: refused"),
+            ("file:///etc/passwd", "redirect to file: refused"),
+            ("data:text/html,hi", "redirect to data: refused"),
             ("/from", "redirect loop"),
         ] {
             let refusal = follow(location, true, &NoRules).unwrap_err();

@@ -1,9 +1,7 @@
 //! URL lines as jobs: read a bounded line at a time, so that no input, however long its lines,
 //! is held in memory whole.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt::Write;
 use std::io::{self, BufRead};
 
 use crate::fetch;
@@ -51,7 +49,7 @@ impl Lines<'_> {
                 Ok(Some(too_long)) => too_long,
                 Err(e) => return Some(Err(e)),
             };
-            let line = text(&self.buf);
+            let line = fetch::url_text(&self.buf);
             let line = trim(&line);
             if line.is_empty() || line.starts_with('#') || self.done.contains(&*redact::mask(line))
             {
@@ -60,23 +58,6 @@ impl Lines<'_> {
             return Some(Ok((line.to_owned(), too_long)));
         }
     }
-}
-
-/// A line's bytes as text that keeps them all: valid UTF-8 as it is, and each other byte as
-/// `%XX`, which is how curl and browsers send such a byte, so the server is asked for the path
-/// the file names and the record shows which bytes the line had.
-fn text(bytes: &[u8]) -> Cow<'_, str> {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        return Cow::Borrowed(text);
-    }
-    let mut text = String::with_capacity(bytes.len() + 8);
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            write!(text, "%{b:02X}").expect("writing to a String cannot fail");
-        }
-    }
-    Cow::Owned(text)
 }
 
 /// Cuts a line that is longer than MAX_LINE to at most MAX_LINE bytes, before the character
@@ -139,13 +120,20 @@ fn read_line(input: &mut dyn BufRead, buf: &mut Vec<u8>) -> io::Result<Option<bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     #[test]
     fn bytes_that_are_not_utf8_become_escapes_and_the_rest_stays() {
-        assert_eq!(text(b"/caf\xe9 \xff\xfe/\xc3\xa9"), "/caf%E9 %FF%FE/é");
+        assert_eq!(
+            fetch::url_text(b"/caf\xe9 \xff\xfe/\xc3\xa9"),
+            "/caf%E9 %FF%FE/é"
+        );
         // Half a sequence is escaped byte by byte, and valid text after it is kept.
-        assert_eq!(text(b"\xe4\xb8x\xe4\xb8\xad"), "%E4%B8x中");
-        assert!(matches!(text("中文".as_bytes()), Cow::Borrowed("中文")));
+        assert_eq!(fetch::url_text(b"\xe4\xb8x\xe4\xb8\xad"), "%E4%B8x中");
+        assert!(matches!(
+            fetch::url_text("中文".as_bytes()),
+            Cow::Borrowed("中文")
+        ));
     }
 
     #[test]
