@@ -276,11 +276,14 @@ const MAX_THREADS: usize = 4096;
 /// their parsers can say this.
 const NEGATIVE: &str = "must not be negative";
 
-/// A minus sign and then a number, with or without a unit.
+/// A minus sign and then a number other than zero, with or without a unit (`-0` is no negative
+/// number, only an odd way to write one).
 fn negative(s: &str) -> bool {
-    s.trim_start()
-        .strip_prefix('-')
-        .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    s.trim_start().strip_prefix('-').is_some_and(|rest| {
+        let number = rest.trim_end_matches(|c: char| !c.is_ascii_digit() && c != '.');
+        rest.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && number.contains(|c: char| ('1'..='9').contains(&c))
+    })
 }
 
 /// A whole number that fits T.
@@ -444,6 +447,7 @@ mod tests {
         assert_eq!(byte_size("-5MiB").err(), negative);
         // Other values that start with a hyphen are not numbers at all.
         assert_eq!(count::<u32>("-x"), Err("'-x' is not a whole number".into()));
+        assert_eq!(count::<u32>("-0"), Err("'-0' is not a whole number".into()));
         assert_eq!(count::<u16>("65536"), Err("too large".into()));
         assert_eq!(count::<u16>("65535"), Ok(65535));
     }
