@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{blog_page, comparable, crawl, Response, Server};
+use support::{blog_page, comparable, crawl, crawl_with, Response, Server};
 
 /// A tiny blog: list pages with two posts each, posts, and a few error pages.
 fn blog() -> Server {
@@ -578,15 +578,19 @@ fn single_never_has_two_requests_in_flight() {
 
 #[test]
 fn the_streaming_pass_and_the_tree_give_the_same_records() {
-    // Pages the streaming pass takes, and pages it hands to the tree (misnested, foster-parented).
+    // Pages the streaming pass takes (marked STREAMED), and one it hands to the tree (HANDED:
+    // misnested, foster-parented). In a debug build CRAWL_TEST_PANIC=tree:MARKER makes the tree
+    // panic on a marked page, which turns its record into kind `parse`: so a page's record
+    // shows which path it took.
     let pages = [
-        blog_page("List", &["/post/1", "post/2"]),
+        blog_page("List", &["/post/1", "post/2"]).replace("<body>", "<body><!--STREAMED-->"),
         "<!DOCTYPE html><html lang=en><head><title>T &amp; U</title>\
          <meta name=description content='about'><link rel=canonical href=/c></head>\
-         <body><ul><li><a href=/a>A<li><a href='?q=1&copy=2'>B &copy;</a></ul>\
+         <body><!--STREAMED--><ul><li><a href=/a>A<li><a href='?q=1&copy=2'>B &copy;</a></ul>\
          <table><tr><td><a href=/t>cell</a></table><p rel=author>Ann</p></body>"
             .to_string(),
-        "<!DOCTYPE html><p><a href=/x>one<div>two</a>three</div><table><a href=/f>f</a></table>"
+        "<!DOCTYPE html><!--HANDED--><p><a href=/x>one<div>two</a>three</div>\
+         <table><a href=/f>f</a></table>"
             .to_string(),
     ];
     let server = Server::start(move |req, _| {
@@ -594,24 +598,51 @@ fn the_streaming_pass_and_the_tree_give_the_same_records() {
         Response::html(pages[k % pages.len()].clone())
     });
     let input = lines(&server, &["/0", "/1", "/2"]);
-    // `:not(...)` is beyond the streaming pass, so the second run builds every tree.
-    let streamed = crawl(&["-q", "--no-robots", "--select", "a[href]", "-"], &input);
-    let tree = crawl(
-        &[
-            "-q",
-            "--no-robots",
-            "--select",
-            "a[href]:not([data-never])",
-            "-",
-        ],
-        &input,
-    );
-    assert_eq!(streamed.code(), 0, "{}", streamed.stderr);
-    let (streamed, tree) = (comparable(streamed.records()), comparable(tree.records()));
+    let streaming = ["-q", "--no-robots", "--select", "a[href]", "-"];
+    // `:not(...)` is beyond the streaming pass, so this selector builds every tree.
+    let tree_only = [
+        "-q",
+        "--no-robots",
+        "--select",
+        "a[href]:not([data-never])",
+        "-",
+    ];
+    // Runs crawl with the tree set to panic on pages that contain `marker`.
+    let panicking_on = |args: &[&str], marker: &str| {
+        let panic = format!("tree:{marker}");
+        let run = crawl_with(args, &input, &[("CRAWL_TEST_PANIC", &panic)]);
+        assert_eq!(run.code(), 0, "{args:?} {panic}: {}", run.stderr);
+        comparable(run.records())
+    };
+    // The marked pages never reached the tree in the run that is compared, or they would be
+    // kind `parse` here and differ from the tree's records.
+    let streamed = panicking_on(&streaming, "STREAMED");
     assert_eq!(streamed.len(), 3);
+    for record in &streamed {
+        assert_eq!(record["error"], Value::Null, "went to the tree: {record}");
+    }
+    let tree = comparable(crawl(&tree_only, &input).records());
     assert_eq!(streamed, tree);
     assert_eq!(streamed[1]["links"][1]["href"], server.url("/1?q=1&copy=2"));
     assert_eq!(streamed[1]["author"], "Ann");
+
+    if cfg!(debug_assertions) {
+        // What each run was compared as: the tree run built the marked pages' trees, and the
+        // streaming run handed the misnested page to the tree.
+        let kinds = |records: &[Value]| -> Vec<Value> {
+            records.iter().map(|r| r["error"]["kind"].clone()).collect()
+        };
+        let built = panicking_on(&tree_only, "STREAMED");
+        let want = [json!("parse"), json!("parse"), Value::Null];
+        assert_eq!(kinds(&built), want, "the tree run built these trees");
+        let handed = panicking_on(&streaming, "HANDED");
+        let want = [Value::Null, Value::Null, json!("parse")];
+        assert_eq!(
+            kinds(&handed),
+            want,
+            "the pass handed the misnested page on"
+        );
+    }
 }
 
 #[test]
