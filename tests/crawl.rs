@@ -4,10 +4,11 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{blog_page, comparable, crawl, crawl_with, Response, Server};
+use support::{blog_page, comparable, crawl, crawl_with, each_case, wait_until, Response, Server};
 
 /// A tiny blog: list pages with two posts each, posts, and a few error pages.
 fn blog() -> Server {
@@ -428,38 +429,66 @@ fn summary_tells_mode_threads_and_counts() {
 
 #[test]
 fn a_closed_stdout_ends_the_crawl_quietly() {
-    let server = Server::start(|_, _| {
-        std::thread::sleep(Duration::from_millis(5));
-        Response::html(blog_page("x", &["/a", "/b"]))
-    });
-    let input: String = (0..400)
-        .map(|i| server.url(&format!("/{i}")) + "\n")
-        .collect();
-    for mode in ["single", "multi", "async"] {
+    // Each mode gets a server of its own, which holds every page but the first until the reader
+    // has gone: so before that, exactly the first page and one page per crawler are asked for.
+    // Then every page answers at once, and a crawl that went on would ask for all 400.
+    each_case(["single", "multi", "async"], |mode| {
+        let gone = Arc::new((Mutex::new(false), Condvar::new()));
+        let gate = gone.clone();
+        let server = Server::start(move |req, _| {
+            if req.path != "/0" {
+                let (gone, changed) = &*gate;
+                let limit = Duration::from_secs(20);
+                let gone = gone.lock().unwrap();
+                let _ = changed.wait_timeout_while(gone, limit, |gone| !*gone);
+            }
+            Response::html(blog_page("x", &["/a", "/b"]))
+        });
+        let input: String = (0..400)
+            .map(|i| server.url(&format!("/{i}")) + "\n")
+            .collect();
         let mut child = support::bin()
-            .args(["--mode", mode, "-"])
+            .args(["--mode", mode, "--crawlers", "4", "--no-robots", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        let text = input.clone();
         let feeder =
-            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, text.as_bytes()));
+            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        serde_json::from_str::<Value>(&first).unwrap();
+        let first: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(first["url"], server.url("/0"), "{mode}");
+        let crawlers = if mode == "single" { 1 } else { 4 };
+        wait_until(
+            "a page held for each crawler",
+            Duration::from_secs(10),
+            || server.in_flight() == crawlers,
+        );
+        assert_eq!(
+            server.requests(),
+            1 + crawlers,
+            "{mode}: {:?}",
+            server.paths()
+        );
         drop(stdout); // like `| head -1`
+        *gone.0.lock().unwrap() = true;
+        gone.1.notify_all();
         let out = child.wait_with_output().unwrap();
         let _ = feeder.join();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{mode}: {stderr}");
         assert!(!stderr.contains("panicked"), "{mode}: {stderr}");
         assert!(!stderr.contains("error"), "{mode}: {stderr}");
-        assert!(server.requests() < 400 * 2, "the crawl stopped early");
-    }
+        assert!(
+            server.requests() < 400,
+            "{mode}: went on after the reader left: {} requests",
+            server.requests()
+        );
+    });
 }
 
 #[test]
