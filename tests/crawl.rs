@@ -36,7 +36,7 @@ fn lines(server: &Server, paths: &[&str]) -> String {
 #[test]
 fn each_crawler_keeps_its_connection_unless_told_not_to() {
     let paths = ["/list/1", "/list/2", "/list/3", "/list/4", "/list/5"];
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let kept = blog();
         let args = ["--mode", mode, "--crawlers", "1", "--no-robots", "-q", "-"];
         let run = crawl(&args, &lines(&kept, &paths));
@@ -54,7 +54,7 @@ fn each_crawler_keeps_its_connection_unless_told_not_to() {
         let run = crawl(&args, &lines(&fresh, &paths));
         assert_eq!(run.records().len(), 5, "{mode}: {}", run.stderr);
         assert_eq!(fresh.connections(), 5, "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn n_lines_give_n_records_in_both_modes() {
         }
     }
     input.push_str(&server.url("/404")); // the last line has no newline
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let run = crawl(&["--mode", mode, "-q", "-"], &input);
         assert_eq!(run.code(), 0);
         let records = run.records();
@@ -123,7 +123,7 @@ fn n_lines_give_n_records_in_both_modes() {
         urls.dedup();
         assert_eq!(urls.len(), 41, "{mode}: every line once, trimmed");
         assert!(urls.iter().all(|u| !u.contains(' ')));
-    }
+    });
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn invalid_lines_are_records_and_never_fetched() {
 #[test]
 fn error_statuses_keep_their_status() {
     let server = blog();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let run = crawl(
             &["--mode", mode, "-q", "-"],
             &lines(&server, &["/404", "/500"]),
@@ -200,7 +200,7 @@ fn error_statuses_keep_their_status() {
                 .contains(&status.to_string()));
             assert_eq!(r["links"], json!([]));
         }
-    }
+    });
 }
 
 #[test]
@@ -496,13 +496,14 @@ fn multi_and_async_really_run_crawlers_concurrently() {
     // The first `n` requests each wait until `n` are in flight at once, so the count is reached
     // through the counter, not through timing; one that gives up (after 5 s, so a broken build
     // cannot hang) answers 503 and fails the test through its record.
-    for (mode, crawlers) in [
+    let cases = [
         ("multi", 2),
         ("multi", 4),
         ("multi", 7),
         ("async", 4),
         ("async", 7),
-    ] {
+    ];
+    each_case(cases, |(mode, crawlers)| {
         let server = Server::start(move |_, stats| {
             if stats.requests() <= crawlers
                 && !stats.wait_for_in_flight(crawlers, Duration::from_secs(5))
@@ -537,7 +538,7 @@ fn multi_and_async_really_run_crawlers_concurrently() {
             crawlers,
             "{mode}: never more than --crawlers at once"
         );
-    }
+    });
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{sitemap, Response, Server};
+use support::{each_case, sitemap, Response, Server};
 
 fn slow_server(latency: Duration) -> Server {
     Server::start(move |req, _| {
@@ -77,12 +77,13 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
     let server = slow_server(Duration::from_millis(200));
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 200);
-    for (mode, sig, code) in [
+    let cases = [
         ("multi", "-INT", 130),
         ("single", "-INT", 130),
         ("multi", "-TERM", 143),
         ("async", "-INT", 130),
-    ] {
+    ];
+    each_case(cases, |(mode, sig, code)| {
         let out = dir.path().join(format!("{mode}{sig}.jsonl"));
         let mut child = start(&[
             "--mode",
@@ -110,7 +111,7 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert!(stderr.contains("interrupted by"), "{stderr}");
-    }
+    });
 }
 
 #[test]
@@ -136,7 +137,7 @@ fn figures_after_ctrl_c_are_those_of_the_work_done() {
     let urls = url_file(dir.path(), &server, 40);
     let stats = dir.path().join("stats.json");
     let timeline = dir.path().join("t.svg");
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let args = [
             "--mode",
             mode,
@@ -160,7 +161,7 @@ fn figures_after_ctrl_c_are_those_of_the_work_done() {
         assert!(busy > 50.0, "{mode}: crawlers fetched all along: {figures}");
         let svg = std::fs::read_to_string(&timeline).unwrap();
         assert!(svg.contains("<rect"), "{mode}: the timeline has spans");
-    }
+    });
 }
 
 #[test]
@@ -190,7 +191,7 @@ fn a_second_ctrl_c_exits_at_once() {
 
 #[test]
 fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         // The first answer asks to come back in 3 s; any later one is the page.
         let server = Server::start(|_, stats| match stats.requests() {
             1 => Response::status(503).header("Retry-After", "3"),
@@ -226,7 +227,7 @@ fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
         let record: Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(record["status"], 200, "{mode}: {record}");
         assert_eq!(server.requests(), 2, "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -278,7 +279,7 @@ fn resume_needs_an_output_file() {
 
 #[test]
 fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         // / links to 20 pages, each of which links back to / and to the next one.
         let server = Server::start(|req, _| {
             sleep(Duration::from_millis(100));
@@ -331,7 +332,7 @@ fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
         // /p21 is at depth 2; the rest was each fetched once, across both runs.
         assert!(!server.paths().contains(&"/p21".to_string()), "{mode}");
         assert!(server.requests() <= 21 + 2, "{mode}: {:?}", server.paths());
-    }
+    });
 }
 
 /// One page that links to two paths robots.txt disallows, to a private address, and to a page
@@ -394,7 +395,7 @@ fn stderr_of(child: &mut Child) -> String {
 
 #[test]
 fn the_summary_after_ctrl_c_counts_the_links_skipped() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = skipping_site();
         let dir = tempfile::tempdir().unwrap();
         let mut child = crawl_until_slow(&server, dir.path(), mode, "/", &[]);
@@ -408,7 +409,7 @@ fn the_summary_after_ctrl_c_counts_the_links_skipped() {
         ] {
             assert!(stderr.contains(said), "{mode}: no {said:?} in {stderr}");
         }
-    }
+    });
 }
 
 #[test]
@@ -487,12 +488,13 @@ fn places(path: &Path) -> Vec<(String, u64, Value)> {
 
 #[test]
 fn resume_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
-    for (mode, depth) in [
+    let cases = [
         ("single", "0"),
         ("single", "1"),
         ("multi", "1"),
         ("async", "1"),
-    ] {
+    ];
+    each_case(cases, |(mode, depth)| {
         let server = sitemap_site();
         let dir = tempfile::tempdir().unwrap();
         let urls = dir.path().join("urls.txt");
@@ -534,7 +536,7 @@ fn resume_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
         assert_eq!(places(&out), want, "{mode} --depth {depth}");
         assert_eq!(places(&whole), want, "{mode} --depth {depth}");
         assert!(!server.paths().contains(&"/c".to_string()), "{mode}");
-    }
+    });
 }
 
 /// (url, depth) of each record in FILE, sorted.
@@ -557,7 +559,7 @@ fn depths(path: &Path) -> Vec<(String, u64)> {
 /// Crawls `seed` whole, then keeps only the records of `kept` paths, in that order, as earlier
 /// interrupted runs could have left them, and resumes: the result must be the whole crawl's.
 fn resume_from(server: &Server, depth: &str, kept: &[&str]) {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let dir = tempfile::tempdir().unwrap();
         let urls = dir.path().join("urls.txt");
         std::fs::write(&urls, server.url("/a") + "\n").unwrap();
@@ -581,7 +583,7 @@ fn resume_from(server: &Server, depth: &str, kept: &[&str]) {
         std::fs::write(&out, left).unwrap();
         run(&["--resume", "-o", out.to_str().unwrap()]);
         assert_eq!(depths(&out), depths(&whole), "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -638,7 +640,8 @@ fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 
 #[test]
 fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight() {
-    for (mode, in_flight) in [("async", 4), ("multi", 4), ("single", 1)] {
+    let cases = [("async", 4), ("multi", 4), ("single", 1)];
+    each_case(cases, |(mode, in_flight)| {
         let server = slow_server(Duration::from_secs(1));
         let dir = tempfile::tempdir().unwrap();
         let urls = url_file(dir.path(), &server, 20);
@@ -673,7 +676,7 @@ fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight(
             in_flight,
             "{mode}: the pages in flight"
         );
-    }
+    });
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{crawl, Response, Server};
+use support::{crawl, each_case, Response, Server};
 
 fn slow(latency: Duration) -> Server {
     Server::start(move |_, _| {
@@ -340,7 +340,7 @@ fn when_no_page_succeeds_the_verdict_says_what_failed() {
             "crawl: no pages were crawled",
         ),
     ];
-    for mode in ["single", "multi"] {
+    each_case(["single", "multi"], |mode| {
         for (input, verdict) in &cases {
             let args = ["--mode", mode, "--no-robots", "--retries", "0", "-"];
             let run = crawl(&args, input);
@@ -349,7 +349,7 @@ fn when_no_page_succeeds_the_verdict_says_what_failed() {
             assert_eq!(lines.len(), 2, "{mode}: {}", run.stderr);
             assert_eq!(lines[1], *verdict, "{mode}");
         }
-    }
+    });
     let (stats, _) = stats(&["--retries", "0"], &refused(2));
     assert_eq!(stats["bottleneck"], Value::Null, "{stats}");
     assert_eq!(stats["errors"], serde_json::json!({"connect": 2}));
@@ -374,9 +374,9 @@ fn compare_output_says_which_mode_wrote_each_record() {
         modes.push(mode);
     }
     assert_eq!(modes.len(), 6, "{text}");
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         assert_eq!(modes.iter().filter(|m| *m == mode).count(), 2, "{modes:?}");
-    }
+    });
     // A plain crawl's records have no mode.
     let plain = crawl(&["-q", "--no-robots", "-"], &seeds(&server, 1));
     assert!(plain.records()[0].get("mode").is_none(), "{}", plain.stdout);

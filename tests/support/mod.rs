@@ -401,6 +401,7 @@ pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) 
 
 /// Runs `check` on every case, even after one fails, then fails naming each case that did and
 /// why: a loop over modes that stops at the first failure hides whether the others pass.
+#[track_caller]
 pub fn each_case<T: std::fmt::Debug>(cases: impl IntoIterator<Item = T>, mut check: impl FnMut(T)) {
     let mut failed = Vec::new();
     for case in cases {
