@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{each_case, sitemap, Response, Server};
+use support::{each_case, sitemap, wait_until, Response, Server};
 
 fn slow_server(latency: Duration) -> Server {
     Server::start(move |req, _| {
@@ -46,14 +46,11 @@ fn signal(child: &Child, name: &str) {
 
 /// Waits until the output file holds at least `n` lines, so the crawl is known to be under way.
 fn wait_for_lines(path: &Path, n: usize) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < until {
-        if std::fs::read_to_string(path).is_ok_and(|t| t.lines().count() >= n) {
-            return;
-        }
-        sleep(Duration::from_millis(20));
-    }
-    panic!("no progress in {}", path.display());
+    wait_until(
+        &format!("{n} lines in {}", path.display()),
+        Duration::from_secs(20),
+        || std::fs::read_to_string(path).is_ok_and(|t| t.lines().count() >= n),
+    );
 }
 
 /// Every line must be whole JSON; returns the urls.
@@ -120,10 +117,9 @@ fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 20);
     let mut child = start(&["compare", &urls]);
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.requests() < 2 && Instant::now() < until {
-        sleep(Duration::from_millis(20));
-    }
+    wait_until("single mode's second page", Duration::from_secs(10), || {
+        server.requests() >= 2
+    });
     signal(&child, "-INT");
     assert_eq!(child.wait().unwrap().code(), Some(130));
     // Single mode was under way; multi and async never started their 20 pages each.
@@ -132,12 +128,14 @@ fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
 
 #[test]
 fn figures_after_ctrl_c_are_those_of_the_work_done() {
-    let server = slow_server(Duration::from_millis(200));
-    let dir = tempfile::tempdir().unwrap();
-    let urls = url_file(dir.path(), &server, 40);
-    let stats = dir.path().join("stats.json");
-    let timeline = dir.path().join("t.svg");
     each_case(["single", "multi", "async"], |mode| {
+        // A server and files of its own, so that neither another mode's requests nor its
+        // figures count for this one.
+        let server = slow_server(Duration::from_millis(200));
+        let dir = tempfile::tempdir().unwrap();
+        let urls = url_file(dir.path(), &server, 40);
+        let stats = dir.path().join("stats.json");
+        let timeline = dir.path().join("t.svg");
         let args = [
             "--mode",
             mode,
@@ -152,7 +150,11 @@ fn figures_after_ctrl_c_are_those_of_the_work_done() {
             &urls,
         ];
         let mut child = start(&args);
-        sleep(Duration::from_millis(1200));
+        // A second of fetching: five answers for each crawler.
+        let answers = 5 * if mode == "single" { 1 } else { 2 };
+        wait_until("a second of fetching", Duration::from_secs(10), || {
+            server.requests() - server.in_flight() >= answers
+        });
         signal(&child, "-INT");
         assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
         let figures: Value =
@@ -173,14 +175,19 @@ fn a_second_ctrl_c_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 10);
     let mut child = start(&["--timeout", "60s", &urls]);
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.requests() == 0 && Instant::now() < until {
-        sleep(Duration::from_millis(20));
-    }
-    signal(&child, "-INT");
-    sleep(Duration::from_millis(100));
+    wait_until("a request", Duration::from_secs(10), || {
+        server.requests() > 0
+    });
+    send(&child, libc::SIGINT);
+    // Two signals of a kind that are pending together are one: the second is sent once the
+    // first has been taken.
+    wait_until(
+        "crawl to take the first SIGINT",
+        Duration::from_secs(5),
+        || !pending(&child, libc::SIGINT),
+    );
     let sent = Instant::now();
-    signal(&child, "-INT");
+    send(&child, libc::SIGINT);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert!(
         sent.elapsed() < Duration::from_millis(500),
@@ -209,11 +216,11 @@ fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
             start(&all)
         };
         let mut child = run(&[]);
-        let until = Instant::now() + Duration::from_secs(10);
-        while server.requests() == 0 && Instant::now() < until {
-            sleep(Duration::from_millis(20));
-        }
-        sleep(Duration::from_millis(300));
+        // Once the 503 is written the crawl waits 3 s to retry, and the signal cuts that wait;
+        // should it come before crawl has read the 503, the wait is cut before it begins.
+        wait_until("the 503 to be sent", Duration::from_secs(10), || {
+            server.requests() == 1 && server.in_flight() == 0
+        });
         signal(&child, "-INT");
         assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
         assert_eq!(
@@ -379,11 +386,9 @@ fn crawl_until_slow(server: &Server, dir: &Path, mode: &str, seed: &str, extra: 
     args.extend(extra);
     args.push(urls.to_str().unwrap());
     let child = start(&args);
-    let until = Instant::now() + Duration::from_secs(20);
-    while !server.paths().iter().any(|p| p == "/slow") {
-        assert!(Instant::now() < until, "{mode}: /slow never requested");
-        sleep(Duration::from_millis(20));
-    }
+    wait_until("/slow to be requested", Duration::from_secs(20), || {
+        server.paths().iter().any(|p| p == "/slow")
+    });
     child
 }
 
@@ -623,6 +628,17 @@ fn send(child: &Child, sig: libc::c_int) {
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
 }
 
+/// Whether `sig` is pending for the child, sent but not yet taken by any of its threads, as
+/// Linux shows it in /proc: each of SigPnd and ShdPnd is a hex mask with bit `sig - 1` for it.
+fn pending(child: &Child, sig: libc::c_int) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let mask = |field: &str| {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+    };
+    (mask("SigPnd:") | mask("ShdPnd:")) & (1 << (sig - 1)) != 0
+}
+
 /// Waits for the child to end, failing the test (and killing it) after `limit`.
 fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let until = Instant::now() + limit;
@@ -648,14 +664,9 @@ fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight(
         let out = dir.path().join("out.jsonl");
         let args = ["--mode", mode, "--crawlers", "4", "--no-robots", "-o"];
         let mut child = start(&[&args[..], &[out.to_str().unwrap(), &urls]].concat());
-        let until = Instant::now() + Duration::from_secs(10);
-        while server.max_in_flight() < in_flight {
-            assert!(
-                Instant::now() < until,
-                "{mode}: never {in_flight} in flight"
-            );
-            sleep(Duration::from_millis(2));
-        }
+        wait_until("the pages in flight", Duration::from_secs(10), || {
+            server.max_in_flight() >= in_flight
+        });
         let sent = Instant::now();
         send(&child, libc::SIGINT);
         let status = wait_within(&mut child, Duration::from_secs(5));
