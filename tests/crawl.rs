@@ -4,10 +4,11 @@ mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{blog_page, comparable, crawl, Response, Server};
+use support::{blog_page, comparable, crawl, crawl_with, each_case, wait_until, Response, Server};
 
 /// A tiny blog: list pages with two posts each, posts, and a few error pages.
 fn blog() -> Server {
@@ -35,7 +36,7 @@ fn lines(server: &Server, paths: &[&str]) -> String {
 #[test]
 fn each_crawler_keeps_its_connection_unless_told_not_to() {
     let paths = ["/list/1", "/list/2", "/list/3", "/list/4", "/list/5"];
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let kept = blog();
         let args = ["--mode", mode, "--crawlers", "1", "--no-robots", "-q", "-"];
         let run = crawl(&args, &lines(&kept, &paths));
@@ -53,7 +54,7 @@ fn each_crawler_keeps_its_connection_unless_told_not_to() {
         let run = crawl(&args, &lines(&fresh, &paths));
         assert_eq!(run.records().len(), 5, "{mode}: {}", run.stderr);
         assert_eq!(fresh.connections(), 5, "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -109,7 +110,7 @@ fn n_lines_give_n_records_in_both_modes() {
         }
     }
     input.push_str(&server.url("/404")); // the last line has no newline
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let run = crawl(&["--mode", mode, "-q", "-"], &input);
         assert_eq!(run.code(), 0);
         let records = run.records();
@@ -122,7 +123,7 @@ fn n_lines_give_n_records_in_both_modes() {
         urls.dedup();
         assert_eq!(urls.len(), 41, "{mode}: every line once, trimmed");
         assert!(urls.iter().all(|u| !u.contains(' ')));
-    }
+    });
 }
 
 #[test]
@@ -182,7 +183,7 @@ fn invalid_lines_are_records_and_never_fetched() {
 #[test]
 fn error_statuses_keep_their_status() {
     let server = blog();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let run = crawl(
             &["--mode", mode, "-q", "-"],
             &lines(&server, &["/404", "/500"]),
@@ -199,7 +200,7 @@ fn error_statuses_keep_their_status() {
                 .contains(&status.to_string()));
             assert_eq!(r["links"], json!([]));
         }
-    }
+    });
 }
 
 #[test]
@@ -428,38 +429,66 @@ fn summary_tells_mode_threads_and_counts() {
 
 #[test]
 fn a_closed_stdout_ends_the_crawl_quietly() {
-    let server = Server::start(|_, _| {
-        std::thread::sleep(Duration::from_millis(5));
-        Response::html(blog_page("x", &["/a", "/b"]))
-    });
-    let input: String = (0..400)
-        .map(|i| server.url(&format!("/{i}")) + "\n")
-        .collect();
-    for mode in ["single", "multi", "async"] {
+    // Each mode gets a server of its own, which holds every page but the first until the reader
+    // has gone: so before that, exactly the first page and one page per crawler are asked for.
+    // Then every page answers at once, and a crawl that went on would ask for all 400.
+    each_case(["single", "multi", "async"], |mode| {
+        let gone = Arc::new((Mutex::new(false), Condvar::new()));
+        let gate = gone.clone();
+        let server = Server::start(move |req, _| {
+            if req.path != "/0" {
+                let (gone, changed) = &*gate;
+                let limit = Duration::from_secs(20);
+                let gone = gone.lock().unwrap();
+                let _ = changed.wait_timeout_while(gone, limit, |gone| !*gone);
+            }
+            Response::html(blog_page("x", &["/a", "/b"]))
+        });
+        let input: String = (0..400)
+            .map(|i| server.url(&format!("/{i}")) + "\n")
+            .collect();
         let mut child = support::bin()
-            .args(["--mode", mode, "-"])
+            .args(["--mode", mode, "--crawlers", "4", "--no-robots", "-"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
-        let text = input.clone();
         let feeder =
-            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, text.as_bytes()));
+            std::thread::spawn(move || std::io::Write::write_all(&mut stdin, input.as_bytes()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         stdout.read_line(&mut first).unwrap();
-        serde_json::from_str::<Value>(&first).unwrap();
+        let first: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(first["url"], server.url("/0"), "{mode}");
+        let crawlers = if mode == "single" { 1 } else { 4 };
+        wait_until(
+            "a page held for each crawler",
+            Duration::from_secs(10),
+            || server.in_flight() == crawlers,
+        );
+        assert_eq!(
+            server.requests(),
+            1 + crawlers,
+            "{mode}: {:?}",
+            server.paths()
+        );
         drop(stdout); // like `| head -1`
+        *gone.0.lock().unwrap() = true;
+        gone.1.notify_all();
         let out = child.wait_with_output().unwrap();
         let _ = feeder.join();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{mode}: {stderr}");
         assert!(!stderr.contains("panicked"), "{mode}: {stderr}");
         assert!(!stderr.contains("error"), "{mode}: {stderr}");
-        assert!(server.requests() < 400 * 2, "the crawl stopped early");
-    }
+        assert!(
+            server.requests() < 400,
+            "{mode}: went on after the reader left: {} requests",
+            server.requests()
+        );
+    });
 }
 
 #[test]
@@ -467,13 +496,14 @@ fn multi_and_async_really_run_crawlers_concurrently() {
     // The first `n` requests each wait until `n` are in flight at once, so the count is reached
     // through the counter, not through timing; one that gives up (after 5 s, so a broken build
     // cannot hang) answers 503 and fails the test through its record.
-    for (mode, crawlers) in [
+    let cases = [
         ("multi", 2),
         ("multi", 4),
         ("multi", 7),
         ("async", 4),
         ("async", 7),
-    ] {
+    ];
+    each_case(cases, |(mode, crawlers)| {
         let server = Server::start(move |_, stats| {
             if stats.requests() <= crawlers
                 && !stats.wait_for_in_flight(crawlers, Duration::from_secs(5))
@@ -508,7 +538,7 @@ fn multi_and_async_really_run_crawlers_concurrently() {
             crawlers,
             "{mode}: never more than --crawlers at once"
         );
-    }
+    });
 }
 
 #[test]
@@ -578,15 +608,19 @@ fn single_never_has_two_requests_in_flight() {
 
 #[test]
 fn the_streaming_pass_and_the_tree_give_the_same_records() {
-    // Pages the streaming pass takes, and pages it hands to the tree (misnested, foster-parented).
+    // Pages the streaming pass takes (marked STREAMED), and one it hands to the tree (HANDED:
+    // misnested, foster-parented). In a debug build CRAWL_TEST_PANIC=tree:MARKER makes the tree
+    // panic on a marked page, which turns its record into kind `parse`: so a page's record
+    // shows which path it took.
     let pages = [
-        blog_page("List", &["/post/1", "post/2"]),
+        blog_page("List", &["/post/1", "post/2"]).replace("<body>", "<body><!--STREAMED-->"),
         "<!DOCTYPE html><html lang=en><head><title>T &amp; U</title>\
          <meta name=description content='about'><link rel=canonical href=/c></head>\
-         <body><ul><li><a href=/a>A<li><a href='?q=1&copy=2'>B &copy;</a></ul>\
+         <body><!--STREAMED--><ul><li><a href=/a>A<li><a href='?q=1&copy=2'>B &copy;</a></ul>\
          <table><tr><td><a href=/t>cell</a></table><p rel=author>Ann</p></body>"
             .to_string(),
-        "<!DOCTYPE html><p><a href=/x>one<div>two</a>three</div><table><a href=/f>f</a></table>"
+        "<!DOCTYPE html><!--HANDED--><p><a href=/x>one<div>two</a>three</div>\
+         <table><a href=/f>f</a></table>"
             .to_string(),
     ];
     let server = Server::start(move |req, _| {
@@ -594,24 +628,51 @@ fn the_streaming_pass_and_the_tree_give_the_same_records() {
         Response::html(pages[k % pages.len()].clone())
     });
     let input = lines(&server, &["/0", "/1", "/2"]);
-    // `:not(...)` is beyond the streaming pass, so the second run builds every tree.
-    let streamed = crawl(&["-q", "--no-robots", "--select", "a[href]", "-"], &input);
-    let tree = crawl(
-        &[
-            "-q",
-            "--no-robots",
-            "--select",
-            "a[href]:not([data-never])",
-            "-",
-        ],
-        &input,
-    );
-    assert_eq!(streamed.code(), 0, "{}", streamed.stderr);
-    let (streamed, tree) = (comparable(streamed.records()), comparable(tree.records()));
+    let streaming = ["-q", "--no-robots", "--select", "a[href]", "-"];
+    // `:not(...)` is beyond the streaming pass, so this selector builds every tree.
+    let tree_only = [
+        "-q",
+        "--no-robots",
+        "--select",
+        "a[href]:not([data-never])",
+        "-",
+    ];
+    // Runs crawl with the tree set to panic on pages that contain `marker`.
+    let panicking_on = |args: &[&str], marker: &str| {
+        let panic = format!("tree:{marker}");
+        let run = crawl_with(args, &input, &[("CRAWL_TEST_PANIC", &panic)]);
+        assert_eq!(run.code(), 0, "{args:?} {panic}: {}", run.stderr);
+        comparable(run.records())
+    };
+    // The marked pages never reached the tree in the run that is compared, or they would be
+    // kind `parse` here and differ from the tree's records.
+    let streamed = panicking_on(&streaming, "STREAMED");
     assert_eq!(streamed.len(), 3);
+    for record in &streamed {
+        assert_eq!(record["error"], Value::Null, "went to the tree: {record}");
+    }
+    let tree = comparable(crawl(&tree_only, &input).records());
     assert_eq!(streamed, tree);
     assert_eq!(streamed[1]["links"][1]["href"], server.url("/1?q=1&copy=2"));
     assert_eq!(streamed[1]["author"], "Ann");
+
+    if cfg!(debug_assertions) {
+        // What each run was compared as: the tree run built the marked pages' trees, and the
+        // streaming run handed the misnested page to the tree.
+        let kinds = |records: &[Value]| -> Vec<Value> {
+            records.iter().map(|r| r["error"]["kind"].clone()).collect()
+        };
+        let built = panicking_on(&tree_only, "STREAMED");
+        let want = [json!("parse"), json!("parse"), Value::Null];
+        assert_eq!(kinds(&built), want, "the tree run built these trees");
+        let handed = panicking_on(&streaming, "HANDED");
+        let want = [Value::Null, Value::Null, json!("parse")];
+        assert_eq!(
+            kinds(&handed),
+            want,
+            "the pass handed the misnested page on"
+        );
+    }
 }
 
 #[test]

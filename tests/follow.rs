@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{crawl, hrefs, sitemap, Response, Server};
+use support::{crawl, each_case, hrefs, sitemap, Response, Server};
 
 fn page(title: &str, links: &[&str]) -> Response {
     let anchors: String = links
@@ -134,7 +134,7 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
     ];
     let dir = tempfile::tempdir().unwrap();
     let stats_file = dir.path().join("stats.json");
-    for (mode, crawlers, parsers, queue) in setups {
+    each_case(setups, |(mode, crawlers, parsers, queue)| {
         let server = site();
         let args = [
             "--stats",
@@ -203,14 +203,14 @@ fn depth_bounds_a_breadth_first_walk_and_every_page_is_fetched_once() {
             serde_json::json!({"robots": 1, "private": 0}),
             "{mode}"
         );
-    }
+    });
 }
 
 #[test]
 fn a_link_to_where_a_line_redirected_is_not_fetched_again() {
     // /links is read first and links to /target; the next line, /moved, redirects to /target.
     // /target was fetched by that redirect, so the link waiting for the next level is not.
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = Server::start(|req, _| match req.path.as_str() {
             "/links" => page("links", &["/target"]),
             "/moved" => Response::status(301).header("Location", "/target"),
@@ -244,7 +244,7 @@ fn a_link_to_where_a_line_redirected_is_not_fetched_again() {
             ],
             "{mode}"
         );
-    }
+    });
 }
 
 #[test]
@@ -257,7 +257,7 @@ fn depth_zero_fetches_only_the_lines() {
 
 #[test]
 fn select_also_picks_the_links_that_are_followed() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = site();
         let args = ["--mode", mode, "-q", "--depth", "5", "--select"];
         let run = crawl(
@@ -267,12 +267,12 @@ fn select_also_picks_the_links_that_are_followed() {
         let got: BTreeSet<String> = fetched_pages(&server).into_iter().collect();
         assert_eq!(got, set(&["/list/1", "/post/1-a", "/post/1-b"]), "{mode}");
         assert_eq!(run.records().len(), 3, "{mode}");
-    }
+    });
 }
 
 #[test]
 fn max_pages_bounds_an_endless_trap() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = site();
         let run = crawl(
             &[
@@ -289,7 +289,7 @@ fn max_pages_bounds_an_endless_trap() {
         );
         assert_eq!(run.records().len(), 10, "{mode}");
         assert_eq!(fetched_pages(&server).len(), 10, "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -338,7 +338,7 @@ fn other_hosts_only_with_all_hosts() {
 #[test]
 fn robots_txt_of_different_hosts_is_fetched_at_once() {
     const HOSTS: usize = 4;
-    for mode in ["multi", "async"] {
+    each_case(["multi", "async"], |mode| {
         // Each robots.txt is answered only once all of them are asked for, or after 5 s.
         let asked = Arc::new((Mutex::new(0), Condvar::new()));
         let servers: Vec<Server> = (0..HOSTS)
@@ -373,7 +373,7 @@ fn robots_txt_of_different_hosts_is_fetched_at_once() {
                 "{mode}: robots.txt fetched one at a time: {r}"
             );
         }
-    }
+    });
 }
 
 #[test]
@@ -410,7 +410,7 @@ fn hostile_robots_txt_neither_stalls_nor_is_ignored() {
         .iter()
         .map(|h| format!("--resolve={h}:127.0.0.1"))
         .collect();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         for cap in ["10MiB", "1KiB"] {
             let mut args = vec!["--mode", mode, "-q", "--max-bytes", cap];
             args.extend(resolve.iter().map(String::as_str));
@@ -436,7 +436,7 @@ fn hostile_robots_txt_neither_stalls_nor_is_ignored() {
             .collect();
             assert_eq!(kinds, want, "{mode} {cap}");
         }
-    }
+    });
 }
 
 #[test]
@@ -454,7 +454,7 @@ fn a_seed_robots_disallows_is_a_record_and_never_fetched() {
 
 #[test]
 fn sitemaps_expand_into_their_urls_at_their_own_depth() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = site();
         let run = crawl(
             &["--mode", mode, "-q", "-"],
@@ -494,7 +494,7 @@ fn sitemaps_expand_into_their_urls_at_their_own_depth() {
             .find(|r| r["url"] == server.url("/hidden/3"))
             .unwrap();
         assert_eq!(hidden["parent"], server.url("/sitemap.xml.gz"));
-    }
+    });
 }
 
 #[test]
@@ -543,7 +543,7 @@ fn hostile_sitemaps_end_stay_public_and_stay_small() {
         }
     });
     let port = server.port().to_string();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let input = [
             server.url("/chain/0"),
             format!("http://blog.example:{port}/public.xml"),
@@ -588,7 +588,7 @@ fn hostile_sitemaps_end_stay_public_and_stay_small() {
         assert_eq!(bomb["error"]["kind"], "too_large", "{mode}: {bomb}");
         assert_eq!(bomb["bytes"], 10 * 1024 * 1024 + 1, "{mode}: {bomb}");
         assert_eq!(records.len(), 3 + 2 + 1, "{mode}");
-    }
+    });
 }
 
 /// Gaps between request arrivals, as the server saw them.
@@ -620,7 +620,7 @@ fn delay_spaces_requests_to_one_host() {
 
 #[test]
 fn delay_holds_for_robots_txt_and_retries_too() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = Server::start(|req, _| match req.path.as_str() {
             "/robots.txt" => Response::status(404),
             "/500" => Response::status(500),
@@ -643,7 +643,7 @@ fn delay_holds_for_robots_txt_and_retries_too() {
             "{mode}: {gaps:?} between {:?}",
             server.paths()
         );
-    }
+    });
 }
 
 #[test]
@@ -656,7 +656,7 @@ fn a_host_that_must_wait_lets_the_next_host_go() {
         .iter()
         .flat_map(|h| (1..=6).map(move |i| format!("http://{h}.test:{port}/{h}/{i}\n")))
         .collect();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let before = server.paths().len();
         let args = [
             "--mode",
@@ -681,7 +681,7 @@ fn a_host_that_must_wait_lets_the_next_host_go() {
         // Waiting on a.test's delay, crawlers start on b.test instead of after all of a.test.
         assert!(first_b < last_a, "{mode}: {order:?}");
         assert!(first_b <= 2, "{mode}: b.test waited for a.test: {order:?}");
-    }
+    });
 }
 
 #[test]
@@ -841,7 +841,7 @@ fn depths(run: &support::Run) -> Vec<(String, u64)> {
 fn a_link_to_a_later_url_line_is_not_fetched_again_at_the_next_level() {
     // With one crawler the lines are read only a few ahead, so /a's link to /e is found before
     // the line /e is read: /e is a line, depth 0, and the link waiting for depth 1 is dropped.
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = Server::start(|req, _| match req.path.as_str() {
             "/a" => page("a", &["/e"]),
             p => page(p, &[]),
@@ -858,7 +858,7 @@ fn a_link_to_a_later_url_line_is_not_fetched_again_at_the_next_level() {
             .collect();
         assert_eq!(depths(&run), expected, "{mode}");
         assert_eq!(server.requests(), 7, "{mode}: each page once");
-    }
+    });
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{crawl, Request, Response, Server, Stats};
+use support::{crawl, each_case, Request, Response, Server, Stats};
 
 fn head(w: &mut TcpStream, extra: &str) {
     let _ = write!(
@@ -165,7 +165,7 @@ fn case(
     budget: Duration,
 ) -> Vec<Value> {
     let mut records = Vec::new();
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let mut all = vec!["--mode", mode, "-q"];
         all.extend_from_slice(args);
         all.push("-");
@@ -182,11 +182,16 @@ fn case(
             run.elapsed
         );
         records.push(record);
-    }
+    });
     records
 }
 
 const NO_RETRY: &[&str] = &["--retries", "0"];
+
+/// `key` of each record `case` gave, in its order of modes: single, multi, async.
+fn field(records: &[Value], key: &str) -> Vec<Value> {
+    records.iter().map(|r| r[key].clone()).collect()
+}
 
 #[test]
 fn a_server_that_never_answers_times_out() {
@@ -198,7 +203,7 @@ fn a_server_that_never_answers_times_out() {
         Some("timeout"),
         Duration::from_secs(4),
     );
-    assert_eq!(r[0]["attempts"], 1);
+    assert_eq!(field(&r, "attempts"), [1; 3]);
 }
 
 #[test]
@@ -226,12 +231,11 @@ fn broken_bodies_are_body_errors_and_retried() {
         Some("body"),
         Duration::from_secs(5),
     );
-    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
-        assert_eq!(
-            r["attempts"], 2,
-            "{mode}: a connection broken mid-body is retried"
-        );
-    }
+    assert_eq!(
+        field(&r, "attempts"),
+        [2; 3],
+        "a connection broken mid-body is retried"
+    );
     case(&s, "/lie", NO_RETRY, Some("body"), Duration::from_secs(3));
     let r = case(
         &s,
@@ -240,12 +244,11 @@ fn broken_bodies_are_body_errors_and_retried() {
         Some("timeout"),
         Duration::from_secs(4),
     );
-    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
-        assert_eq!(
-            r["attempts"], 2,
-            "{mode}: a body cut off by --timeout is retried"
-        );
-    }
+    assert_eq!(
+        field(&r, "attempts"),
+        [2; 3],
+        "a body cut off by --timeout is retried"
+    );
 }
 
 #[test]
@@ -258,9 +261,11 @@ fn corrupt_compression_is_not_retried() {
         Some("body"),
         Duration::from_secs(3),
     );
-    for (mode, r) in ["single", "multi", "async"].iter().zip(&r) {
-        assert_eq!(r["attempts"], 1, "{mode}: the same bytes would come again");
-    }
+    assert_eq!(
+        field(&r, "attempts"),
+        [1; 3],
+        "the same bytes would come again"
+    );
 }
 
 #[test]
@@ -325,10 +330,8 @@ fn a_retry_after_beyond_the_limit_gives_up_at_once() {
         Some("http_status"),
         Duration::from_secs(3),
     );
-    assert_eq!(
-        (r[0]["status"].clone(), r[0]["attempts"].clone()),
-        (429.into(), 1.into())
-    );
+    assert_eq!(field(&r, "status"), [429; 3]);
+    assert_eq!(field(&r, "attempts"), [1; 3]);
 }
 
 #[test]
@@ -345,7 +348,7 @@ fn server_errors_are_retried_and_client_errors_are_not() {
         (200.into(), 3.into(), "third time".into())
     );
     let r = case(&s, "/404", &[], Some("http_status"), Duration::from_secs(3));
-    assert_eq!(r[0]["attempts"], 1);
+    assert_eq!(field(&r, "attempts"), [1; 3]);
 }
 
 #[test]
@@ -381,8 +384,8 @@ fn bodies_stop_at_the_cap_even_compressed() {
     let s = hostile();
     let r = case(&s, "/huge", &[], Some("too_large"), Duration::from_secs(10));
     assert_eq!(
-        r[0]["bytes"],
-        10 * 1024 * 1024 + 1,
+        field(&r, "bytes"),
+        [10 * 1024 * 1024 + 1; 3],
         "reading stopped just past --max-bytes"
     );
     case(
@@ -400,8 +403,8 @@ fn bodies_stop_at_the_cap_even_compressed() {
         Duration::from_secs(5),
     );
     assert_eq!(
-        r[0]["bytes"],
-        2 * 1024 * 1024 + 1,
+        field(&r, "bytes"),
+        [2 * 1024 * 1024 + 1; 3],
         "the cap is on decompressed bytes"
     );
     // Caps under the 1 KiB prefix read to sniff the type hold as well.
@@ -413,7 +416,7 @@ fn bodies_stop_at_the_cap_even_compressed() {
             Some("too_large"),
             Duration::from_secs(3),
         );
-        assert_eq!(r[0]["bytes"], stopped, "--max-bytes {cap}");
+        assert_eq!(field(&r, "bytes"), [stopped; 3], "--max-bytes {cap}");
     }
     let r = case(
         &s,
@@ -422,7 +425,11 @@ fn bodies_stop_at_the_cap_even_compressed() {
         None,
         Duration::from_secs(3),
     );
-    assert_eq!(r[0]["bytes"], 5017, "a body exactly at the cap is whole");
+    assert_eq!(
+        field(&r, "bytes"),
+        [5017; 3],
+        "a body exactly at the cap is whole"
+    );
     case(
         &s,
         "/badgzip",
@@ -436,14 +443,13 @@ fn bodies_stop_at_the_cap_even_compressed() {
 fn pages_that_are_not_html_are_refused_after_a_prefix() {
     let s = hostile();
     let r = case(&s, "/png", &[], Some("not_html"), Duration::from_secs(3));
-    assert!(r[0]["bytes"].as_u64().unwrap() <= 16 * 1024, "{}", r[0]);
+    let small = |r: &Value| r["bytes"].as_u64().is_some_and(|n| n <= 16 * 1024);
+    assert!(r.iter().all(small), "{r:?}");
     case(&s, "/binary", &[], Some("not_html"), Duration::from_secs(3));
     case(&s, "/xml", &[], None, Duration::from_secs(3));
     let r = case(&s, "/empty", &[], None, Duration::from_secs(3));
-    assert_eq!(
-        (r[0]["title"].clone(), r[0]["bytes"].clone()),
-        (Value::Null, 0.into())
-    );
+    assert_eq!(field(&r, "title"), vec![Value::Null; 3]);
+    assert_eq!(field(&r, "bytes"), [0; 3]);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{blog_page, comparable, Response, Server};
+use support::{blog_page, comparable, each_case, Response, Server};
 
 /// Two ordinary pages and one that carries the marker the hook panics on.
 fn site() -> Server {
@@ -74,7 +74,7 @@ fn a_panic_in_the_streaming_pass_hands_the_page_to_the_tree() {
     let input = lines(&server, &["/1", "/bad", "/2"]);
     let calm = crawl_panicking("", &["-q", "-"], &input);
     assert_eq!(calm.records.len(), 3);
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let run = crawl_panicking("stream:BOOM", &["-q", "--mode", mode, "-"], &input);
         assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
         // The tree gives the very record the pass would have.
@@ -88,7 +88,7 @@ fn a_panic_in_the_streaming_pass_hands_the_page_to_the_tree() {
             "{}",
             run.stderr
         );
-    }
+    });
 }
 
 #[test]
@@ -102,7 +102,7 @@ fn a_panic_in_the_parser_costs_one_record_in_every_mode() {
         ("tree:BOOM", "a[href]:not(.x)"),
     ];
     for (panic, select) in cases {
-        for mode in MODES {
+        each_case(MODES, |mode| {
             let run = crawl_panicking(
                 panic,
                 &["--mode", mode, "--parsers", "2", "--select", select, "-"],
@@ -133,7 +133,7 @@ fn a_panic_in_the_parser_costs_one_record_in_every_mode() {
                 "{mode}: {}",
                 run.stderr
             );
-        }
+        });
     }
 }
 
@@ -174,7 +174,7 @@ fn a_panic_parsing_robots_txt_disallows_the_host_and_says_why() {
         "/robots.txt" => Response::new(200, "text/plain", b"User-agent: *\n# BOOM\n".to_vec()),
         _ => Response::html("<title>page</title>"),
     });
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let run = crawl_panicking(
             "robots:BOOM",
             &["-q", "--mode", mode, "-"],
@@ -190,7 +190,7 @@ fn a_panic_parsing_robots_txt_disallows_the_host_and_says_why() {
             );
             assert_eq!(record["attempts"], 0, "{record}");
         }
-    }
+    });
     // robots.txt once per run, and no page: a host whose rules are unknown is not crawled.
     assert_eq!(server.paths(), ["/robots.txt"; 3]);
 }
@@ -234,7 +234,7 @@ fn a_panic_scanning_a_sitemap_costs_that_sitemap_gzipped_or_not() {
         }
     });
     let input = lines(&server, &["/sitemap.xml", "/sitemap.xml.gz", "/1"]);
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let run = crawl_panicking("sitemap:BOOM", &["-q", "--mode", mode, "-"], &input);
         assert_eq!(run.code, 0, "{mode}: {}", run.stderr);
         let message = |path: &str| {
@@ -256,7 +256,7 @@ fn a_panic_scanning_a_sitemap_costs_that_sitemap_gzipped_or_not() {
             "sitemap parser panicked: CRAWL_TEST_PANIC in sitemap"
         );
         assert_eq!(run.records.len(), 3, "{mode}: the page after them too");
-    }
+    });
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn a_panic_following_a_pages_links_costs_that_page_not_the_crawl() {
         "/bad" => Response::html(blog_page("bad", &["/BOOM", "/b"])),
         p => Response::html(blog_page(&format!("page {p}"), &["/a"])),
     });
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let run = crawl_panicking(
             "links:BOOM",
             &["-q", "--mode", mode, "--depth", "1", "-"],
@@ -291,5 +291,5 @@ fn a_panic_following_a_pages_links_costs_that_page_not_the_crawl() {
             "{mode}: {:?}",
             run.records
         );
-    }
+    });
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{crawl, crawl_with, Request, Response, Server};
+use support::{crawl, crawl_with, each_case, Request, Response, Server};
 
 const MODES: [&str; 3] = ["single", "multi", "async"];
 
@@ -78,14 +78,14 @@ fn robots_site() -> Server {
 #[test]
 fn a_redirect_to_a_path_robots_txt_disallows_is_not_followed() {
     let server = robots_site();
-    for mode in MODES {
+    each_case(MODES, |mode| {
         for path in ["/tags", "/redir?to=/private/secret"] {
             let (record, _) = one(&["--mode", mode, "-q"], &server.url(path));
             assert_eq!(record["error"]["kind"], "robots", "{mode} {path}: {record}");
             assert_eq!(record["final_url"], Value::Null, "{mode} {path}: {record}");
             assert_eq!(record["status"], Value::Null, "{mode} {path}: {record}");
         }
-    }
+    });
     let paths = server.paths();
     assert!(!paths.contains(&"/tags/".to_string()), "{paths:?}");
     assert!(!paths.contains(&"/private/secret".to_string()), "{paths:?}");
@@ -94,13 +94,13 @@ fn a_redirect_to_a_path_robots_txt_disallows_is_not_followed() {
 #[test]
 fn a_redirect_to_another_host_obeys_that_hosts_robots_txt() {
     let server = robots_site();
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = ["--mode", mode, "-q", &pin("blog.test"), &pin("closed.test")];
         let (record, _) = one(&args, &public(&server, "blog.test", "/away"));
         assert_eq!(record["error"]["kind"], "robots", "{mode}: {record}");
         let message = record["error"]["message"].as_str().unwrap();
         assert!(message.contains("closed.test"), "{message}");
-    }
+    });
     let closed = paths_for(&server, "closed.test");
     assert!(closed.contains(&"/robots.txt".to_string()), "{closed:?}");
     assert!(!closed.contains(&"/page".to_string()), "{closed:?}");
@@ -128,11 +128,11 @@ fn disallowed_hops_are_counted_with_the_links_robots_txt_turned_away() {
 #[test]
 fn no_robots_follows_every_hop() {
     let server = robots_site();
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let (record, _) = one(&["--mode", mode, "-q", "--no-robots"], &server.url("/tags"));
         assert_eq!(record["error"], Value::Null, "{mode}: {record}");
         assert_eq!(record["final_url"], server.url("/tags/"), "{mode}");
-    }
+    });
     assert!(!server.paths().contains(&"/robots.txt".to_string()));
 }
 
@@ -165,7 +165,7 @@ fn guard_site() -> Server {
 #[test]
 fn a_redirect_to_a_name_that_resolves_to_a_private_address_is_blocked() {
     let server = guard_site();
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = ["--mode", mode, "-q", &pin("blog.example"), "-"];
         let line = public(&server, "blog.example", "/go");
         let run = crawl_with(&args, &line, &[SNEAKY]);
@@ -177,7 +177,7 @@ fn a_redirect_to_a_name_that_resolves_to_a_private_address_is_blocked() {
             message.contains("sneaky.example") && message.contains("127.0.0.1"),
             "{message}"
         );
-    }
+    });
     assert!(paths_for(&server, "sneaky.example").is_empty());
 }
 
@@ -185,7 +185,7 @@ fn a_redirect_to_a_name_that_resolves_to_a_private_address_is_blocked() {
 #[test]
 fn a_link_or_sitemap_entry_to_such_a_name_is_blocked_robots_txt_included() {
     let server = guard_site();
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = [
             "--mode",
             mode,
@@ -209,7 +209,7 @@ fn a_link_or_sitemap_entry_to_such_a_name_is_blocked_robots_txt_included() {
             let record = record.unwrap_or_else(|| panic!("{mode}: no record for {url}"));
             assert_eq!(record["error"]["kind"], "blocked", "{mode}: {record}");
         }
-    }
+    });
     assert_eq!(paths_for(&server, "sneaky.example"), Vec::<String>::new());
 }
 
@@ -224,7 +224,7 @@ fn a_robots_txt_that_redirects_to_such_a_name_is_unavailable_so_all_is_allowed()
         "/robots.txt" => redirect(302, "http://sneaky.example/robots.txt"),
         _ => page("allowed", &[]),
     });
-    for mode in MODES {
+    each_case(MODES, |mode| {
         for host in ["blog.example", "spelled.example"] {
             let args = ["--mode", mode, "-q", &pin(host), "-"];
             let line = public(&server, host, "/page");
@@ -232,7 +232,7 @@ fn a_robots_txt_that_redirects_to_such_a_name_is_unavailable_so_all_is_allowed()
             let record = &run.records()[0];
             assert_eq!(record["title"], "allowed", "{mode} {host}: {record}");
         }
-    }
+    });
 }
 
 #[cfg(debug_assertions)]
@@ -247,7 +247,7 @@ fn a_url_line_a_private_page_or_allow_private_may_reach_such_a_name() {
     let run = crawl_with(&["-q", "-"], &server.url("/go"), &[SNEAKY]);
     assert_eq!(run.records()[0]["title"], "landed", "{}", run.stdout);
     // And the user may allow it from public pages too.
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = [
             "--mode",
             mode,
@@ -264,7 +264,7 @@ fn a_url_line_a_private_page_or_allow_private_may_reach_such_a_name() {
             "{mode}: {}",
             run.stdout
         );
-    }
+    });
 }
 
 #[cfg(debug_assertions)]
@@ -284,7 +284,7 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
         _ => page("landed", &[]),
     });
     let env = [SNEAKY, ("HTTP_PROXY", &proxy.url("/"))];
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = ["--mode", mode, "-q", "--depth", "1", "--all-hosts", "-"];
         let lines = "http://blog.example/go\nhttp://blog.example/links\n";
         let run = crawl_with(&args, lines, &env);
@@ -297,7 +297,7 @@ fn through_a_proxy_the_guard_judges_the_host_not_the_proxy() {
         assert_eq!(kind("http://blog.example/go"), "blocked", "{mode}");
         assert_eq!(kind("http://sneaky.example/secret"), "blocked", "{mode}");
         assert_eq!(kind("http://fine.example/ok"), Value::Null, "{mode}");
-    }
+    });
     let asked: Vec<String> = proxy.paths();
     assert!(
         asked.contains(&"http://fine.example/ok".to_string()),
@@ -466,7 +466,7 @@ fn a_password_in_a_url_authenticates_and_is_shown_nowhere() {
     let shown = |path: &str| format!("http://user:***@127.0.0.1:{}{path}", server.port());
     let dir = tempfile::tempdir().unwrap();
     let (stats, timeline) = (dir.path().join("s.json"), dir.path().join("t.svg"));
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = [
             "--mode",
             mode,
@@ -518,7 +518,7 @@ fn a_password_in_a_url_authenticates_and_is_shown_nowhere() {
         assert_eq!(next["parent"], shown("/start"), "{mode}");
         let invalid = records.iter().find(|r| r["error"]["kind"] == "invalid_url");
         assert!(invalid.is_some(), "{mode}: {}", run.stdout);
-    }
+    });
 }
 
 #[test]
@@ -552,7 +552,7 @@ fn a_redirect_to_another_host_carries_at_most_the_origin_as_referer() {
             _ => page("landed", &[]),
         }
     });
-    for mode in MODES {
+    each_case(MODES, |mode| {
         let args = [
             "--mode",
             mode,
@@ -584,7 +584,7 @@ fn a_redirect_to_another_host_carries_at_most_the_origin_as_referer() {
             "{mode}: the same origin gets the whole URL"
         );
         assert_eq!(referer("/secret/path?token=abc"), None, "{mode}");
-    }
+    });
 }
 
 // --- error kinds -------------------------------------------------------------------------
@@ -599,7 +599,7 @@ fn a_redirect_to_a_scheme_crawl_does_not_follow_is_a_redirect_error() {
         "/data" => redirect(302, "data:text/html,<title>x</title>"),
         _ => Response::status(404),
     });
-    for mode in MODES {
+    each_case(MODES, |mode| {
         for (path, scheme, status) in [
             ("/ftp", "ftp", 302),
             ("/gopher", "gopher", 301),
@@ -620,7 +620,7 @@ fn a_redirect_to_a_scheme_crawl_does_not_follow_is_a_redirect_error() {
                 "{mode} {path}: {message}"
             );
         }
-    }
+    });
 }
 
 // --- politeness -------------------------------------------------------------------------

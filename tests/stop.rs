@@ -9,7 +9,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{sitemap, Response, Server};
+use support::{each_case, sitemap, wait_until, Response, Server};
 
 fn slow_server(latency: Duration) -> Server {
     Server::start(move |req, _| {
@@ -46,14 +46,11 @@ fn signal(child: &Child, name: &str) {
 
 /// Waits until the output file holds at least `n` lines, so the crawl is known to be under way.
 fn wait_for_lines(path: &Path, n: usize) {
-    let until = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < until {
-        if std::fs::read_to_string(path).is_ok_and(|t| t.lines().count() >= n) {
-            return;
-        }
-        sleep(Duration::from_millis(20));
-    }
-    panic!("no progress in {}", path.display());
+    wait_until(
+        &format!("{n} lines in {}", path.display()),
+        Duration::from_secs(20),
+        || std::fs::read_to_string(path).is_ok_and(|t| t.lines().count() >= n),
+    );
 }
 
 /// Every line must be whole JSON; returns the urls.
@@ -77,12 +74,13 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
     let server = slow_server(Duration::from_millis(200));
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 200);
-    for (mode, sig, code) in [
+    let cases = [
         ("multi", "-INT", 130),
         ("single", "-INT", 130),
         ("multi", "-TERM", 143),
         ("async", "-INT", 130),
-    ] {
+    ];
+    each_case(cases, |(mode, sig, code)| {
         let out = dir.path().join(format!("{mode}{sig}.jsonl"));
         let mut child = start(&[
             "--mode",
@@ -110,7 +108,7 @@ fn ctrl_c_and_sigterm_end_on_whole_lines_within_the_grace_period() {
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert!(stderr.contains("interrupted by"), "{stderr}");
-    }
+    });
 }
 
 #[test]
@@ -119,10 +117,9 @@ fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 20);
     let mut child = start(&["compare", &urls]);
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.requests() < 2 && Instant::now() < until {
-        sleep(Duration::from_millis(20));
-    }
+    wait_until("single mode's second page", Duration::from_secs(10), || {
+        server.requests() >= 2
+    });
     signal(&child, "-INT");
     assert_eq!(child.wait().unwrap().code(), Some(130));
     // Single mode was under way; multi and async never started their 20 pages each.
@@ -131,12 +128,14 @@ fn ctrl_c_stops_compare_not_just_the_mode_it_is_in() {
 
 #[test]
 fn figures_after_ctrl_c_are_those_of_the_work_done() {
-    let server = slow_server(Duration::from_millis(200));
-    let dir = tempfile::tempdir().unwrap();
-    let urls = url_file(dir.path(), &server, 40);
-    let stats = dir.path().join("stats.json");
-    let timeline = dir.path().join("t.svg");
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
+        // A server and files of its own, so that neither another mode's requests nor its
+        // figures count for this one.
+        let server = slow_server(Duration::from_millis(200));
+        let dir = tempfile::tempdir().unwrap();
+        let urls = url_file(dir.path(), &server, 40);
+        let stats = dir.path().join("stats.json");
+        let timeline = dir.path().join("t.svg");
         let args = [
             "--mode",
             mode,
@@ -151,7 +150,11 @@ fn figures_after_ctrl_c_are_those_of_the_work_done() {
             &urls,
         ];
         let mut child = start(&args);
-        sleep(Duration::from_millis(1200));
+        // A second of fetching: five answers for each crawler.
+        let answers = 5 * if mode == "single" { 1 } else { 2 };
+        wait_until("a second of fetching", Duration::from_secs(10), || {
+            server.requests() - server.in_flight() >= answers
+        });
         signal(&child, "-INT");
         assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
         let figures: Value =
@@ -160,7 +163,7 @@ fn figures_after_ctrl_c_are_those_of_the_work_done() {
         assert!(busy > 50.0, "{mode}: crawlers fetched all along: {figures}");
         let svg = std::fs::read_to_string(&timeline).unwrap();
         assert!(svg.contains("<rect"), "{mode}: the timeline has spans");
-    }
+    });
 }
 
 #[test]
@@ -172,14 +175,19 @@ fn a_second_ctrl_c_exits_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let urls = url_file(dir.path(), &server, 10);
     let mut child = start(&["--timeout", "60s", &urls]);
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.requests() == 0 && Instant::now() < until {
-        sleep(Duration::from_millis(20));
-    }
-    signal(&child, "-INT");
-    sleep(Duration::from_millis(100));
+    wait_until("a request", Duration::from_secs(10), || {
+        server.requests() > 0
+    });
+    send(&child, libc::SIGINT);
+    // Two signals of a kind that are pending together are one: the second is sent once the
+    // first has been taken.
+    wait_until(
+        "crawl to take the first SIGINT",
+        Duration::from_secs(5),
+        || !pending(&child, libc::SIGINT),
+    );
     let sent = Instant::now();
-    signal(&child, "-INT");
+    send(&child, libc::SIGINT);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert!(
         sent.elapsed() < Duration::from_millis(500),
@@ -190,7 +198,7 @@ fn a_second_ctrl_c_exits_at_once() {
 
 #[test]
 fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         // The first answer asks to come back in 3 s; any later one is the page.
         let server = Server::start(|_, stats| match stats.requests() {
             1 => Response::status(503).header("Retry-After", "3"),
@@ -208,11 +216,11 @@ fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
             start(&all)
         };
         let mut child = run(&[]);
-        let until = Instant::now() + Duration::from_secs(10);
-        while server.requests() == 0 && Instant::now() < until {
-            sleep(Duration::from_millis(20));
-        }
-        sleep(Duration::from_millis(300));
+        // Once the 503 is written the crawl waits 3 s to retry, and the signal cuts that wait;
+        // should it come before crawl has read the 503, the wait is cut before it begins.
+        wait_until("the 503 to be sent", Duration::from_secs(10), || {
+            server.requests() == 1 && server.in_flight() == 0
+        });
         signal(&child, "-INT");
         assert_eq!(child.wait().unwrap().code(), Some(130), "{mode}");
         assert_eq!(
@@ -226,7 +234,7 @@ fn a_retry_cut_short_by_ctrl_c_leaves_no_record_so_resume_retries_it() {
         let record: Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(record["status"], 200, "{mode}: {record}");
         assert_eq!(server.requests(), 2, "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -278,7 +286,7 @@ fn resume_needs_an_output_file() {
 
 #[test]
 fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         // / links to 20 pages, each of which links back to / and to the next one.
         let server = Server::start(|req, _| {
             sleep(Duration::from_millis(100));
@@ -331,7 +339,7 @@ fn resume_with_depth_follows_the_links_of_pages_already_recorded() {
         // /p21 is at depth 2; the rest was each fetched once, across both runs.
         assert!(!server.paths().contains(&"/p21".to_string()), "{mode}");
         assert!(server.requests() <= 21 + 2, "{mode}: {:?}", server.paths());
-    }
+    });
 }
 
 /// One page that links to two paths robots.txt disallows, to a private address, and to a page
@@ -378,11 +386,9 @@ fn crawl_until_slow(server: &Server, dir: &Path, mode: &str, seed: &str, extra: 
     args.extend(extra);
     args.push(urls.to_str().unwrap());
     let child = start(&args);
-    let until = Instant::now() + Duration::from_secs(20);
-    while !server.paths().iter().any(|p| p == "/slow") {
-        assert!(Instant::now() < until, "{mode}: /slow never requested");
-        sleep(Duration::from_millis(20));
-    }
+    wait_until("/slow to be requested", Duration::from_secs(20), || {
+        server.paths().iter().any(|p| p == "/slow")
+    });
     child
 }
 
@@ -394,7 +400,7 @@ fn stderr_of(child: &mut Child) -> String {
 
 #[test]
 fn the_summary_after_ctrl_c_counts_the_links_skipped() {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let server = skipping_site();
         let dir = tempfile::tempdir().unwrap();
         let mut child = crawl_until_slow(&server, dir.path(), mode, "/", &[]);
@@ -408,7 +414,7 @@ fn the_summary_after_ctrl_c_counts_the_links_skipped() {
         ] {
             assert!(stderr.contains(said), "{mode}: no {said:?} in {stderr}");
         }
-    }
+    });
 }
 
 #[test]
@@ -487,12 +493,13 @@ fn places(path: &Path) -> Vec<(String, u64, Value)> {
 
 #[test]
 fn resume_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
-    for (mode, depth) in [
+    let cases = [
         ("single", "0"),
         ("single", "1"),
         ("multi", "1"),
         ("async", "1"),
-    ] {
+    ];
+    each_case(cases, |(mode, depth)| {
         let server = sitemap_site();
         let dir = tempfile::tempdir().unwrap();
         let urls = dir.path().join("urls.txt");
@@ -534,7 +541,7 @@ fn resume_crawls_a_recorded_sitemaps_entries_at_its_own_depth() {
         assert_eq!(places(&out), want, "{mode} --depth {depth}");
         assert_eq!(places(&whole), want, "{mode} --depth {depth}");
         assert!(!server.paths().contains(&"/c".to_string()), "{mode}");
-    }
+    });
 }
 
 /// (url, depth) of each record in FILE, sorted.
@@ -557,7 +564,7 @@ fn depths(path: &Path) -> Vec<(String, u64)> {
 /// Crawls `seed` whole, then keeps only the records of `kept` paths, in that order, as earlier
 /// interrupted runs could have left them, and resumes: the result must be the whole crawl's.
 fn resume_from(server: &Server, depth: &str, kept: &[&str]) {
-    for mode in ["single", "multi", "async"] {
+    each_case(["single", "multi", "async"], |mode| {
         let dir = tempfile::tempdir().unwrap();
         let urls = dir.path().join("urls.txt");
         std::fs::write(&urls, server.url("/a") + "\n").unwrap();
@@ -581,7 +588,7 @@ fn resume_from(server: &Server, depth: &str, kept: &[&str]) {
         std::fs::write(&out, left).unwrap();
         run(&["--resume", "-o", out.to_str().unwrap()]);
         assert_eq!(depths(&out), depths(&whole), "{mode}");
-    }
+    });
 }
 
 #[test]
@@ -621,6 +628,17 @@ fn send(child: &Child, sig: libc::c_int) {
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
 }
 
+/// Whether `sig` is pending for the child, sent but not yet taken by any of its threads, as
+/// Linux shows it in /proc: each of SigPnd and ShdPnd is a hex mask with bit `sig - 1` for it.
+fn pending(child: &Child, sig: libc::c_int) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let mask = |field: &str| {
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
+    };
+    (mask("SigPnd:") | mask("ShdPnd:")) & (1 << (sig - 1)) != 0
+}
+
 /// Waits for the child to end, failing the test (and killing it) after `limit`.
 fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let until = Instant::now() + limit;
@@ -638,21 +656,17 @@ fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 
 #[test]
 fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight() {
-    for (mode, in_flight) in [("async", 4), ("multi", 4), ("single", 1)] {
+    let cases = [("async", 4), ("multi", 4), ("single", 1)];
+    each_case(cases, |(mode, in_flight)| {
         let server = slow_server(Duration::from_secs(1));
         let dir = tempfile::tempdir().unwrap();
         let urls = url_file(dir.path(), &server, 20);
         let out = dir.path().join("out.jsonl");
         let args = ["--mode", mode, "--crawlers", "4", "--no-robots", "-o"];
         let mut child = start(&[&args[..], &[out.to_str().unwrap(), &urls]].concat());
-        let until = Instant::now() + Duration::from_secs(10);
-        while server.max_in_flight() < in_flight {
-            assert!(
-                Instant::now() < until,
-                "{mode}: never {in_flight} in flight"
-            );
-            sleep(Duration::from_millis(2));
-        }
+        wait_until("the pages in flight", Duration::from_secs(10), || {
+            server.max_in_flight() >= in_flight
+        });
         let sent = Instant::now();
         send(&child, libc::SIGINT);
         let status = wait_within(&mut child, Duration::from_secs(5));
@@ -673,7 +687,7 @@ fn no_mode_starts_a_request_after_a_stop_and_each_ends_with_its_pages_in_flight(
             in_flight,
             "{mode}: the pages in flight"
         );
-    }
+    });
 }
 
 #[test]

@@ -171,6 +171,11 @@ impl Server {
         self.stats.max_in_flight.load(Ordering::SeqCst)
     }
 
+    /// Requests being answered right now: received, their response not yet written whole.
+    pub fn in_flight(&self) -> usize {
+        *self.stats.in_flight.lock().unwrap()
+    }
+
     /// Paths requested so far, in arrival order.
     pub fn paths(&self) -> Vec<String> {
         self.arrivals().into_iter().map(|(path, _)| path).collect()
@@ -379,4 +384,42 @@ pub fn comparable(mut records: Vec<Value>) -> Vec<Value> {
     }
     records.sort_by_key(|r| r["url"].as_str().unwrap().to_string());
     records
+}
+
+/// Polls `ready` until it holds, failing the test with `what` if it has not after `limit`: for
+/// waiting on what the other side has observably done, where a sleep would only guess.
+pub fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let until = Instant::now() + limit;
+    while !ready() {
+        assert!(
+            Instant::now() < until,
+            "waited {limit:?} in vain for {what}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Runs `check` on every case, even after one fails, then fails naming each case that did and
+/// why: a loop over modes that stops at the first failure hides whether the others pass.
+#[track_caller]
+pub fn each_case<T: std::fmt::Debug>(cases: impl IntoIterator<Item = T>, mut check: impl FnMut(T)) {
+    let mut failed = Vec::new();
+    for case in cases {
+        let name = format!("{case:?}");
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case)));
+        if let Err(panic) = outcome {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(a panic without a message)");
+            failed.push(format!("{name}: {why}"));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "failed in {} case(s):\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }
