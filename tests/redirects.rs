@@ -4,7 +4,9 @@
 mod support;
 
 use serde_json::Value;
-use support::{crawl, crawl_with, each_case, Request, Response, Server};
+#[cfg(debug_assertions)]
+use support::crawl_with;
+use support::{crawl, each_case, Request, Response, Server};
 
 const MODES: [&str; 3] = ["single", "multi", "async"];
 
