@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::css::Select;
+use crate::exit::ExitCode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -416,6 +418,57 @@ fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
         },
     };
     Ok((host.to_ascii_lowercase(), ip))
+}
+
+/// A rejected value's message on one line, built from its parts: clap's own puts the value in
+/// as given, so a value with a line break would break the message, and the first line would not
+/// say why.
+fn validation_line(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let text = |kind| match e.get(kind)? {
+        ContextValue::String(s) => Some(s.as_str()),
+        _ => None,
+    };
+    let arg = text(ContextKind::InvalidArg)?;
+    let value = text(ContextKind::InvalidValue)?;
+    let why = std::error::Error::source(e)?;
+    Some(format!(
+        "error: invalid value '{}' for '{arg}': {why}",
+        value.escape_debug()
+    ))
+}
+
+/// A bad value gets one line ("invalid value 'x' for '--y': why"), which says it all;
+/// structural mistakes keep clap's usage hint. Help and version are not errors.
+pub fn clap_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::Success
+        }
+        ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
+            if let Some(line) = validation_line(e) {
+                crate::app::note(line);
+                return ExitCode::Usage;
+            }
+            let text = e.render().to_string();
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("error: invalid value");
+            // Keep clap's list of accepted values on the same line: it is the fix.
+            match lines
+                .map(str::trim)
+                .find(|l| l.starts_with("[possible values"))
+            {
+                Some(values) => crate::app::note(format_args!("{first} {values}")),
+                None => crate::app::note(first),
+            }
+            ExitCode::Usage
+        }
+        _ => {
+            let _ = e.print();
+            ExitCode::Usage
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,81 @@
+//! Runs a parsed command line to its exit code: a crawl and its reports, or a subcommand.
+
+use crate::cli::{Cli, Command, CrawlArgs};
+use crate::exit::{ExitCode, Stopped, UsageError};
+use crate::report::{Ending, OutputFailed};
+use crate::stop::Stop;
+use crate::{bench, compare, config, demo, output, pipeline};
+
+/// Runs `cli` under `stop`, the signal handler installed before anything else.
+pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Serve(args)) => demo::serve(args, stop),
+        Some(Command::Demo(args)) => demo::demo(args, stop),
+        Some(Command::Compare(args)) => compare::compare(args, stop),
+        Some(Command::BenchParse(args)) => bench::bench_parse(args, stop),
+        Some(Command::BenchFetch(args)) => bench::bench_fetch(args, stop),
+        None => crawl(cli.crawl, stop),
+    }
+}
+
+fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    let config = config::Config::from_args(args, stop)?;
+    let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
+    let (summary, mut code) = match pipeline::run(config) {
+        Ok(summary) => {
+            let code = match summary.ending {
+                Ending::Interrupted(signal) => ExitCode::for_signal(signal),
+                Ending::Complete | Ending::OutputClosed => ExitCode::Success,
+                Ending::OutputFailed => ExitCode::Failure,
+            };
+            (summary, code)
+        }
+        Err(e) => {
+            let failed = e.downcast::<OutputFailed>()?;
+            note(format_args!("error: {failed}"));
+            note(failed.advice());
+            (failed.summary, ExitCode::Failure)
+        }
+    };
+    if !quiet && summary.ending != Ending::OutputClosed {
+        note(&summary);
+        note(summary.advice());
+    }
+    // Each is written if it can be, even after the output failed: they are on other files.
+    let stats_json = || Ok(serde_json::to_string_pretty(&summary.stats())? + "\n");
+    let svg = || Ok(summary.timeline());
+    let reports: [(_, &dyn Fn() -> anyhow::Result<String>); 2] =
+        [(stats, &stats_json), (timeline, &svg)];
+    for (path, render) in reports {
+        let Some(path) = path else { continue };
+        let written = render().and_then(|text| Ok(output::replace_whole(&path, text.as_bytes())?));
+        if let Err(e) = written {
+            note(format_args!(
+                "error: cannot write '{}': {e:#}",
+                path.display()
+            ));
+            code = ExitCode::Failure;
+        }
+    }
+    Ok(code)
+}
+
+/// What an error that ended the run says on stderr, and the exit code it means.
+pub fn report_error(e: &anyhow::Error) -> ExitCode {
+    if let Some(Stopped(code)) = e.downcast_ref::<Stopped>() {
+        return *code;
+    }
+    note(format_args!("error: {e:#}"));
+    if e.is::<UsageError>() {
+        ExitCode::Usage
+    } else {
+        ExitCode::Failure
+    }
+}
+
+/// A line on stderr. A closed stderr (`crawl ... 2>&1 >/dev/null | true`) loses it rather than
+/// turning a finished crawl into a panic.
+pub fn note(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
