@@ -329,3 +329,144 @@ fn job(
         ticket: Ticket::default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_channel::{bounded, unbounded, Receiver};
+
+    /// A frontier with one taker, and the ends its jobs come out of.
+    fn frontier(scope: Scope) -> (Frontier, Receiver<Msg>, Receiver<Job>) {
+        let (jobs, links) = unbounded();
+        let (seeds, lines) = bounded(16);
+        let store = Box::new(MemoryStore::new(scope.max_pages));
+        let transport = Transport {
+            jobs,
+            seeds,
+            takers: 1,
+        };
+        let frontier = Frontier::new(scope, store, transport, Arc::default(), Arc::default());
+        (frontier, links, lines)
+    }
+
+    fn found(hrefs: &[&str]) -> Vec<Link> {
+        hrefs
+            .iter()
+            .map(|href| Link {
+                href: href.to_string(),
+                text: String::new(),
+            })
+            .collect()
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    fn seed(frontier: &Frontier, line: &str) -> bool {
+        frontier.seed(Job::seed(line.into(), Ok(url(line))))
+    }
+
+    /// The URLs of the jobs sent so far, or "quit".
+    fn sent(links: &Receiver<Msg>) -> Vec<String> {
+        links
+            .try_iter()
+            .map(|msg| match msg {
+                Msg::Job(job) => job.line,
+                Msg::Quit => "quit".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_level_is_released_when_its_last_job_is_done_and_the_crawl_ends_with_quit() {
+        let scope = Scope {
+            depth: 2,
+            ..Scope::default()
+        };
+        let (frontier, links, lines) = frontier(scope);
+        let feeding = frontier.feeder();
+        assert!(seed(&frontier, "http://a.test/"));
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        let scope: Arc<str> = "a.test".into();
+        frontier.discovered(
+            &url("http://a.test/"),
+            true,
+            0,
+            &scope,
+            &found(&[
+                "http://a.test/1",
+                "http://a.test/2#x",
+                "http://b.test/",
+                "mailto:x@y",
+                "http://a.test/1",
+            ]),
+        );
+        assert!(
+            sent(&links).is_empty(),
+            "level 1 waits for level 0 to be done"
+        );
+        drop(home);
+        // Taking level 1's jobs and dropping them finishes it, and with it the crawl.
+        assert_eq!(sent(&links), ["http://a.test/1", "http://a.test/2", "quit"]);
+    }
+
+    #[test]
+    fn tickets_finish_jobs_however_they_end() {
+        let (frontier, links, lines) = frontier(Scope {
+            depth: 1,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        seed(&frontier, "http://a.test/b");
+        drop(feeding);
+        let (a, b) = (lines.try_recv().unwrap(), lines.try_recv().unwrap());
+        // A job put back keeps its ticket: the crawl is not over while it waits.
+        frontier.requeue(a);
+        drop(b);
+        assert_eq!(links.len(), 1, "the job put back, and no quit");
+        assert_eq!(sent(&links), ["http://a.test/", "quit"]);
+    }
+
+    #[test]
+    fn links_to_private_addresses_from_public_pages_are_counted_not_followed() {
+        let (frontier, links, lines) = frontier(Scope {
+            depth: 1,
+            all_hosts: true,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let page = lines.try_recv().unwrap();
+        let hrefs = found(&["http://127.0.0.1/", "http://[::1]/x", "http://b.test/"]);
+        frontier.discovered(&url("http://a.test/"), true, 0, &"a.test".into(), &hrefs);
+        drop(page);
+        assert_eq!(sent(&links), ["http://b.test/", "quit"]);
+        assert_eq!(frontier.inner.skipped.blocked.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn the_budget_stops_the_feeder_and_counts_links_too() {
+        let (frontier, links, lines) = frontier(Scope {
+            depth: 1,
+            max_pages: Some(2),
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        assert!(seed(&frontier, "http://a.test/"));
+        frontier.discovered(
+            &url("http://a.test/"),
+            false,
+            0,
+            &"a.test".into(),
+            &found(&["http://a.test/1", "http://a.test/2"]),
+        );
+        assert!(!seed(&frontier, "http://a.test/3"), "the budget is spent");
+        drop(feeding);
+        drop(lines.try_recv().unwrap());
+        assert_eq!(sent(&links), ["http://a.test/1", "quit"]);
+    }
+}
