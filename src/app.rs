@@ -21,7 +21,7 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
 fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let config = config::Config::from_args(args, stop)?;
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
-    let (summary, mut code) = match pipeline::run(config) {
+    let (summary, mut code) = match pipeline::run(config.crawl) {
         Ok(summary) => {
             let code = match summary.ending {
                 Ending::Interrupted(signal) => ExitCode::for_signal(signal),

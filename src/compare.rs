@@ -49,14 +49,14 @@ pub fn measure(
         let mut tries = Vec::new();
         for _ in 0..repeat.max(1) {
             let mut config = make(mode)?;
-            config.plan.input = Mutex::new(Box::new(Cursor::new(urls.to_vec())));
+            config.crawl.plan.input = Mutex::new(Box::new(Cursor::new(urls.to_vec())));
             if keep {
-                config.plan.tag_mode = true;
+                config.crawl.plan.tag_mode = true;
             } else {
-                config.output = Output::discard();
+                config.crawl.output = Output::discard();
             }
             let before = cpu_time();
-            let summary = pipeline::run(config)?;
+            let summary = pipeline::run(config.crawl)?;
             if let Ending::Interrupted(signal) = summary.ending {
                 // The other modes must not run on: the user asked to stop.
                 return Err(Stopped(ExitCode::for_signal(signal)).into());
@@ -88,11 +88,17 @@ pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     }
     let mut first = Config::from_args(args.crawl.clone(), stop)?;
     let mut urls = Vec::new();
-    first.plan.input.get_mut().unwrap().read_to_end(&mut urls)?;
+    first
+        .crawl
+        .plan
+        .input
+        .get_mut()
+        .unwrap()
+        .read_to_end(&mut urls)?;
     let keep = args.crawl.output.is_some();
     let make = |mode: Mode| {
         let mut config = Config::from_args(args.crawl.clone(), stop)?;
-        config.plan.mode = mode;
+        config.crawl.plan.mode = mode;
         config.quiet = true;
         Ok(config)
     };

@@ -2,21 +2,19 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::io::{self, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::thread;
-use std::time::Duration;
 
-use crate::css::Select;
-
-use crate::cli::{CrawlArgs, Mode};
+use crate::cli::CrawlArgs;
 use crate::exit::UsageError;
-use crate::extract::Field;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
 use crate::output::{self, Output, ResumeError};
 use crate::pipeline::lines::jobs;
+use crate::pipeline::{Crawl, Fetching, Input, Plan};
+use crate::progress::ProgressConfig;
 use crate::progress::Total;
 use crate::robots;
 use crate::stop::Stop;
@@ -24,56 +22,14 @@ use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 
 mod files;
 
-/// Where the URL lines come from; read lazily, one line at a time.
-pub type Input = Box<dyn BufRead + Send>;
-
-/// A crawl, checked and ready: the plan the engine runs, how it fetches, and where its records
-/// and figures go.
+/// A crawl, checked and ready: the crawl itself, and whether and where its summary and figures
+/// go once it ends.
 pub struct Config {
-    pub plan: Plan,
-    pub fetching: Fetching,
-    pub output: Output,
+    pub crawl: Crawl,
     pub quiet: bool,
     /// Where to write --stats and --timeline, if anywhere.
     pub stats: Option<PathBuf>,
     pub timeline: Option<PathBuf>,
-    pub progress: ProgressConfig,
-}
-
-/// What the engine's threads share for the whole crawl.
-pub struct Plan {
-    pub mode: Mode,
-    pub crawlers: usize,
-    pub parsers: usize,
-    pub queue: usize,
-    pub select: Select,
-    pub input: Mutex<Input>,
-    /// URL lines that already have a record (--resume); they are not crawled again.
-    pub done: HashSet<String>,
-    /// With --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
-    /// links) are followed again.
-    pub resumed: Option<output::Refollow>,
-    pub stop: Stop,
-    pub scope: Scope,
-    pub fields: Vec<Field>,
-    /// Write the mode into each record: compare -o appends three runs to one file.
-    pub tag_mode: bool,
-}
-
-/// The client and the rules every request keeps to.
-pub struct Fetching {
-    pub fetcher: Fetcher,
-    /// Obey robots.txt, matching groups against this product token; None with --no-robots.
-    pub robots: Option<String>,
-    pub delay: Duration,
-    pub per_host: Option<usize>,
-}
-
-/// Whether to draw a progress bar, and what it runs to when that can be known.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProgressConfig {
-    pub show: bool,
-    pub total: Option<Total>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -205,31 +161,34 @@ impl Config {
         };
         let robots = (!args.no_robots).then(|| robots::agent_token(&args.user_agent).to_string());
         Ok(Config {
-            plan: Plan {
-                mode: args.mode,
-                crawlers: args.crawlers,
-                parsers,
-                queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
-                select: args.select,
-                input: Mutex::new(input),
-                done,
-                resumed,
-                stop: stop.for_crawl(),
-                scope,
-                fields: args.field,
-                tag_mode: false,
+            crawl: Crawl {
+                plan: Plan {
+                    mode: args.mode,
+                    crawlers: args.crawlers,
+                    parsers,
+                    queue: args.queue.unwrap_or_else(|| default_queue(parsers)),
+                    select: args.select,
+                    input: Mutex::new(input),
+                    done,
+                    resumed,
+                    stop: stop.for_crawl(),
+                    scope,
+                    fields: args.field,
+                    tag_mode: false,
+                },
+                fetching: Fetching {
+                    fetcher,
+                    robots,
+                    delay: args.delay,
+                    per_host: args.per_host,
+                },
+                output,
+                progress,
+                keep_spans: args.timeline.is_some(),
             },
-            fetching: Fetching {
-                fetcher,
-                robots,
-                delay: args.delay,
-                per_host: args.per_host,
-            },
-            output,
             quiet: args.quiet,
             stats: args.stats,
             timeline: args.timeline,
-            progress,
         })
     }
 }

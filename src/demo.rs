@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use crate::cli::{DemoArgs, Mode, ServeArgs};
 use crate::compare::{self, Comparison};
-use crate::config::{default_parsers, default_queue, Config, Fetching, Plan, ProgressConfig};
+use crate::config::{default_parsers, default_queue, Config};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
 use crate::frontier::Scope;
 use crate::output::Output;
+use crate::pipeline::{Crawl, Fetching, Plan};
+use crate::progress::ProgressConfig;
 use crate::site;
 use crate::stop::Stop;
 
@@ -77,32 +79,36 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
 fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
     let parsers = default_parsers();
     Ok(Config {
-        plan: Plan {
-            mode,
-            crawlers,
-            parsers,
-            queue: default_queue(parsers),
-            select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
-            input: Mutex::new(Box::new(Cursor::new(Vec::new()))),
-            done: HashSet::new(),
-            resumed: None,
-            stop: stop.for_crawl(),
-            scope: Scope::default(),
-            fields: Vec::new(),
-            tag_mode: false,
-        },
-        fetching: Fetching {
-            fetcher: Fetcher::new(Limits::default())?,
-            robots: Some("crawl".into()),
-            delay: Duration::ZERO,
-            per_host: None,
+        crawl: Crawl {
+            plan: Plan {
+                mode,
+                crawlers,
+                parsers,
+                queue: default_queue(parsers),
+                select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
+                input: Mutex::new(Box::new(Cursor::new(Vec::new()))),
+                done: HashSet::new(),
+                resumed: None,
+                stop: stop.for_crawl(),
+                scope: Scope::default(),
+                fields: Vec::new(),
+                tag_mode: false,
+            },
+            fetching: Fetching {
+                fetcher: Fetcher::new(Limits::default())?,
+                robots: Some("crawl".into()),
+                delay: Duration::ZERO,
+                per_host: None,
+            },
+            output: Output::discard(),
+            progress: ProgressConfig::default(),
+            // Kept for the timelines the demo draws.
+            keep_spans: true,
         },
         quiet: true,
-        output: Output::discard(),
         stats: None,
-        // Kept for the timelines the demo draws.
-        timeline: Some(format!("demo-{}.svg", mode.name()).into()),
-        progress: ProgressConfig::default(),
+        // The demo draws its timelines itself, from the spans kept.
+        timeline: None,
     })
 }
 

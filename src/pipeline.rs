@@ -1,8 +1,9 @@
 //! Moves URLs through fetch, parse and write: on one thread (single) or through crawler and parser pools (multi).
 
-use std::io;
+use std::collections::HashSet;
+use std::io::{self, BufRead};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -10,15 +11,18 @@ use crossbeam_channel::{bounded, unbounded, Sender};
 use url::Url;
 
 use crate::cli::Mode;
-use crate::config::{Config, Fetching, Plan};
+use crate::css::Select;
+use crate::extract::Field;
 use crate::fetch::Fetched;
-use crate::frontier::{Frontier, Job, MemoryStore, Msg, Transport};
-use crate::output::{self, Recorded, WriteError};
+use crate::fetch::Fetcher;
+use crate::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Transport};
+use crate::output::{self, Output, Recorded, WriteError};
 use crate::polite::Politeness;
-use crate::progress::{Entries, Progress};
+use crate::progress::{Entries, Progress, ProgressConfig};
 use crate::record::ErrorKind;
 use crate::report::{Ending, OutputFailed, Summary, Tallies};
 use crate::stats::Measured;
+use crate::stop::Stop;
 use counts::Counts;
 use gate::Gate;
 use lanes::Lanes;
@@ -33,6 +37,49 @@ mod lanes;
 pub mod lines;
 mod pools;
 mod writer;
+
+/// Where the URL lines come from; read lazily, one line at a time.
+pub type Input = Box<dyn BufRead + Send>;
+
+/// A crawl, ready to run: the plan the engine's threads share, how they fetch, where records go
+/// and what is drawn meanwhile.
+pub struct Crawl {
+    pub plan: Plan,
+    pub fetching: Fetching,
+    pub output: Output,
+    pub progress: ProgressConfig,
+    /// Keep every span, for --timeline; otherwise only their totals.
+    pub keep_spans: bool,
+}
+
+/// What the engine's threads share for the whole crawl.
+pub struct Plan {
+    pub mode: Mode,
+    pub crawlers: usize,
+    pub parsers: usize,
+    pub queue: usize,
+    pub select: Select,
+    pub input: Mutex<Input>,
+    /// URL lines that already have a record (--resume); they are not crawled again.
+    pub done: HashSet<String>,
+    /// With --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
+    /// links) are followed again.
+    pub resumed: Option<output::Refollow>,
+    pub stop: Stop,
+    pub scope: Scope,
+    pub fields: Vec<Field>,
+    /// Write the mode into each record: compare -o appends three runs to one file.
+    pub tag_mode: bool,
+}
+
+/// The client and the rules every request keeps to.
+pub struct Fetching {
+    pub fetcher: Fetcher,
+    /// Obey robots.txt, matching groups against this product token; None with --no-robots.
+    pub robots: Option<String>,
+    pub delay: Duration,
+    pub per_host: Option<usize>,
+}
 
 /// A fetched page on its way to a parser.
 struct Page {
@@ -79,17 +126,15 @@ struct Work {
 /// The writer runs on the calling thread; all crawling runs on an engine thread, so that an
 /// interrupted crawl can end after the grace period even while requests are still blocked.
 /// Records that cannot be written end it with an `OutputFailed` error, which carries the summary.
-pub fn run(config: Config) -> anyhow::Result<Summary> {
+pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let Config {
+    let Crawl {
         mut plan,
         fetching,
-        quiet: _,
         mut output,
-        stats: _,
-        timeline,
         progress,
-    } = config;
+        keep_spans,
+    } = crawl;
     let mut progress = Progress::new(progress.show, progress.total);
     if plan.mode == Mode::Single {
         (plan.crawlers, plan.parsers) = (1, 1);
@@ -117,7 +162,7 @@ pub fn run(config: Config) -> anyhow::Result<Summary> {
         gate: Arc::new(gate),
         lanes: lanes.clone(),
         counts: counts.clone(),
-        keep_spans: timeline.is_some(),
+        keep_spans,
         started,
         begun: progress.begun.clone(),
         entries: progress.entries.clone(),

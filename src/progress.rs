@@ -37,6 +37,13 @@ pub struct Entries {
     pub disallowed: AtomicU64,
 }
 
+/// Whether to draw a progress bar, and what it runs to when that can be known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProgressConfig {
+    pub show: bool,
+    pub total: Option<Total>,
+}
+
 pub struct Progress {
     bar: Option<ProgressBar>,
     total: Option<Total>,

@@ -43,7 +43,7 @@ fn every_mode_runs_the_same_crawl_to_the_same_summary_and_records() {
             out.to_str().unwrap(),
             urls.to_str().unwrap(),
         ];
-        let summary = pipeline::run(config(&args)).unwrap();
+        let summary = pipeline::run(config(&args).crawl).unwrap();
         assert_eq!(summary.ending, Ending::Complete, "{mode}");
         assert_eq!(
             (
