@@ -1,10 +1,13 @@
 //! Runs a parsed command line to its exit code: a crawl and its reports, or a subcommand.
 
+use crate::cli::config;
 use crate::cli::{Cli, Command, CrawlArgs};
+use crate::crawl::pipeline;
+use crate::demo::{self, bench, compare};
 use crate::exit::{ExitCode, Stopped, UsageError};
-use crate::report::{Ending, OutputFailed};
+use crate::observe::report::{Ending, OutputFailed};
+use crate::output;
 use crate::stop::Stop;
-use crate::{bench, compare, config, demo, output, pipeline};
 
 /// Runs `cli` under `stop`, the signal handler installed before anything else.
 pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {

@@ -1,5 +1,7 @@
 //! The command line as the user types it; every value is checked here so bad input fails fast with exit 2.
 
+pub mod config;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -408,11 +410,11 @@ fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
         return Err(forms.into());
     }
     let not_an_ip = |addr: &str| format!("'{addr}' is not an IP address");
-    let ip = match crate::private::parse_ip(rest) {
+    let ip = match crate::fetch::private::parse_ip(rest) {
         Some(ip) => ip,
         None => match rest.split_once(':') {
             Some((port, addr)) if port.parse::<u16>().is_ok() => {
-                crate::private::parse_ip(addr).ok_or_else(|| not_an_ip(addr))?
+                crate::fetch::private::parse_ip(addr).ok_or_else(|| not_an_ip(addr))?
             }
             _ => return Err(not_an_ip(rest)),
         },

@@ -1,21 +1,24 @@
 //! The offline commands: `serve` exposes the embedded blog, `demo` compares the modes on it and draws where the time went.
 
+pub mod bench;
+pub mod compare;
+pub mod site;
+
 use std::collections::HashSet;
 use std::io::Cursor;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::cli::config::{default_parsers, default_queue, Config};
 use crate::cli::{DemoArgs, Mode, ServeArgs};
-use crate::compare::{self, Comparison};
-use crate::config::{default_parsers, default_queue, Config};
+use crate::crawl::frontier::Scope;
+use crate::crawl::pipeline::{Crawl, Fetching, Plan};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
-use crate::frontier::Scope;
+use crate::observe::progress::ProgressConfig;
 use crate::output::Output;
-use crate::pipeline::{Crawl, Fetching, Plan};
-use crate::progress::ProgressConfig;
-use crate::site;
 use crate::stop::Stop;
+use compare::Comparison;
 
 pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let site = site::start(

@@ -22,7 +22,7 @@ use url::Url;
 use crate::css::{Element, Simple};
 use crate::extract::{self, Meta};
 use crate::nesting::{comment_end, find, is_space, raw_text_end, script_end};
-use crate::record::Link;
+use crate::output::record::Link;
 use rules::{formatting, table_part};
 use tokens::{attr, decode, Tag};
 

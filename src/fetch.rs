@@ -1,6 +1,9 @@
 //! Turns a URL into a status and a body with the shared clients, within every limit, following
 //! redirects hop by hop and retrying what deserves it.
 
+pub mod private;
+pub mod retry;
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Read};
@@ -12,11 +15,10 @@ use reqwest::blocking::Client;
 use reqwest::header::REFERER;
 use url::Url;
 
-use crate::private::dns;
-use crate::record::{millis, ErrorKind, PageError};
-use crate::redact;
-use crate::retry;
+use crate::fetch::private::dns;
+use crate::output::record::{millis, ErrorKind, PageError};
 use crate::stop::Stop;
+use crate::urls::redact;
 use body::{Body, Expect};
 use redirect::Hop;
 pub use redirect::{Hops, NoRules};

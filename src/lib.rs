@@ -1,11 +1,12 @@
-//! crawl as a library: the pipeline, the frontier and every stage a crawl goes through, so that
-//! tests can drive them directly; the binary (main.rs) only runs the command line.
+//! crawl as a library: every stage a crawl goes through, so that tests can drive them
+//! directly; the binary (main.rs) only runs the command line. The folders follow the pipeline:
+//! the command line (cli) sets up a crawl (crawl: frontier and pipeline), which fetches (fetch),
+//! asks each host (host), parses (parse) and writes records (output), while it is observed
+//! (observe); demo holds the offline commands, urls what every stage does with URLs.
 
 pub mod app;
-pub mod bench;
 pub mod cli;
-pub mod compare;
-pub mod config;
+pub mod crawl;
 pub mod css;
 pub mod decode;
 pub mod demo;
@@ -13,23 +14,12 @@ pub mod exit;
 pub mod extract;
 pub mod fast;
 pub mod fetch;
-pub mod frontier;
 pub mod hooks;
+pub mod host;
 pub mod nesting;
-pub mod normalize;
+pub mod observe;
 pub mod output;
 pub mod parse;
-pub mod pipeline;
-pub mod polite;
-pub mod private;
-pub mod progress;
-pub mod record;
-pub mod redact;
-pub mod report;
-pub mod retry;
-pub mod robots;
-pub mod site;
 pub mod sitemap;
-pub mod stats;
 pub mod stop;
-pub mod timeline;
+pub mod urls;

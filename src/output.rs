@@ -1,13 +1,15 @@
 //! The single owner of the output: whole lines to stdout or an appended file, and a closed pipe told apart from a failure.
 
+pub mod record;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use crate::frontier::MAX_SITEMAP_NESTING;
-use crate::record::Link;
+use crate::crawl::frontier::MAX_SITEMAP_NESTING;
+use crate::output::record::Link;
 
 pub struct Output {
     inner: BufWriter<Counted>,

@@ -13,7 +13,7 @@ use crate::extract::{self, Field, Meta};
 use crate::fast;
 use crate::hooks;
 use crate::nesting;
-use crate::record::{ErrorKind, Link, PageError};
+use crate::output::record::{ErrorKind, Link, PageError};
 use crate::sitemap::{self, Sitemap};
 
 #[derive(Debug, Default, PartialEq, Eq)]

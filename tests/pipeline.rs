@@ -4,10 +4,10 @@
 mod support;
 
 use clap::Parser;
+use crawl::cli::config::Config;
 use crawl::cli::Cli;
-use crawl::config::Config;
-use crawl::pipeline;
-use crawl::report::Ending;
+use crawl::crawl::pipeline;
+use crawl::observe::report::Ending;
 use crawl::stop::Stop;
 use support::{blog_page, Response, Server};
 

@@ -163,9 +163,9 @@ fn fuzzed_disagreements_agree() {
 
 #[test]
 fn the_embedded_blog_streams_every_page() {
-    let mut pages = vec![crate::site::render_index(30)];
-    pages.extend((1..=30).map(|n| crate::site::render_list(n, 30)));
-    pages.extend((1..=30).map(|k| crate::site::render_post(k, 30)));
+    let mut pages = vec![crate::demo::site::render_index(30)];
+    pages.extend((1..=30).map(|n| crate::demo::site::render_list(n, 30)));
+    pages.extend((1..=30).map(|k| crate::demo::site::render_post(k, 30)));
     for page in &pages {
         for css in ["a[href]", "a.post-item-title", "h2 a"] {
             let select = Select::parse(css).unwrap();
@@ -462,9 +462,9 @@ fn damaged_blog_pages_agree_or_go_to_the_tree() {
     ];
     let mut soup = Soup(0xD1B5_4A32_D192_ED03);
     let pages = [
-        crate::site::render_list(3, 30),
-        crate::site::render_post(7, 30),
-        crate::site::render_index(30),
+        crate::demo::site::render_list(3, 30),
+        crate::demo::site::render_post(7, 30),
+        crate::demo::site::render_index(30),
     ];
     let mut streamed = 0;
     for round in 0..300 {

@@ -9,9 +9,9 @@ use url::Url;
 
 use super::{Fetched, Limits, Retry};
 use crate::decode::{self, BodyKind, SNIFF_LEN};
+use crate::fetch::retry;
+use crate::output::record::{ErrorKind, PageError};
 use crate::parse;
-use crate::record::{ErrorKind, PageError};
-use crate::retry;
 use crate::sitemap::{self, GunzipError};
 
 /// What a caller will do with the body.

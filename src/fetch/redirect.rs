@@ -7,9 +7,9 @@ use reqwest::StatusCode;
 use url::Url;
 
 use super::Limits;
-use crate::private;
-use crate::record::{ErrorKind, PageError};
-use crate::redact;
+use crate::fetch::private;
+use crate::output::record::{ErrorKind, PageError};
+use crate::urls::redact;
 
 /// What each redirect hop must also pass, beyond the rules of this module: robots.txt, for
 /// pages. It may block, to fetch a host's robots.txt.

@@ -11,8 +11,8 @@ use url::{Host, Url};
 use super::proxy::Proxies;
 use super::redirect::Hop;
 use super::Limits;
-use crate::private::{self, dns};
-use crate::record::{ErrorKind, PageError};
+use crate::fetch::private::{self, dns};
+use crate::output::record::{ErrorKind, PageError};
 
 #[derive(Clone)]
 pub struct Screen {

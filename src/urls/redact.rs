@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use crate::record::Record;
+use crate::output::record::Record;
 
 /// What a password is shown as.
 pub const MASK: &str = "***";

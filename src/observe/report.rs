@@ -5,11 +5,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::cli::config::default_parsers;
 use crate::cli::Mode;
-use crate::config::default_parsers;
-use crate::record::ErrorKind;
-use crate::stats::{percentiles, Busy, Measured, Skipped, Stats};
-use crate::timeline::{self, Lane};
+use crate::observe::stats::{percentiles, Busy, Measured, Skipped, Stats};
+use crate::observe::timeline::{self, Lane};
+use crate::output::record::ErrorKind;
 
 #[derive(Debug, Clone)]
 pub struct Summary {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::Work;
-use crate::timeline::{Lane, Span, SpanKind};
+use crate::observe::timeline::{Lane, Span, SpanKind};
 
 /// Every thread's lane, registered as the thread starts, so that the figures can be read even
 /// when a stop leaves some threads behind.

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::cli::config::Config;
 use crate::cli::{CompareArgs, Format, Mode};
-use crate::config::Config;
+use crate::crawl::pipeline;
 use crate::exit::{ExitCode, Stopped, UsageError};
+use crate::observe::report::{Ending, Summary};
 use crate::output::Output;
-use crate::pipeline;
-use crate::report::{Ending, Summary};
 use crate::stop::Stop;
 
 /// One mode's run, as the table and the JSON show it.

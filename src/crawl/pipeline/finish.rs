@@ -7,11 +7,11 @@ use std::time::Instant;
 use url::Url;
 
 use super::{Line, Page, Shared};
+use crate::crawl::frontier::Job;
 use crate::fetch::Fetched;
-use crate::frontier::Job;
+use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::parse::{self, Parsed};
-use crate::record::{millis, ErrorKind, PageError, Record};
-use crate::redact;
+use crate::urls::redact;
 
 impl Shared<'_> {
     pub(super) fn finish(self, page: Page) -> Line {

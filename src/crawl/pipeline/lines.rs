@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::io::{self, BufRead};
 
+use crate::crawl::frontier::Job;
 use crate::fetch;
-use crate::frontier::Job;
-use crate::record::{ErrorKind, PageError};
-use crate::redact;
+use crate::output::record::{ErrorKind, PageError};
+use crate::urls::redact;
 
 /// Longer URL lines are refused rather than held in memory whole.
 const MAX_LINE: usize = 64 * 1024;

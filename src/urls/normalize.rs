@@ -2,7 +2,7 @@
 
 use url::Url;
 
-use crate::redact;
+use crate::urls::redact;
 
 /// The form a URL is deduplicated by. Parsing already lower-cases the scheme and host, drops
 /// the default port, resolves dot segments and percent-encodes raw non-ASCII; this also drops

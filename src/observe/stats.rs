@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::record::ErrorKind;
-use crate::timeline::Lane;
+use crate::observe::timeline::Lane;
+use crate::output::record::ErrorKind;
 
 /// What the writer learns from each record, so every figure agrees with the records.
 #[derive(Debug, Default, Clone)]
@@ -181,7 +181,7 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::SpanKind;
+    use crate::observe::timeline::SpanKind;
 
     #[test]
     fn percentiles_are_values_of_the_sample() {
@@ -196,7 +196,7 @@ mod tests {
     }
 
     fn lane(name: &str, spans: &[(f64, f64, SpanKind)]) -> Lane {
-        crate::timeline::tests::recorded(name, spans.iter().copied(), false)
+        crate::observe::timeline::tests::recorded(name, spans.iter().copied(), false)
     }
 
     #[test]

@@ -12,9 +12,9 @@ use super::lines::jobs;
 use super::writer::POLL;
 use super::{async_pool, Crawled, Line, Page, Shared};
 use crate::cli::Mode;
-use crate::frontier::{Job, Msg, WAITING_ROOM};
+use crate::crawl::frontier::{Job, Msg, WAITING_ROOM};
+use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
-use crate::timeline::SpanKind;
 
 impl Shared<'_> {
     /// One thread, in order: take a job (found links first, then the next URL line), fetch,

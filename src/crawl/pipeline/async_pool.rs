@@ -12,9 +12,9 @@ use tokio::sync::Semaphore;
 use super::crawler::cut_short;
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
+use crate::crawl::frontier::{Job, Msg};
 use crate::fetch::{AsyncFetcher, Request};
-use crate::frontier::{Job, Msg};
-use crate::timeline::{Lane, Span, SpanKind};
+use crate::observe::timeline::{Lane, Span, SpanKind};
 
 /// Threads that take jobs and admit them (robots.txt, politeness) before handing them to the
 /// runtime. Admission can block, on a host's first robots.txt or on its --delay, so one thread

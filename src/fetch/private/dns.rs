@@ -135,7 +135,7 @@ impl Resolve for Resolver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::private::tests::{PRIVATE, PUBLIC};
+    use crate::fetch::private::tests::{PRIVATE, PUBLIC};
     use std::str::FromStr;
 
     /// Resolves `host` with answers fixed in advance: the resolver's whole path, no traffic.

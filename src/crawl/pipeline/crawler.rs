@@ -6,13 +6,13 @@ use url::Url;
 
 use super::lanes::Track;
 use super::{Crawled, Page, Shared};
+use crate::crawl::frontier::Job;
 use crate::fetch::{Fetched, Request};
-use crate::frontier::Job;
-use crate::polite::Slot;
-use crate::record::{ErrorKind, PageError};
-use crate::robots::Rules;
+use crate::host::polite::Slot;
+use crate::host::robots::Rules;
+use crate::observe::timeline::SpanKind;
+use crate::output::record::{ErrorKind, PageError};
 use crate::stop::Stop;
-use crate::timeline::SpanKind;
 
 impl Shared<'_> {
     /// The crawler's half of the work: robots.txt, politeness and the network.

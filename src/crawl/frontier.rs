@@ -9,11 +9,11 @@ use crossbeam_channel::Sender;
 use regex::Regex;
 use url::Url;
 
+use crate::fetch::private;
 use crate::hooks;
-use crate::normalize::normalize;
-use crate::private;
-use crate::progress::Entries;
-use crate::record::Link;
+use crate::observe::progress::Entries;
+use crate::output::record::Link;
+use crate::urls::normalize::normalize;
 pub use job::{Job, Print, Ticket};
 pub use store::{Claim, MemoryStore, Store};
 

@@ -90,7 +90,7 @@ fn stopped(stop: &Stop) -> anyhow::Result<()> {
 fn read_urls(path: &Path) -> anyhow::Result<Vec<url::Url>> {
     let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
     let none_done = Default::default();
-    let mut lines = crate::pipeline::lines::jobs(&none_done);
+    let mut lines = crate::crawl::pipeline::lines::jobs(&none_done);
     let mut urls = Vec::new();
     while let Some(job) = lines.next(&mut input) {
         let job = job?;

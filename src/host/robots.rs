@@ -7,8 +7,8 @@ use std::time::Duration;
 use url::Url;
 
 use crate::fetch::Fetched;
-use crate::normalize::normalize;
-use crate::record::{ErrorKind, PageError};
+use crate::output::record::{ErrorKind, PageError};
+use crate::urls::normalize::normalize;
 
 /// The longest Crawl-delay obeyed: a robots.txt asking for more (or for an absurd number) gets
 /// this, so that one host cannot stall its part of a crawl for hours.

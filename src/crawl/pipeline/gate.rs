@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::lanes::Track;
+use crate::crawl::frontier::Skipped;
 use crate::fetch::{Fetched, Fetcher, Hops, NoRules, Request};
-use crate::frontier::Skipped;
-use crate::polite::Politeness;
-use crate::record::{ErrorKind, PageError};
-use crate::redact;
-use crate::robots::{RobotsCache, Rules};
+use crate::host::polite::Politeness;
+use crate::host::robots::{RobotsCache, Rules};
+use crate::observe::timeline::SpanKind;
+use crate::output::record::{ErrorKind, PageError};
 use crate::stop::Stop;
-use crate::timeline::SpanKind;
+use crate::urls::redact;
 
 /// Shared by every crawler, dispatcher and async request.
 pub(super) struct Gate {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use super::Line;
+use crate::observe::progress::Progress;
+use crate::observe::stats::Measured;
 use crate::output::{Output, WriteError};
-use crate::progress::Progress;
-use crate::stats::Measured;
 use crate::stop::Stop;
 
 /// After a stop is asked for, pages already in flight get this long to reach the output.

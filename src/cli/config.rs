@@ -8,15 +8,15 @@ use std::sync::Mutex;
 use std::thread;
 
 use crate::cli::CrawlArgs;
+use crate::crawl::frontier::Scope;
+use crate::crawl::pipeline::lines::jobs;
+use crate::crawl::pipeline::{Crawl, Fetching, Input, Plan};
 use crate::exit::UsageError;
 use crate::fetch::{Fetcher, Limits};
-use crate::frontier::Scope;
+use crate::host::robots;
+use crate::observe::progress::ProgressConfig;
+use crate::observe::progress::Total;
 use crate::output::{self, Output, ResumeError};
-use crate::pipeline::lines::jobs;
-use crate::pipeline::{Crawl, Fetching, Input, Plan};
-use crate::progress::ProgressConfig;
-use crate::progress::Total;
-use crate::robots;
 use crate::stop::Stop;
 use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::Inner;
-use crate::record::PageError;
+use crate::output::record::PageError;
 
 /// A URL on its way to a crawler. All but its ticket is data, so that a store outside this
 /// process can hold it.

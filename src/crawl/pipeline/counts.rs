@@ -4,9 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::crawl::frontier::Skipped;
 use crate::extract::Field;
-use crate::frontier::Skipped;
-use crate::stats;
+use crate::observe::stats;
 
 /// Shared by the engine, which counts, and the writer's thread, which reads without a join.
 #[derive(Clone)]
