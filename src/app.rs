@@ -4,7 +4,7 @@ use crate::cli::config;
 use crate::cli::{Cli, Command, CrawlArgs};
 use crate::crawl::pipeline;
 use crate::demo::{self, bench, compare};
-use crate::exit::{ExitCode, Stopped, UsageError};
+use crate::exit::{note, ExitCode, Stopped, UsageError};
 use crate::observe::report::{Ending, OutputFailed};
 use crate::output;
 use crate::stop::Stop;
@@ -74,11 +74,4 @@ pub fn report_error(e: &anyhow::Error) -> ExitCode {
     } else {
         ExitCode::Failure
     }
-}
-
-/// A line on stderr. A closed stderr (`crawl ... 2>&1 >/dev/null | true`) loses it rather than
-/// turning a finished crawl into a panic.
-pub fn note(text: impl std::fmt::Display) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{text}");
 }

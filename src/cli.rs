@@ -93,25 +93,7 @@ pub enum Format {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// One thread fetches then parses each URL in turn.
-    Single,
-    /// Crawler threads fetch, parser threads parse, a bounded channel between them.
-    Multi,
-    /// One tokio runtime fetches, --crawlers requests at a time; parser threads parse.
-    Async,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Single => "single",
-            Mode::Multi => "multi",
-            Mode::Async => "async",
-        }
-    }
-}
+pub use crate::mode::Mode;
 
 #[derive(Debug, Clone, Args)]
 pub struct CrawlArgs {
@@ -450,7 +432,7 @@ pub fn clap_error(e: &clap::Error) -> ExitCode {
         }
         ClapErrorKind::ValueValidation | ClapErrorKind::InvalidValue => {
             if let Some(line) = validation_line(e) {
-                crate::app::note(line);
+                crate::exit::note(line);
                 return ExitCode::Usage;
             }
             let text = e.render().to_string();
@@ -461,8 +443,8 @@ pub fn clap_error(e: &clap::Error) -> ExitCode {
                 .map(str::trim)
                 .find(|l| l.starts_with("[possible values"))
             {
-                Some(values) => crate::app::note(format_args!("{first} {values}")),
-                None => crate::app::note(first),
+                Some(values) => crate::exit::note(format_args!("{first} {values}")),
+                None => crate::exit::note(first),
             }
             ExitCode::Usage
         }

@@ -59,3 +59,10 @@ impl std::fmt::Display for Stopped {
 }
 
 impl std::error::Error for Stopped {}
+
+/// A line on stderr. A closed stderr (`crawl ... 2>&1 >/dev/null | true`) loses it rather than
+/// turning a finished crawl into a panic.
+pub fn note(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{text}");
+}

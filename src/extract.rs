@@ -4,20 +4,8 @@ use scraper::{ElementRef, Html, Selector};
 use std::sync::LazyLock;
 use url::Url;
 
-/// What a blog reader cares about besides the title and links. Every field None when absent or empty.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Meta {
-    /// `<meta name="description">`, else `og:description`.
-    pub description: Option<String>,
-    /// `<link rel="canonical">` resolved against the page URL, so it is comparable across pages.
-    pub canonical: Option<String>,
-    /// `<html lang>`.
-    pub lang: Option<String>,
-    /// `article:published_time`, else the first `<time datetime>`.
-    pub published: Option<String>,
-    /// `<meta name="author">`, else `article:author`, else the first `rel=author` element's text.
-    pub author: Option<String>,
-}
+/// Part of the record, filled here.
+pub use crate::output::record::Meta;
 
 // Statics only hold hard-coded selectors, so the expect can only fire on a typo
 // here, which the tests catch; it cannot depend on page input.

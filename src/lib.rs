@@ -16,6 +16,7 @@ pub mod fast;
 pub mod fetch;
 pub mod hooks;
 pub mod host;
+pub mod mode;
 pub mod nesting;
 pub mod observe;
 pub mod output;

@@ -4,4 +4,5 @@
 pub mod progress;
 pub mod report;
 pub mod stats;
+pub mod tally;
 pub mod timeline;

@@ -5,18 +5,20 @@ use std::fs::File;
 use std::io::{self, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::thread;
 
 use crate::cli::CrawlArgs;
 use crate::crawl::frontier::Scope;
 use crate::crawl::pipeline::lines::jobs;
+use crate::crawl::pipeline::resume::Refollow;
 use crate::crawl::pipeline::{Crawl, Fetching, Input, Plan};
 use crate::exit::UsageError;
 use crate::fetch::{Fetcher, Limits};
 use crate::host::robots;
 use crate::observe::progress::ProgressConfig;
 use crate::observe::progress::Total;
-use crate::output::{self, Output, ResumeError};
+use crate::observe::stats;
+use crate::output::resume::{self, ResumeError};
+use crate::output::Output;
 use crate::stop::Stop;
 use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 
@@ -34,7 +36,7 @@ pub struct Config {
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
 pub fn default_parsers() -> usize {
-    thread::available_parallelism().map_or(1, |n| n.get())
+    stats::cores()
 }
 
 /// A few pages per parser absorb bursts from the crawlers; more only holds bodies in memory.
@@ -89,7 +91,7 @@ impl Config {
             writable(path).map_err(|e| cannot_open(path, e))?;
         }
         let recorded = match &args.output {
-            Some(path) if args.resume => Some(output::resume(path).map_err(|e| match e {
+            Some(path) if args.resume => Some(resume::resume(path).map_err(|e| match e {
                 ResumeError::Io(e) => cannot_open(path, e),
                 ResumeError::NotRecord(line) => UsageError(format!(
                     "cannot resume: line {line} of '{}' is not a crawl record; nothing was changed",
@@ -126,7 +128,7 @@ impl Config {
                     // A sitemap's entries are crawled at its own depth, so they are owed even at
                     // --depth 0; a page's links only with --depth.
                     if (args.depth > 0 && !done.is_empty()) || !recorded.sitemaps.is_empty() {
-                        resumed = Some(output::Refollow {
+                        resumed = Some(Refollow {
                             path: path.clone(),
                             sitemaps: recorded.sitemaps,
                             depths: recorded.depths,

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::fetch::private;
 use crate::hooks;
-use crate::observe::progress::Entries;
+use crate::observe::tally::Entries;
 use crate::output::record::Link;
 use crate::urls::normalize::normalize;
 pub use job::{Job, Print, Ticket};

@@ -8,20 +8,20 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Sender};
-use url::Url;
 
-use crate::cli::Mode;
 use crate::crawl::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Transport};
 use crate::css::Select;
 use crate::extract::Field;
 use crate::fetch::Fetched;
 use crate::fetch::Fetcher;
 use crate::host::polite::Politeness;
-use crate::observe::progress::{Entries, Progress, ProgressConfig};
+use crate::mode::Mode;
+use crate::observe::progress::{Progress, ProgressConfig};
 use crate::observe::report::{Ending, OutputFailed, Summary, Tallies};
 use crate::observe::stats::Measured;
+use crate::observe::tally::Entries;
 use crate::output::record::ErrorKind;
-use crate::output::{self, Output, Recorded, WriteError};
+use crate::output::{Output, WriteError};
 use crate::stop::Stop;
 use counts::Counts;
 use gate::Gate;
@@ -36,6 +36,7 @@ mod gate;
 mod lanes;
 pub mod lines;
 mod pools;
+pub mod resume;
 mod writer;
 
 /// Where the URL lines come from; read lazily, one line at a time.
@@ -64,7 +65,7 @@ pub struct Plan {
     pub done: HashSet<String>,
     /// With --resume: the output file, whose sitemaps' entries (and with --depth, whose pages'
     /// links) are followed again.
-    pub resumed: Option<output::Refollow>,
+    pub resumed: Option<resume::Refollow>,
     pub stop: Stop,
     pub scope: Scope,
     pub fields: Vec<Field>,
@@ -262,55 +263,6 @@ impl Work {
         match self.plan.mode {
             Mode::Single => shared.single(lines, &link_rx, &seed_rx),
             Mode::Multi | Mode::Async => shared.multi(lines, &link_rx, &seed_rx),
-        }
-    }
-
-    /// --resume: the pages recorded before are seen, and with --depth their links wait for
-    /// the first level after the new URL lines, as if those pages had just been parsed; the
-    /// entries of the sitemaps recorded before join the first level, as they did then.
-    fn follow_recorded(&self, frontier: &Frontier, refollow: &output::Refollow) -> io::Result<()> {
-        // Every recorded page is seen first, so that links to any of them are not queued again.
-        for url in &self.plan.done {
-            frontier.recorded(url);
-        }
-        // The records are taken level by level, as the crawl took them, whatever order earlier
-        // runs wrote them in: where a redirect landed holds back the links of deeper levels
-        // only, and a link gets the depth of the shallowest page that has it.
-        for &depth in &refollow.depths {
-            output::recorded(&refollow.path, |page| {
-                if page.depth == depth {
-                    self.follow_again(frontier, refollow, page);
-                }
-            })?;
-        }
-        Ok(())
-    }
-
-    fn follow_again(&self, frontier: &Frontier, refollow: &output::Refollow, page: Recorded) {
-        let landed = page.final_url.as_deref().filter(|u| *u != page.url);
-        if let Some(landed) = landed.and_then(|u| Url::parse(u).ok()) {
-            frontier.landed(&landed, page.depth);
-        }
-        let base = page.final_url.as_deref().and_then(|u| Url::parse(u).ok());
-        let Some(base) = base.filter(|_| page.error.is_none()) else {
-            return;
-        };
-        // A URL line's links stay on the host it landed on; a followed page is on it already.
-        let host = match &page.parent {
-            None => base.host_str().map(str::to_owned),
-            Some(_) => Url::parse(&page.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned)),
-        };
-        let scope: Arc<str> = host.unwrap_or_default().into();
-        // The address the page came from is not recorded: where its name resolves now decides.
-        let from_public = self.gate.fetcher.is_public_page(&base);
-        // As in finish: a sitemap's entries join its own level, a page's links the next.
-        if page.is_sitemap() {
-            let nesting = refollow.nesting(page.parent.as_deref());
-            frontier.listed(&base, from_public, page.depth, nesting, &scope, &page.links);
-        } else {
-            frontier.discovered(&base, from_public, page.depth, &scope, &page.links);
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use super::tally::Entries;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -24,17 +26,6 @@ impl Total {
         let admitted = self.max_pages.map_or(offered, |max| offered.min(max));
         admitted.saturating_sub(entries.disallowed.load(Ordering::Relaxed))
     }
-}
-
-/// Sitemap entries: records that the crawl learns of only as it reads the sitemaps, counted by
-/// the frontier.
-#[derive(Debug, Default)]
-pub struct Entries {
-    /// Entries new to this crawl, whether --max-pages then lets them in or not (the total
-    /// applies that cap itself, to the lines as well).
-    pub listed: AtomicU64,
-    /// Entries robots.txt disallowed once their turn came: they get no record.
-    pub disallowed: AtomicU64,
 }
 
 /// Whether to draw a progress bar, and what it runs to when that can be known.

@@ -5,9 +5,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::config::default_parsers;
-use crate::cli::Mode;
-use crate::observe::stats::{percentiles, Busy, Measured, Skipped, Stats};
+use crate::mode::Mode;
+use crate::observe::stats::{self, percentiles, Busy, Measured, Skipped, Stats};
 use crate::observe::timeline::{self, Lane};
 use crate::output::record::ErrorKind;
 
@@ -170,7 +169,7 @@ impl Summary {
             busy.crawler_busy_pct,
             busy.parser_busy_pct,
             busy.queue_full_pct,
-            busy.advice(self.parsers, default_parsers())
+            busy.advice(self.parsers, stats::cores())
         )
     }
 

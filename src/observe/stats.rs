@@ -118,7 +118,8 @@ impl Busy {
         }
     }
 
-    /// The verdict in words, with the figure behind it and what to try.
+    /// The verdict in words, with the figure behind it and what to try; `cores` is the
+    /// machine's (see `cores`), which parsers past it cannot use.
     pub fn advice(&self, parsers: usize, cores: usize) -> String {
         match self.bottleneck() {
             Bottleneck::Crawlers => format!(
@@ -176,6 +177,11 @@ pub struct Skipped {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
+}
+
+/// The cores this process may run on: how many parser threads can work at once.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 #[cfg(test)]

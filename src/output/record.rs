@@ -1,8 +1,25 @@
 //! The one JSON line each URL line becomes: the contract that jq scripts and other tools read.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-use crate::extract::Meta;
+use crate::urls::redact;
+
+/// What a blog reader cares about besides the title and links. Every field None when absent or empty.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Meta {
+    /// `<meta name="description">`, else `og:description`.
+    pub description: Option<String>,
+    /// `<link rel="canonical">` resolved against the page URL, so it is comparable across pages.
+    pub canonical: Option<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+    /// `article:published_time`, else the first `<time datetime>`.
+    pub published: Option<String>,
+    /// `<meta name="author">`, else `article:author`, else the first `rel=author` element's text.
+    pub author: Option<String>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
@@ -110,6 +127,23 @@ impl ErrorKind {
 }
 
 impl Record {
+    /// Masks every URL a record holds, and its error message, which may quote one.
+    pub fn redact(&mut self) {
+        let fields = [
+            Some(&mut self.url),
+            self.final_url.as_mut(),
+            self.parent.as_mut(),
+            self.meta.canonical.as_mut(),
+            self.error.as_mut().map(|e| &mut e.message),
+        ];
+        let links = self.links.iter_mut().map(|link| &mut link.href);
+        for text in fields.into_iter().flatten().chain(links) {
+            if let Cow::Owned(masked) = redact::mask(text) {
+                *text = masked;
+            }
+        }
+    }
+
     /// Appends the record and a newline to `out`, so the writer gets whole lines only.
     pub fn write_line(&self, out: &mut Vec<u8>) {
         // Serializing plain strings and numbers into a Vec cannot fail.

@@ -5,8 +5,6 @@ use std::borrow::Cow;
 
 use url::Url;
 
-use crate::output::record::Record;
-
 /// What a password is shown as.
 pub const MASK: &str = "***";
 
@@ -74,23 +72,6 @@ pub fn mask_url(url: &mut Url) {
     if url.password().is_some_and(|p| p != MASK) {
         // Only URLs that can hold a password have one, so this cannot fail.
         let _ = url.set_password(Some(MASK));
-    }
-}
-
-/// Masks every URL a record holds, and its error message, which may quote one.
-pub fn record(record: &mut Record) {
-    let fields = [
-        Some(&mut record.url),
-        record.final_url.as_mut(),
-        record.parent.as_mut(),
-        record.meta.canonical.as_mut(),
-        record.error.as_mut().map(|e| &mut e.message),
-    ];
-    let links = record.links.iter_mut().map(|link| &mut link.href);
-    for text in fields.into_iter().flatten().chain(links) {
-        if let Cow::Owned(masked) = mask(text) {
-            *text = masked;
-        }
     }
 }
 

@@ -11,7 +11,6 @@ use crate::crawl::frontier::Job;
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::parse::{self, Parsed};
-use crate::urls::redact;
 
 impl Shared<'_> {
     pub(super) fn finish(self, page: Page) -> Line {
@@ -120,7 +119,7 @@ impl Shared<'_> {
             error: fetched.error,
             mode: plan.tag_mode.then(|| plan.mode.name()),
         };
-        redact::record(&mut record);
+        record.redact();
         record
     }
 }

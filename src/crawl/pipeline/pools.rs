@@ -11,8 +11,8 @@ use super::lanes::Track;
 use super::lines::jobs;
 use super::writer::POLL;
 use super::{async_pool, Crawled, Line, Page, Shared};
-use crate::cli::Mode;
 use crate::crawl::frontier::{Job, Msg, WAITING_ROOM};
+use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
 
