@@ -210,8 +210,9 @@ impl Complex {
     }
 }
 
+/// CSS's whitespace is HTML's.
 fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+    c.is_ascii() && crate::html::lexer::is_space(c as u8)
 }
 
 /// A plain ASCII identifier; escapes and other characters leave the selector to scraper.

@@ -21,7 +21,7 @@ use url::Url;
 
 use crate::css::{Element, Simple};
 use crate::extract::{self, Meta};
-use crate::nesting::{comment_end, find, is_space, raw_text_end, script_end};
+use crate::html::lexer::{self, is_space, Lexer, Token};
 use crate::record::Link;
 use rules::{formatting, table_part};
 use tokens::{attr, decode, Tag};
@@ -238,72 +238,39 @@ impl<'a, 's> Page<'a, 's> {
 
     fn run(&mut self) -> Step {
         let src = self.src;
-        let b = src.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            let Some(lt) = find(b, i, b'<') else {
-                self.text(&src[i..], true)?;
-                break;
-            };
-            if lt > i {
-                self.text(&src[i..lt], true)?;
+        let mut lexer = Lexer::new(src.as_bytes());
+        while let Some((_, token)) = lexer.next(self.in_svg()) {
+            if let Token::Text(from, to) = token {
+                self.text(&src[from..to], true)?;
+                continue;
             }
             self.bounds()?;
-            let next = match b.get(lt + 1) {
-                Some(c) if c.is_ascii_alphabetic() => {
-                    let Some(tag) = Tag::read(src, lt + 1) else {
-                        break;
-                    };
+            match token {
+                Token::Start(tag) => {
+                    let tag = Tag::new(src, tag);
                     if tag.attrs > MAX_ATTRS {
                         return Err(Bail::here());
                     }
                     self.ignore_lf = false;
                     let content = self.start(&tag)?;
-                    match content {
-                        Content::Markup => Some(tag.end),
-                        _ => self.raw(&tag, content)?,
+                    if content != Content::Markup && !self.raw(&mut lexer, &tag, content)? {
+                        break;
                     }
                 }
-                Some(b'/') => match b.get(lt + 2) {
-                    Some(c) if c.is_ascii_alphabetic() => {
-                        let Some(tag) = Tag::read(src, lt + 2) else {
-                            break;
-                        };
-                        self.ignore_lf = false;
-                        self.end(&tag.name)?;
-                        Some(tag.end)
-                    }
-                    // `</>` is dropped, but as a parse error it still uses up a newline.
-                    Some(b'>') => self.comment(Some(lt + 3)),
-                    None => {
-                        self.text("</", false)?;
-                        None
-                    }
-                    Some(_) => self.comment(find(b, lt + 2, b'>').map(|gt| gt + 1)),
-                },
-                Some(b'!') if b[lt..].starts_with(b"<!--") => self.comment(comment_end(b, lt)),
+                Token::End(tag) => {
+                    let tag = Tag::new(src, tag);
+                    self.ignore_lf = false;
+                    self.end(&tag.name)?;
+                }
+                Token::Stray(from, to) => self.text(&src[from..to], false)?,
                 // In SVG, CDATA is text.
-                Some(b'!') if self.in_svg() && b[lt..].starts_with(b"<![CDATA[") => {
-                    return Err(Bail::here())
+                Token::Cdata => return Err(Bail::here()),
+                Token::Doctype(from, to, closed) => {
+                    self.doctype(&src.as_bytes()[from..to], closed)?
                 }
-                Some(b'!')
-                    if b.get(lt + 2..lt + 9)
-                        .is_some_and(|d| d.eq_ignore_ascii_case(b"doctype")) =>
-                {
-                    let end = find(b, lt, b'>').map(|gt| gt + 1);
-                    self.doctype(&b[lt + 9..end.map_or(b.len(), |e| e - 1)], end.is_some())?;
-                    end
-                }
-                Some(b'!' | b'?') => self.comment(find(b, lt + 2, b'>').map(|gt| gt + 1)),
-                _ => {
-                    self.text("<", false)?;
-                    Some(lt + 1)
-                }
-            };
-            let Some(next) = next else {
-                break;
-            };
-            i = next;
+                // `</>` is dropped, but as a parse error it still uses up a newline.
+                Token::Comment | Token::Text(..) => self.ignore_lf = false,
+            }
         }
         // At the end every open element closes; their text is complete.
         Ok(())
@@ -319,12 +286,6 @@ impl<'a, 's> Page<'a, 's> {
             return Err(Bail::here());
         }
         Ok(())
-    }
-
-    /// Comments (and parse errors) are not text; they only use up a dropped newline.
-    fn comment(&mut self, end: Option<usize>) -> Option<usize> {
-        self.ignore_lf = false;
-        end
     }
 
     /// Only `<!DOCTYPE html>` is simple: other doctypes choose among quirks modes by long lists.
@@ -344,21 +305,17 @@ impl<'a, 's> Page<'a, 's> {
         Ok(())
     }
 
-    /// The text of a raw text element, its end tag, and where markup resumes.
-    fn raw(&mut self, tag: &Tag<'a>, content: Content) -> Step<Option<usize>> {
-        let b = self.src.as_bytes();
-        let end = match content {
-            Content::Script => script_end(b, tag.end),
-            _ => raw_text_end(b, tag.end, tag.name.as_bytes()),
+    /// The text of a raw text element and its end tag; false if the input ends first.
+    fn raw(&mut self, lexer: &mut Lexer, tag: &Tag<'a>, content: Content) -> Step<bool> {
+        let kind = match content {
+            Content::Script => lexer::Content::Script,
+            _ => lexer::Content::RawText,
         };
-        let text = &self.src[tag.end..end.unwrap_or(b.len())];
-        self.raw_text(text, content == Content::Rcdata)?;
-        let Some(lt) = end else {
-            return Ok(None);
-        };
-        let Some(close) = Tag::read(self.src, lt + 2) else {
-            return Ok(None);
-        };
+        let ((from, to), close) = lexer.raw(&tag.tag, kind);
+        self.raw_text(&self.src[from..to], content == Content::Rcdata)?;
+        if close.is_none() {
+            return Ok(false);
+        }
         self.ignore_lf = false;
         self.pop();
         if self.head.is_some()
@@ -368,7 +325,7 @@ impl<'a, 's> Page<'a, 's> {
             // A head element put back for a late `<script>` or `<title>` goes again.
             self.pop();
         }
-        Ok(Some(close.end))
+        Ok(true)
     }
 
     fn current(&self) -> Option<&Open<'a>> {

@@ -13,6 +13,7 @@ mod fast;
 mod fetch;
 mod frontier;
 mod hooks;
+mod html;
 mod nesting;
 mod normalize;
 mod output;

@@ -3,8 +3,8 @@
 
 mod rules;
 
-use super::scan::{cdata_end, comment_end, raw_text_end, script_end, Content, Tag};
 use super::*;
+use crate::html::lexer::{Content, Lexer, Tag, Token};
 
 /// An input position in an open element; u32::MAX (only past 4 GiB) never compares equal.
 fn pos(at: usize) -> u32 {
@@ -21,7 +21,7 @@ struct Open {
     /// Which element this is, for its entry in the list of active formatting elements or for
     /// html5ever's form element pointer; 0 for others.
     serial: u32,
-    flags: u16,
+    flags: u32,
 }
 
 impl Open {
@@ -99,13 +99,11 @@ impl<'a> Tree<'a> {
     /// Replays the page; Err is where it must be cut.
     pub(super) fn scan(&mut self) -> Result<(), usize> {
         let b = self.html;
-        let mut i = 0;
-        while i < b.len() {
-            let Some(lt) = find(b, i, b'<') else {
-                return self.text(i, b.len());
-            };
-            if lt > i {
-                self.text(i, lt)?;
+        let mut lexer = Lexer::new(b);
+        while let Some((lt, token)) = lexer.next(self.top(FOREIGN)) {
+            if let Token::Text(from, to) = token {
+                self.text(from, to)?;
+                continue;
             }
             self.tokens += 1;
             self.walk += self.len + self.closed;
@@ -115,61 +113,32 @@ impl<'a> Tree<'a> {
             if self.initial {
                 self.first_token(lt);
             }
-            let next = match b.get(lt + 1) {
-                Some(c) if c.is_ascii_alphabetic() => {
-                    let Some(tag) = Tag::read(b, lt + 1) else {
-                        return Ok(());
-                    };
+            match token {
+                Token::Start(tag) => {
                     if tag.attrs > MAX_ATTRS {
                         return Err(lt);
                     }
-                    let raw_end = match self.start_tag(lt, &tag)? {
-                        Content::Markup => {
-                            i = tag.end;
-                            continue;
-                        }
-                        Content::RawText => raw_text_end(b, tag.end, tag.lower()),
-                        Content::Script => script_end(b, tag.end),
-                        Content::Plaintext => None,
-                    };
+                    let content = self.start_tag(lt, &tag)?;
+                    if content == Content::Markup {
+                        continue;
+                    }
                     // The end tag of a raw text element just closes it.
-                    let Some(end) = raw_end else {
-                        return Ok(());
-                    };
-                    match Tag::read(b, end + 2) {
-                        Some(tag) if tag.attrs > MAX_ATTRS => return Err(end),
-                        closing => closing.map(|tag| tag.end),
+                    match lexer.raw(&tag, content).1 {
+                        Some((end, tag)) if tag.attrs > MAX_ATTRS => return Err(end),
+                        Some(_) => {}
+                        None => return Ok(()),
                     }
                 }
-                Some(b'/') => match b.get(lt + 2) {
-                    Some(c) if c.is_ascii_alphabetic() => {
-                        let Some(tag) = Tag::read(b, lt + 2) else {
-                            return Ok(());
-                        };
-                        if tag.attrs > MAX_ATTRS {
-                            return Err(lt);
-                        }
-                        self.end_tag(lt, &tag)?;
-                        Some(tag.end)
+                Token::End(tag) => {
+                    if tag.attrs > MAX_ATTRS {
+                        return Err(lt);
                     }
-                    Some(b'>') => Some(lt + 3),
-                    Some(_) => find(b, lt + 2, b'>').map(|gt| gt + 1),
-                    None => None,
-                },
-                Some(b'!') if b[lt..].starts_with(b"<!--") => comment_end(b, lt),
-                Some(b'!') if b[lt + 2..].starts_with(b"[CDATA[") && self.top(FOREIGN) => {
-                    cdata_end(b, lt)
+                    self.end_tag(lt, &tag)?;
                 }
-                Some(b'!' | b'?') => find(b, lt + 2, b'>').map(|gt| gt + 1),
-                _ => {
-                    self.text(lt, lt + 1)?;
-                    Some(lt + 1)
-                }
-            };
-            let Some(next) = next else {
-                return Ok(());
-            };
-            i = next;
+                Token::Stray(from, to) if to - from == 1 => self.text(from, to)?,
+                Token::Stray(..) => return Ok(()),
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -204,7 +173,7 @@ impl<'a> Tree<'a> {
         }
     }
 
-    fn top(&self, flag: u16) -> bool {
+    fn top(&self, flag: u32) -> bool {
         self.len > 0 && self.stack[self.len - 1].flags & flag != 0
     }
 
@@ -272,7 +241,7 @@ impl<'a> Tree<'a> {
 
     /// The nearest open element matching `is`, unless an element with one of the `stop` flags
     /// comes first (html5ever's "has an element in scope").
-    fn find(&self, stop: u16, is: impl Fn(&Open) -> bool) -> Option<usize> {
+    fn find(&self, stop: u32, is: impl Fn(&Open) -> bool) -> Option<usize> {
         for k in (0..self.len).rev() {
             let e = &self.stack[k];
             if is(e) {
@@ -292,7 +261,7 @@ impl<'a> Tree<'a> {
         Ok(())
     }
 
-    fn push(&mut self, at: usize, name: u128, tag: Option<&Tag>, flags: u16) -> Result<(), usize> {
+    fn push(&mut self, at: usize, name: u128, tag: Option<&Tag>, flags: u32) -> Result<(), usize> {
         self.room(at)?;
         if flags & MARKER != 0 {
             match self.list[..self.list_len].last_mut() {
@@ -321,7 +290,7 @@ impl<'a> Tree<'a> {
         Ok(())
     }
 
-    fn push_tag(&mut self, at: usize, tag: &Tag, flags: u16) -> Result<(), usize> {
+    fn push_tag(&mut self, at: usize, tag: &Tag, flags: u32) -> Result<(), usize> {
         self.push(at, tag.name, Some(tag), flags)
     }
 
@@ -480,7 +449,7 @@ impl<'a> Tree<'a> {
         self.reconstruct(at)?;
         self.room(at)?;
         // Byte for byte the same attributes (html5ever also accepts other orders).
-        let (from, to) = tag.attrs(self.html);
+        let (from, to) = tag.attr_span(self.html);
         let attrs = &self.html[from..to];
         let same =
             |e: &Listed| e.name == tag.name && self.bytes(e.attrs, e.attrs_end) == Some(attrs);

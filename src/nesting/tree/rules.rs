@@ -1,8 +1,16 @@
 //! What each start and end tag does to the replayed tree, by insertion mode.
 
-use crate::nesting::scan::{Content, Tag};
+use crate::html::lexer::{Content, Tag};
 use crate::nesting::tree::{Open, Tree, ON_STACK};
 use crate::nesting::*;
+
+/// A color, face or size attribute, which takes `<font>` out of SVG and MathML.
+fn font_attr(b: &[u8], tag: &Tag) -> bool {
+    let rest = String::from_utf8_lossy(&b[tag.at + tag.len..tag.end]);
+    ["color", "face", "size"]
+        .iter()
+        .any(|n| crate::html::lexer::attr(&rest, n).is_some())
+}
 
 impl Tree<'_> {
     /// The innermost table-related element and its role: TABLE, TBODY (any row group), TR,
@@ -42,7 +50,7 @@ impl Tree<'_> {
                 | EMBED | H1 | H2 | H3 | H4 | H5 | H6 | HEAD | HR | I | IMG | LI | LISTING
                 | MENU | META | NOBR | OL | P | PRE | RUBY | S | SMALL | SPAN | STRONG | STRIKE
                 | SUB | SUP | TABLE | TT | U | UL | VAR => true,
-                FONT => tag.font_attr,
+                FONT => font_attr(self.html, tag),
                 _ => false,
             };
             if !breakout {
