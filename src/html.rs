@@ -1,5 +1,10 @@
 //! One replay of html5ever's tokenizer and tree builder, for the parts of a crawl that must
 //! know how html5ever will read a page without paying for its tree.
 
+pub(crate) mod engine;
+pub(crate) mod guard;
 pub(crate) mod lexer;
+#[cfg(test)]
+mod old_vs_new;
+pub(crate) mod stream;
 pub(crate) mod tags;

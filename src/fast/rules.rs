@@ -514,7 +514,13 @@ impl<'a> Page<'a, '_> {
         // record (SVG names are matched as written, unlike HTML's).
         let integration = matches!(name, "foreignobject" | "desc" | "title");
         let counts = matches!(name, "a" | "link" | "meta" | "time" | "html")
-            || self.select.may_match(name)
+            || self.select.may_match(&Open {
+                name: tag.name.clone(),
+                rest: tag.rest,
+                id: 0,
+                formatting: false,
+                svg: true,
+            })
             || attr(tag.rest, "rel").is_some();
         if breakout || integration || counts {
             return Err(Bail::here());

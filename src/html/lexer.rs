@@ -128,8 +128,9 @@ pub fn step(b: &[u8], mut i: usize) -> Option<(Step, usize)> {
 
 impl Tag {
     /// Reads the tag whose name starts at `at` (just past `<` or `</`); None if the input ends
-    /// inside it.
-    #[inline]
+    /// inside it. Inlined, so that the packed name stays in registers rather than being read
+    /// back whole from the two halves just stored (a store-forwarding stall).
+    #[inline(always)]
     pub fn read(b: &[u8], at: usize) -> Option<Tag> {
         let mut i = at;
         while i < b.len() && BYTES[usize::from(b[i])] & NAME_END == 0 {
@@ -228,16 +229,18 @@ impl<'a> Lexer<'a> {
         Lexer { b, at }
     }
 
-    /// The next token and where it starts (CDATA sections only where `cdata`, in SVG and
+    /// The next token and where it starts (CDATA sections only where `cdata` says, in SVG and
     /// MathML); None at the end of the input, and once it ends inside a tag or comment, which
     /// html5ever then drops.
-    #[inline]
-    pub fn next(&mut self, cdata: bool) -> Option<(usize, Token)> {
+    #[inline(always)]
+    pub fn next(&mut self, cdata: impl FnOnce() -> bool) -> Option<(usize, Token)> {
         let (b, i) = (self.b, self.at);
-        if i >= b.len() {
-            return None;
-        }
-        let lt = find(b, i, b'<').unwrap_or(b.len());
+        let lt = match b.get(i) {
+            None => return None,
+            // Markup right after text, the most common case, needs no search.
+            Some(b'<') => i,
+            Some(_) => find(b, i, b'<').unwrap_or(b.len()),
+        };
         if lt > i {
             self.at = lt;
             return Some((i, Token::Text(i, lt)));
@@ -258,7 +261,7 @@ impl<'a> Lexer<'a> {
             Some(b'!') if b[lt..].starts_with(b"<!--") => {
                 comment_end(b, lt).map(|end| (end, Token::Comment))
             }
-            Some(b'!') if cdata && b[lt..].starts_with(b"<![CDATA[") => {
+            Some(b'!') if b[lt..].starts_with(b"<![CDATA[") && cdata() => {
                 cdata_end(b, lt).map(|end| (end, Token::Cdata))
             }
             Some(b'!')

@@ -41,7 +41,7 @@ names! {
     SEARCH "search", SECTION "section", SELECT "select", SMALL "small", SOURCE "source",
     SPAN "span", STRIKE "strike", STRONG "strong", STYLE "style", SUB "sub", SUMMARY "summary",
     SUP "sup", SVG "svg", TABLE "table", TBODY "tbody", TD "td", TEMPLATE "template",
-    TEXTAREA "textarea", TFOOT "tfoot", TH "th", THEAD "thead", TITLE "title", TR "tr",
+    TEXTAREA "textarea", TFOOT "tfoot", TH "th", THEAD "thead", TIME "time", TITLE "title", TR "tr",
     TRACK "track", TT "tt", U "u", UL "ul", VAR "var", WBR "wbr", XMP "xmp",
 }
 
@@ -139,56 +139,30 @@ const SETS: [(u32, &[u128]); 13] = [
     ),
 ];
 
-/// Every name in SETS once, with all its flags, sorted by name for a binary search.
-static FLAGS: [(u128, u32); NAMES] = table();
-const NAMES: usize = table_len();
+/// Every name in SETS with all its flags, hashed into a table four times its size: a lookup
+/// for each start tag is one multiplication and a compare or two.
+static FLAGS: [(u128, u32); SLOTS] = table();
+const SLOTS: usize = 512;
 
-const fn table_len() -> usize {
-    let mut names = [0u128; 256];
-    let mut len = 0;
-    let mut s = 0;
-    while s < SETS.len() {
-        let mut k = 0;
-        while k < SETS[s].1.len() {
-            let name = SETS[s].1[k];
-            let mut j = 0;
-            while j < len && names[j] != name {
-                j += 1;
-            }
-            if j == len {
-                names[len] = name;
-                len += 1;
-            }
-            k += 1;
-        }
-        s += 1;
-    }
-    len
+const fn slot(name: u128) -> usize {
+    let folded = (name as u64) ^ ((name >> 64) as u64);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize
 }
 
-const fn table() -> [(u128, u32); NAMES] {
-    let mut table = [(0u128, 0u32); NAMES];
-    let mut len = 0;
+const fn table() -> [(u128, u32); SLOTS] {
+    let mut table = [(0u128, 0u32); SLOTS];
     let mut s = 0;
     while s < SETS.len() {
         let (flag, names) = SETS[s];
         let mut k = 0;
         while k < names.len() {
-            // Insertion sort: find the name's place, shift the rest up if it is new.
-            let mut j = 0;
-            while j < len && table[j].0 < names[k] {
-                j += 1;
+            // Open addressing: the name's slot, or the next free one after it.
+            let mut at = slot(names[k]);
+            while table[at].0 != 0 && table[at].0 != names[k] {
+                at = (at + 1) % SLOTS;
             }
-            if j == len || table[j].0 != names[k] {
-                let mut m = len;
-                while m > j {
-                    table[m] = table[m - 1];
-                    m -= 1;
-                }
-                table[j] = (names[k], 0);
-                len += 1;
-            }
-            table[j].1 |= flag;
+            table[at].0 = names[k];
+            table[at].1 |= flag;
             k += 1;
         }
         s += 1;
@@ -197,10 +171,15 @@ const fn table() -> [(u128, u32); NAMES] {
 }
 
 /// The flags of an HTML element called `name`.
+#[inline]
 pub fn html_flags(name: u128) -> u32 {
-    match FLAGS.binary_search_by(|(n, _)| n.cmp(&name)) {
-        Ok(at) => FLAGS[at].1,
-        Err(_) => 0,
+    let mut at = slot(name);
+    loop {
+        match FLAGS[at] {
+            (n, flags) if n == name => return flags,
+            (0, _) => return 0,
+            _ => at = (at + 1) % SLOTS,
+        }
     }
 }
 
@@ -216,5 +195,27 @@ pub fn foreign_flags(name: u128, mathml: bool) -> u32 {
         (true, false) => FOREIGN | MATHML,
         (false, true) => FOREIGN | SCOPE | INTEGRATION,
         (false, false) => FOREIGN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_has_the_flags_of_the_sets_it_is_in() {
+        for (_, names) in SETS {
+            for &name in names {
+                let want = SETS
+                    .iter()
+                    .filter(|(_, members)| members.contains(&name))
+                    .fold(0, |flags, (flag, _)| flags | flag);
+                assert_eq!(html_flags(name), want, "{name:x}");
+            }
+        }
+        for other in [SVG, TIME, KEYGEN, pack(b"x-y"), LONG, 0] {
+            assert_eq!(html_flags(other), 0, "{other:x}");
+        }
+        assert_eq!(html_flags(P), SPECIAL | IMPLIED | BREAKOUT);
     }
 }

@@ -100,7 +100,7 @@ impl<'a> Tree<'a> {
     pub(super) fn scan(&mut self) -> Result<(), usize> {
         let b = self.html;
         let mut lexer = Lexer::new(b);
-        while let Some((lt, token)) = lexer.next(self.top(FOREIGN)) {
+        while let Some((lt, token)) = lexer.next(|| self.top(FOREIGN)) {
             if let Token::Text(from, to) = token {
                 self.text(from, to)?;
                 continue;

@@ -142,7 +142,7 @@ fn lf(text: &str) -> String {
 fn ours(html: &str) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut lexer = Lexer::new(html.as_bytes());
-    while let Some((lt, token)) = lexer.next(false) {
+    while let Some((lt, token)) = lexer.next(|| false) {
         match token {
             // html5ever drops `</>` without a token.
             Token::Comment if html[lt..].starts_with("</>") => {}
