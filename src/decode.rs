@@ -308,7 +308,7 @@ fn attribute<'a>(buf: &'a [u8], i: &mut usize) -> Option<(&'a [u8], &'a [u8])> {
             *i = next;
             Some((&buf[name.0..name.1], &buf[value.0..value.1]))
         }
-        Some((Step::End { .. }, end)) => {
+        Some((Step::End(_), end)) => {
             *i = end - 1;
             None
         }

@@ -4,7 +4,5 @@
 pub(crate) mod engine;
 pub(crate) mod guard;
 pub(crate) mod lexer;
-#[cfg(test)]
-mod old_vs_new;
 pub(crate) mod stream;
 pub(crate) mod tags;

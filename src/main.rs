@@ -9,14 +9,10 @@ mod decode;
 mod demo;
 mod exit;
 mod extract;
-#[cfg(test)]
-mod fast;
 mod fetch;
 mod frontier;
 mod hooks;
 mod html;
-#[cfg(test)]
-mod nesting;
 mod normalize;
 mod output;
 mod parse;

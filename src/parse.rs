@@ -122,8 +122,8 @@ pub fn parse_by(
             }
         }
         // Cuts fall on `<`, just after `>` or on a NUL, all ASCII, so on a char boundary.
-        Some(Err(Some(at))) => (&text[..at], true),
-        Some(Err(None)) => (text, false),
+        Some(Err((Some(at), _))) => (&text[..at], true),
+        Some(Err((None, _))) => (text, false),
         None => guard::limit(text),
     };
     hooks::panic_on("tree", html.as_bytes());

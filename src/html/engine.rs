@@ -32,21 +32,22 @@ pub(super) const MAX_TOKENS: usize = 500_000;
 /// what the same bytes cost at the top level.
 pub(super) const MAX_WALK: usize = 16_000_000;
 
-/// What follows the replay: the depth guard and the streaming extractor.
+/// What follows the replay: the streaming extractor. The depth guard needs only the depth,
+/// which the replay keeps, and so none of these.
 pub trait Sink<'a> {
-    /// Whether elements and text matter to it; while they do not, the replay spares the work.
-    fn following(&self) -> bool;
+    /// Whether it looks at elements and text at all.
+    const FOLLOWS: bool = true;
     /// `e` joins the tree as the child of the last of `ancestors`; void elements and raw text
     /// elements too, which close at once or after their text.
-    fn open(&mut self, e: &Open<'a>, ancestors: &[Open<'a>]);
+    fn open(&mut self, _e: &Open<'a>, _ancestors: &[Open<'a>]) {}
     /// `e` leaves the stack of open elements.
-    fn close(&mut self, e: &Open<'a>);
+    fn close(&mut self, _e: &Open<'a>) {}
     /// Characters for the current node, with character references still in them if `refs`.
-    fn text(&mut self, text: &str, refs: bool);
+    fn text(&mut self, _text: &str, _refs: bool) {}
     /// From here on html5ever builds something else than the open elements nesting in the
     /// order the replay keeps them, or the replay only estimates its rules.
     #[track_caller]
-    fn inexact(&mut self);
+    fn inexact(&mut self) {}
 }
 
 /// An open element.
@@ -88,13 +89,21 @@ struct Listed<'a> {
     serial: u32,
 }
 
+impl Listed<'_> {
+    /// A formatting element closed while listed, which html5ever will recreate.
+    fn closed(&self) -> bool {
+        self.name != 0 && self.serial & ON_STACK == 0
+    }
+}
+
 /// Serials stay far below this: at most two per token, and tokens are capped at MAX_TOKENS.
 const ON_STACK: u32 = 1 << 31;
 
 /// Where the page is in html5ever's insertion modes, as far as they matter before the body;
 /// in the body the open table elements say which table mode applies (see `table_context`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd)]
 enum Phase {
+    #[default]
     Initial,
     BeforeHtml,
     BeforeHead,
@@ -103,19 +112,19 @@ enum Phase {
     Body,
 }
 
+/// The replay's state, and the sink it tells.
+#[derive(Default)]
 pub struct Tree<'a, S> {
     src: &'a str,
     pub sink: S,
     /// html and head or body, then at most MAX_DEPTH others (see `room`).
-    stack: [Open<'a>; MAX_DEPTH + 2],
-    len: usize,
+    stack: Vec<Open<'a>>,
     /// The html, head and body elements on the stack, which the depth leaves out.
     roots: usize,
     /// Formatting elements that end tags of other elements closed stay listed, and html5ever
     /// recreates them before the next text or inline tag; markers (td, object, template...)
     /// fence off the outer ones, and only explicit closes of those elements clear them.
-    list: [Listed<'a>; 2 * MAX_DEPTH + 1],
-    list_len: usize,
+    list: Vec<Listed<'a>>,
     /// Listed elements not open: they count towards the depth they will be recreated at.
     closed: usize,
     serials: u32,
@@ -145,32 +154,18 @@ pub struct Tree<'a, S> {
 impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// A replay of `html` into `sink` that cuts where the depth would pass `max_depth` (at
     /// most MAX_DEPTH).
-    pub fn new(html: &'a str, sink: S, max_depth: usize) -> Tree<'a, S> {
+    pub fn new(html: &'a str, sink: S, max_depth: usize) -> Tree<'a, S>
+    where
+        S: Default,
+    {
         Tree {
             src: html,
             sink,
-            stack: [Open::default(); MAX_DEPTH + 2],
-            len: 0,
-            roots: 0,
-            list: [Listed::default(); 2 * MAX_DEPTH + 1],
-            list_len: 0,
-            closed: 0,
-            serials: 0,
-            ids: 0,
-            open_p: 0,
-            tables: 0,
-            templates: 0,
-            form: 0,
-            phase: Phase::Initial,
-            quirks: false,
-            head: Open::default(),
-            raw: Open::default(),
-            ignore_lf: false,
-            reopened: 0,
-            tokens: 0,
-            walk: 0,
+            // Room for most pages; the few deeper ones grow them.
+            stack: Vec::with_capacity(32),
+            list: Vec::with_capacity(16),
             max_depth: max_depth.min(MAX_DEPTH),
-            deepest: 0,
+            ..Tree::default()
         }
     }
 
@@ -186,7 +181,11 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             self.deepest = self.deepest.max(depth);
             self.tokens += 1;
             self.walk += depth;
-            if self.tokens > MAX_TOKENS || self.walk > MAX_WALK {
+            let attrs = match &token {
+                Token::Start(tag) | Token::End(tag) => tag.attrs,
+                _ => 0,
+            };
+            if self.tokens > MAX_TOKENS || self.walk > MAX_WALK || attrs > MAX_ATTRS {
                 return Err(lt);
             }
             if !matches!(token, Token::Stray(..)) {
@@ -194,31 +193,20 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             }
             match token {
                 Token::Start(tag) => {
-                    if tag.attrs > MAX_ATTRS {
-                        return Err(lt);
-                    }
                     let content = self.start_tag(lt, &tag)?;
                     if content == Content::Markup {
                         continue;
                     }
                     let ((from, to), close) = lexer.raw(&tag, content);
-                    let refs = matches!(tag.name, TITLE | TEXTAREA);
-                    if self.sink.following() {
-                        let text = self.skip_lf(&self.src[from..to]);
-                        self.sink.text(text, refs);
-                    }
+                    let text = self.skip_lf(&self.src[from..to]);
+                    self.sink.text(text, matches!(tag.name, TITLE | TEXTAREA));
                     match close {
                         Some((end, tag)) if tag.attrs > MAX_ATTRS => return Err(end),
                         Some(_) => self.sink.close(&self.raw),
                         None => return Ok(()),
                     }
                 }
-                Token::End(tag) => {
-                    if tag.attrs > MAX_ATTRS {
-                        return Err(lt);
-                    }
-                    self.end_tag(lt, &tag)?;
-                }
+                Token::End(tag) => self.end_tag(lt, &tag)?,
                 Token::Stray(from, to) => self.text(from, to, false)?,
                 Token::Doctype(from, to, closed) => self.doctype(from, to, closed),
                 Token::Cdata => self.sink.inexact(),
@@ -230,7 +218,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
 
     /// Open elements, less html, head and body.
     fn depth(&self) -> usize {
-        self.len - self.roots
+        self.stack.len() - self.roots
     }
 
     /// Only `<!DOCTYPE html>` is simple: other doctypes choose among quirks modes by long
@@ -240,9 +228,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             return;
         }
         let inner = &self.src.as_bytes()[from..to];
-        let name = inner.trim_ascii_start();
-        let name = &name[..name.iter().position(|&c| is_space(c)).unwrap_or(name.len())];
-        self.quirks = !name.eq_ignore_ascii_case(b"html");
+        let name = inner.trim_ascii_start().split(|&c| is_space(c)).next();
+        self.quirks = !name.is_some_and(|name| name.eq_ignore_ascii_case(b"html"));
         if !closed
             || !inner.trim_ascii().eq_ignore_ascii_case(b"html")
             || inner.first().is_some_and(|&c| !is_space(c))
@@ -292,6 +279,12 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     }
 
     fn body_text(&mut self, from: usize, text: &str, refs: bool) -> Result<(), usize> {
+        // Without a sink that follows, text matters only if it recreates elements or closes a
+        // column group.
+        let reopens = self.list.last().is_some_and(Listed::closed);
+        if !S::FOLLOWS && !reopens && !self.top_is(COLGROUP) {
+            return Ok(());
+        }
         // Whitespace as html5ever sees it, references decoded.
         let space = |text: &str| match refs {
             true => decode(text, false).bytes().all(is_space),
@@ -322,11 +315,15 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     }
 
     fn top(&self, flag: u32) -> bool {
-        self.len > 0 && self.stack[self.len - 1].flags & flag != 0
+        self.stack.last().is_some_and(|e| e.flags & flag != 0)
+    }
+
+    fn top_mut(&mut self) -> &mut Open<'a> {
+        self.stack.last_mut().expect("an open element")
     }
 
     fn top_is(&self, name: u128) -> bool {
-        self.len > 0 && self.stack[self.len - 1].is(name)
+        self.stack.last().is_some_and(|e| e.is(name))
     }
 
     fn in_foreign(&self) -> bool {
@@ -342,23 +339,18 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// The nearest open element matching `is`, unless an element with one of the `stop` flags
     /// comes first (html5ever's "has an element in scope").
     fn find(&self, stop: u32, is: impl Fn(&Open) -> bool) -> Option<usize> {
-        for k in (0..self.len).rev() {
-            let e = &self.stack[k];
-            if is(e) {
-                return Some(k);
-            }
-            if e.flags & stop != 0 {
-                return None;
-            }
-        }
-        None
+        let k = self
+            .stack
+            .iter()
+            .rposition(|e| is(e) || e.flags & stop != 0)?;
+        is(&self.stack[k]).then_some(k)
     }
 
+    /// Err(at) when one more element would pass the depth limit.
     fn room(&self, at: usize) -> Result<(), usize> {
-        if self.depth() + self.closed >= self.max_depth {
-            return Err(at);
-        }
-        Ok(())
+        (self.depth() + self.closed < self.max_depth)
+            .then_some(())
+            .ok_or(at)
     }
 
     /// A new element, from its tag or implied.
@@ -376,11 +368,15 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     }
 
     fn push(&mut self, at: usize, name: u128, tag: Option<&Tag>, flags: u32) -> Result<(), usize> {
-        self.room(at)?;
+        match flags & ROOT {
+            0 => self.room(at)?,
+            // html, head and body are left out of the depth, and always fit.
+            _ => self.roots += 1,
+        }
         if flags & MARKER != 0 {
-            match self.list[..self.list_len].last_mut() {
+            match self.list.last_mut() {
                 Some(run) if run.name == 0 => run.serial += 1,
-                _ => self.append(Listed {
+                _ => self.list.push(Listed {
                     serial: 1,
                     ..Listed::default()
                 }),
@@ -392,9 +388,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             self.templates += usize::from(name == TEMPLATE);
         }
         let e = self.element(name, tag, flags);
-        self.sink.open(&e, &self.stack[..self.len]);
-        self.stack[self.len] = e;
-        self.len += 1;
+        self.sink.open(&e, &self.stack);
+        self.stack.push(e);
         Ok(())
     }
 
@@ -405,54 +400,30 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// An element that closes as it opens: void, self-closing in SVG, or in a table a form.
     fn void(&mut self, tag: &Tag, flags: u32) {
         let e = self.element(tag.name, Some(tag), flags);
-        self.sink.open(&e, &self.stack[..self.len]);
+        self.sink.open(&e, &self.stack);
         self.sink.close(&e);
     }
 
     /// A raw text element, which holds only text and so closes at its end tag; it must fit,
     /// though.
-    fn open_raw(
-        &mut self,
-        at: usize,
-        tag: &Tag,
-        flags: u32,
-        content: Content,
-    ) -> Result<Content, usize> {
+    fn open_raw(&mut self, at: usize, tag: &Tag, content: Content) -> Result<Content, usize> {
         self.room(at)?;
-        self.raw = self.element(tag.name, Some(tag), flags);
-        self.sink.open(&self.raw, &self.stack[..self.len]);
+        self.raw = self.element(tag.name, Some(tag), html_flags(tag.name));
+        self.sink.open(&self.raw, &self.stack);
         Ok(content)
     }
 
-    /// html, head or body, which the depth leaves out.
-    fn push_root(&mut self, name: u128, tag: Option<&Tag>) {
-        let e = self.element(name, tag, html_flags(name));
-        self.sink.open(&e, &self.stack[..self.len]);
-        self.stack[self.len] = e;
-        self.len += 1;
-        self.roots += 1;
-        if name == HEAD {
-            self.head = e;
-        }
-    }
-
-    fn append(&mut self, entry: Listed<'a>) {
-        self.list[self.list_len] = entry;
-        self.list_len += 1;
-    }
-
     fn listed(&self, serial: u32) -> Option<usize> {
-        (0..self.list_len)
-            .rev()
-            .find(|&j| self.list[j].name != 0 && self.list[j].serial & !ON_STACK == serial)
+        let is = |e: &Listed| e.name != 0 && e.serial & !ON_STACK == serial;
+        self.list.iter().rposition(is)
     }
 
     /// Takes the top element off the stack; if listed, it stays listed.
     fn pop(&mut self) {
-        self.len -= 1;
-        let e = self.stack[self.len];
-        self.forget(&e);
-        self.sink.close(&e);
+        if let Some(e) = self.stack.pop() {
+            self.forget(&e);
+            self.sink.close(&e);
+        }
     }
 
     fn forget(&mut self, e: &Open) {
@@ -472,7 +443,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
 
     /// Pops the element at `k` and everything above it.
     fn pop_through(&mut self, k: usize) {
-        while self.len > k {
+        while self.stack.len() > k {
             self.pop();
         }
     }
@@ -481,7 +452,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// list of active formatting elements back to its marker.
     fn pop_through_table(&mut self, k: usize) {
         let cell = |e: &Open| e.is(TD) || e.is(TH) || e.is(CAPTION);
-        let closes_cell = self.stack[k..self.len].iter().any(cell);
+        let closes_cell = self.stack[k..].iter().any(cell);
         self.pop_through(k);
         if closes_cell {
             self.clear_to_marker();
@@ -489,16 +460,15 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     }
 
     fn clear_to_marker(&mut self) {
-        while self.list_len > 0 {
-            let last = &mut self.list[self.list_len - 1];
+        while let Some(last) = self.list.last_mut() {
             if last.name == 0 {
                 last.serial -= 1;
                 if last.serial == 0 {
-                    self.list_len -= 1;
+                    self.list.pop();
                 }
                 return;
             }
-            self.unlist(self.list_len - 1);
+            self.unlist(self.list.len() - 1);
         }
     }
 
@@ -510,19 +480,16 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
         } else if let Some(k) = self.on_stack(serial & !ON_STACK) {
             self.stack[k].serial = 0;
         }
-        self.list.copy_within(j + 1..self.list_len, j);
-        self.list_len -= 1;
+        self.list.remove(j);
     }
 
     fn on_stack(&self, serial: u32) -> Option<usize> {
-        (0..self.len)
-            .rev()
-            .find(|&k| self.stack[k].serial == serial)
+        self.stack.iter().rposition(|e| e.serial == serial)
     }
 
     /// The latest listed element named `name` after the last marker.
     fn listed_named(&self, name: u128) -> Option<usize> {
-        (0..self.list_len)
+        (0..self.list.len())
             .rev()
             .take_while(|&j| self.list[j].name != 0)
             .find(|&j| self.list[j].name == name)
@@ -531,19 +498,15 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// Removes the element at `k` from the stack (and from the list): from under other open
     /// elements, a node html5ever leaves where it is in the tree.
     fn remove(&mut self, k: usize) {
-        if k + 1 != self.len {
+        if k + 1 != self.stack.len() {
             self.sink.inexact();
         }
         let e = self.stack[k];
-        if e.serial != 0 {
-            self.stack[k].serial = 0;
-            if let Some(j) = self.listed(e.serial) {
-                self.unlist(j);
-            }
+        if let Some(j) = self.listed(e.serial).filter(|_| e.serial != 0) {
+            self.unlist(j);
         }
         self.forget(&Open { serial: 0, ..e });
-        self.stack.copy_within(k + 1..self.len, k);
-        self.len -= 1;
+        self.stack.remove(k);
         self.sink.close(&e);
     }
 
@@ -564,29 +527,24 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// html5ever reopens the listed elements closed since the last marker (or open one): copies
     /// the replay does not follow.
     fn reconstruct(&mut self, at: usize) -> Result<(), usize> {
-        let closed = |e: &Listed| e.name != 0 && e.serial & ON_STACK == 0;
-        let mut first = self.list_len;
-        while first > 0 && closed(&self.list[first - 1]) {
-            first -= 1;
-        }
-        if first == self.list_len {
+        if !self.list.last().is_some_and(Listed::closed) {
             return Ok(());
         }
+        let last_open = self.list.iter().rposition(|e| !e.closed());
+        let first = last_open.map_or(0, |j| j + 1);
         self.sink.inexact();
-        self.reopened += self.list_len - first;
+        self.reopened += self.list.len() - first;
         if self.reopened > MAX_REOPENED {
             return Err(at);
         }
-        for j in first..self.list_len {
-            let e = &mut self.list[j];
+        for e in &mut self.list[first..] {
             e.serial |= ON_STACK;
-            self.stack[self.len] = Open {
+            self.stack.push(Open {
                 name: e.name,
                 serial: e.serial & !ON_STACK,
                 flags: FORMATTING,
                 ..Open::default()
-            };
-            self.len += 1;
+            });
             self.closed -= 1;
         }
         Ok(())
@@ -597,11 +555,13 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     fn push_formatting(&mut self, at: usize, tag: &Tag, flags: u32) -> Result<(), usize> {
         self.reconstruct(at)?;
         self.room(at)?;
-        // Byte for byte the same attributes (html5ever also accepts other orders).
-        let (from, to) = tag.attr_span(self.src.as_bytes());
-        let attrs = &self.src[from..to];
+        // Byte for byte the same attributes, without the spaces around them or a self-closing
+        // slash (html5ever also accepts other orders).
+        let rest = tag.rest(self.src);
+        let rest = &rest[..rest.len() - 1 - usize::from(tag.self_closing)];
+        let attrs = rest.trim_matches(|c: char| c.is_ascii() && is_space(c as u8));
         let same = |e: &Listed| e.name == tag.name && e.attrs == attrs;
-        let mut matches = (0..self.list_len)
+        let mut matches = (0..self.list.len())
             .rev()
             .take_while(|&j| self.list[j].name != 0)
             .filter(|&j| same(&self.list[j]));
@@ -611,8 +571,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
         }
         self.serials += 1;
         self.push_tag(at, tag, flags)?;
-        self.stack[self.len - 1].serial = self.serials;
-        self.append(Listed {
+        self.top_mut().serial = self.serials;
+        self.list.push(Listed {
             name: tag.name,
             attrs,
             serial: self.serials | ON_STACK,
@@ -622,7 +582,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
 
     /// html5ever's adoption agency, for `</name>` and a nested `<a>` or `<nobr>`.
     fn adoption(&mut self, name: u128) {
-        if self.top_is(name) && self.stack[self.len - 1].serial == 0 {
+        if self.top_is(name) && self.top_mut().serial == 0 {
             return self.pop();
         }
         let Some(j) = self.listed_named(name) else {
@@ -651,12 +611,9 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// above the eighth.
     fn adopt(&mut self, k: usize) {
         let fe = self.stack[k];
-        if !self.stack[k + 1..self.len]
-            .iter()
-            .any(|e| e.flags & SPECIAL != 0)
-        {
+        if !self.stack[k + 1..].iter().any(|e| e.flags & SPECIAL != 0) {
             self.pop_through(k + 1);
-            self.len -= 1;
+            self.stack.pop();
             self.sink.close(&fe);
             return self.drop_listed(fe.serial);
         }
@@ -665,12 +622,13 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
         // The kept element nearest below a block is where the copy goes in the list.
         let mut bookmark = None;
         for _ in 0..8 {
-            let Some(block) = (read..self.len).find(|&i| self.stack[i].flags & SPECIAL != 0) else {
-                for i in read..self.len {
-                    let e = self.stack[i];
+            let Some(block) =
+                (read..self.stack.len()).find(|&i| self.stack[i].flags & SPECIAL != 0)
+            else {
+                for e in self.stack.split_off(read) {
                     self.forget(&e);
                 }
-                self.len = write;
+                self.stack.truncate(write);
                 return self.drop_listed(fe.serial);
             };
             let near = read.max(block.saturating_sub(3))..block;
@@ -698,45 +656,22 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             copy.serial = self.serials | ON_STACK;
             self.drop_listed(fe.serial);
             let at = bookmark.and_then(|b| self.listed(b)).map_or(j, |b| b + 1);
-            self.list.copy_within(at..self.list_len, at + 1);
-            self.list[at] = copy;
-            self.list_len += 1;
+            self.list.insert(at, copy);
         }
-        self.stack.copy_within(read..self.len, write + 1);
-        self.stack[write] = Open {
+        let copy = Open {
             serial: self.serials,
             ..fe
         };
-        self.len = write + 1 + self.len - read;
+        self.stack.splice(write..read, [copy]);
     }
 
     fn drop_listed(&mut self, serial: u32) {
         if serial != 0 {
             if let Some(j) = self.listed(serial) {
-                self.list.copy_within(j + 1..self.list_len, j);
-                self.list_len -= 1;
+                self.list.remove(j);
             }
         }
     }
 }
 
 mod rules;
-
-impl<'a, S: Sink<'a>> Sink<'a> for &mut S {
-    fn following(&self) -> bool {
-        (**self).following()
-    }
-    fn open(&mut self, e: &Open<'a>, ancestors: &[Open<'a>]) {
-        (**self).open(e, ancestors)
-    }
-    fn close(&mut self, e: &Open<'a>) {
-        (**self).close(e)
-    }
-    fn text(&mut self, text: &str, refs: bool) {
-        (**self).text(text, refs)
-    }
-    #[track_caller]
-    fn inexact(&mut self) {
-        (**self).inexact()
-    }
-}

@@ -59,8 +59,8 @@ pub enum Step {
         name: (usize, usize),
         value: (usize, usize),
     },
-    /// The `>`, and whether a `/` came right before it.
-    End { self_closing: bool },
+    /// The `>`, and whether a `/` came right before it (a self-closing tag).
+    End(bool),
 }
 
 /// The next attribute or the end of the tag from `i`, and where to go on from; None when the
@@ -71,14 +71,7 @@ pub fn step(b: &[u8], mut i: usize) -> Option<(Step, usize)> {
     loop {
         match *b.get(i)? {
             c if is_space(c) => i += 1,
-            b'>' => {
-                return Some((
-                    Step::End {
-                        self_closing: slash,
-                    },
-                    i + 1,
-                ))
-            }
+            b'>' => return Some((Step::End(slash), i + 1)),
             // A `/` not before `>` is dropped; before it, it marks a self-closing tag.
             b'/' => i += 1,
             _ => break,
@@ -147,7 +140,7 @@ impl Tag {
         let mut attrs = 0;
         loop {
             match step(b, i)? {
-                (Step::End { self_closing }, end) => {
+                (Step::End(self_closing), end) => {
                     return Some(Tag {
                         name,
                         at,
@@ -165,21 +158,6 @@ impl Tag {
     /// The input from just after the name to just past the `>`, where `attr` looks.
     pub fn rest<'a>(&self, src: &'a str) -> &'a str {
         &src[self.at + self.len..self.end]
-    }
-
-    /// Where the attributes are, without the spaces around them or a self-closing slash.
-    pub fn attr_span(&self, b: &[u8]) -> (usize, usize) {
-        let (mut from, mut to) = (
-            self.at + self.len,
-            self.end - 1 - usize::from(self.self_closing),
-        );
-        while to > from && is_space(b[to - 1]) {
-            to -= 1;
-        }
-        while from < to && is_space(b[from]) {
-            from += 1;
-        }
-        (from, to)
     }
 }
 
@@ -221,11 +199,7 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     pub fn new(b: &'a [u8]) -> Lexer<'a> {
         // html5ever drops a byte order mark at the very start.
-        let at = if b.starts_with("\u{feff}".as_bytes()) {
-            3
-        } else {
-            0
-        };
+        let at = 3 * usize::from(b.starts_with("\u{feff}".as_bytes()));
         Lexer { b, at }
     }
 
@@ -258,22 +232,22 @@ impl<'a> Lexer<'a> {
                 None => Some((lt + 2, Token::Stray(lt, lt + 2))),
                 Some(_) => after(b'>').map(|end| (end, Token::Comment)),
             },
+            // `-->` may reuse the opening dashes (`<!-->`), `--!>` may not.
             Some(b'!') if b[lt..].starts_with(b"<!--") => {
-                comment_end(b, lt).map(|end| (end, Token::Comment))
+                let ends =
+                    |s: &[u8]| s.ends_with(b"--") || (s.len() >= lt + 7 && s.ends_with(b"--!"));
+                past(b, lt + 4, ends).map(|end| (end, Token::Comment))
             }
             Some(b'!') if b[lt..].starts_with(b"<![CDATA[") && cdata() => {
-                cdata_end(b, lt).map(|end| (end, Token::Cdata))
+                let ends = |s: &[u8]| s.len() >= lt + 11 && s.ends_with(b"]]");
+                past(b, lt + 9, ends).map(|end| (end, Token::Cdata))
             }
             Some(b'!')
                 if b.get(lt + 2..lt + 9)
                     .is_some_and(|d| d.eq_ignore_ascii_case(b"doctype")) =>
             {
-                let gt = find(b, lt, b'>');
-                let end = gt.map_or(b.len(), |gt| gt + 1);
-                Some((
-                    end,
-                    Token::Doctype(lt + 9, gt.unwrap_or(b.len()), gt.is_some()),
-                ))
+                let (gt, closed) = find(b, lt, b'>').map_or((b.len(), false), |gt| (gt, true));
+                Some((gt + usize::from(closed), Token::Doctype(lt + 9, gt, closed)))
             }
             Some(b'!' | b'?') => after(b'>').map(|end| (end, Token::Comment)),
             _ => Some((lt + 1, Token::Stray(lt, lt + 1))),
@@ -312,7 +286,7 @@ pub fn attr<'a>(rest: &'a str, name: &str) -> Option<Cow<'a, str>> {
     let mut i = 0;
     loop {
         match step(b, i)? {
-            (Step::End { .. }, _) => return None,
+            (Step::End(_), _) => return None,
             (Step::Attr { name: n, value: v }, next) => {
                 if rest[n.0..n.1].eq_ignore_ascii_case(name) {
                     return Some(decode(&rest[v.0..v.1], true));
@@ -379,25 +353,11 @@ pub fn script_end(b: &[u8], mut i: usize) -> Option<usize> {
     }
 }
 
-/// Just past a comment that starts at `lt`: `-->` may reuse the opening dashes (`<!-->`),
-/// `--!>` may not.
-pub fn comment_end(b: &[u8], lt: usize) -> Option<usize> {
-    let mut i = lt + 4;
+/// Just past the first `>` from `i` that `ends` accepts, given the input before it.
+fn past(b: &[u8], mut i: usize, ends: impl Fn(&[u8]) -> bool) -> Option<usize> {
     loop {
         let gt = find(b, i, b'>')?;
-        if &b[gt - 2..gt] == b"--" || (gt >= lt + 7 && &b[gt - 3..gt] == b"--!") {
-            return Some(gt + 1);
-        }
-        i = gt + 1;
-    }
-}
-
-/// Just past a CDATA section (only SVG and MathML have them) that starts at `lt`.
-pub fn cdata_end(b: &[u8], lt: usize) -> Option<usize> {
-    let mut i = lt + 9;
-    loop {
-        let gt = find(b, i, b'>')?;
-        if gt >= lt + 11 && b[..gt].ends_with(b"]]") {
+        if ends(&b[..gt]) {
             return Some(gt + 1);
         }
         i = gt + 1;

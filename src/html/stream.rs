@@ -30,20 +30,17 @@ pub struct Extract {
     pub depth: usize,
 }
 
-/// Title, links and metadata of `html` if the extractor followed it to the end; else where
-/// the guard cuts it for the tree (None: nowhere), from the same scan.
-pub fn extract(html: &str, base: &Url, select: &Simple) -> Result<Extract, Option<usize>> {
-    streamed(html, base, select).map_err(|(cut, _)| cut)
-}
+/// Where the guard cuts a page (None: nowhere), and where the extractor gave up on it.
+pub type Handover = (Option<usize>, Option<&'static Location<'static>>);
 
-/// `extract`, with where the extractor gave up, for tests and debugging.
-pub(super) fn streamed(
-    html: &str,
-    base: &Url,
-    select: &Simple,
-) -> Result<Extract, (Option<usize>, Option<&'static Location<'static>>)> {
-    let mut stream = Stream::new(select);
-    let (cut, depth) = guard::replay(html, &mut stream, MAX_DEPTH);
+/// Title, links and metadata of `html` if the extractor followed it to the end; else where
+/// the guard cuts it for the tree, from the same scan.
+pub fn extract(html: &str, base: &Url, select: &Simple) -> Result<Extract, Handover> {
+    let stream = Stream {
+        select: Some(select),
+        ..Stream::default()
+    };
+    let (stream, cut, depth) = guard::replay(html, stream, MAX_DEPTH);
     match (cut, stream.gave_up) {
         (None, None) => Ok(stream.finish(base, depth)),
         (cut, at) => Err((cut, at)),
@@ -93,8 +90,10 @@ impl Element for Open<'_> {
     }
 }
 
+#[derive(Default)]
 struct Stream<'s> {
-    select: &'s Simple,
+    /// None only in the default, never replayed.
+    select: Option<&'s Simple>,
     /// Where the extractor gave up: the page needs the tree.
     gave_up: Option<&'static Location<'static>>,
     /// The elements collecting text, by id.
@@ -128,10 +127,6 @@ fn has_token(list: &str, token: &str) -> bool {
 }
 
 impl<'a> Sink<'a> for Stream<'_> {
-    fn following(&self) -> bool {
-        self.gave_up.is_none()
-    }
-
     fn open(&mut self, e: &Open<'a>, ancestors: &[Open<'a>]) {
         if self.gave_up.is_some() {
             return;
@@ -140,7 +135,7 @@ impl<'a> Sink<'a> for Stream<'_> {
             // An SVG element the selector or the metadata could take for an HTML one: the
             // tree tells them apart by namespace, the extractor by name alone.
             let html = matches!(e.name, A | LINK | META | TIME | HTML);
-            if html || self.select.may_match(e) || e.attr("rel").is_some() {
+            if html || self.select.is_some_and(|s| s.may_match(e)) || e.attr("rel").is_some() {
                 self.inexact();
             }
             return;
@@ -188,20 +183,6 @@ impl<'a> Sink<'a> for Stream<'_> {
 }
 
 impl<'s> Stream<'s> {
-    fn new(select: &'s Simple) -> Self {
-        Stream {
-            select,
-            gave_up: None,
-            captures: Vec::new(),
-            head: None,
-            late: 0,
-            after_head: String::new(),
-            title: None,
-            links: Vec::new(),
-            found: Found::default(),
-        }
-    }
-
     /// The head's text is complete, and the whitespace after it follows.
     fn open_body(&mut self) {
         if let Some(head) = self.head.take() {
@@ -250,7 +231,10 @@ impl<'s> Stream<'s> {
                 }
             }
         }
-        if self.select.may_match(e) && self.select.matches(e, ancestors) {
+        if self
+            .select
+            .is_some_and(|s| s.may_match(e) && s.matches(e, ancestors))
+        {
             let href = match e.name {
                 A => anchor.map(Cow::into_owned),
                 _ => e.attr("href").map(Cow::into_owned),
@@ -280,23 +264,16 @@ impl<'s> Stream<'s> {
         };
         match e.name {
             META => {
-                let is = |attr: &str, want: &str| {
-                    e.attr(attr).is_some_and(|v| v.eq_ignore_ascii_case(want))
-                };
-                if is("name", "description") {
-                    first(&mut found.description, e.attr("content"));
-                }
-                if is("property", "og:description") {
-                    first(&mut found.og_description, e.attr("content"));
-                }
-                if is("property", "article:published_time") {
-                    first(&mut found.published, e.attr("content"));
-                }
-                if is("name", "author") {
-                    first(&mut found.author, e.attr("content"));
-                }
-                if is("property", "article:author") {
-                    first(&mut found.article_author, e.attr("content"));
+                for (attr, want, slot) in [
+                    ("name", "description", &mut found.description),
+                    ("property", "og:description", &mut found.og_description),
+                    ("property", "article:published_time", &mut found.published),
+                    ("name", "author", &mut found.author),
+                    ("property", "article:author", &mut found.article_author),
+                ] {
+                    if e.attr(attr).is_some_and(|v| v.eq_ignore_ascii_case(want)) {
+                        first(slot, e.attr("content"));
+                    }
                 }
             }
             LINK if e.attr("rel").is_some_and(|r| has_token(&r, "canonical")) => {
@@ -349,4 +326,4 @@ impl<'s> Stream<'s> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

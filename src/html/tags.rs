@@ -79,10 +79,12 @@ pub const ROUGH: u32 = 1 << 16;
 pub const ROOT: u32 = 1 << 17;
 /// Leaves SVG and MathML for HTML when opened inside them.
 pub const BREAKOUT: u32 = 1 << 18;
+/// Inserted and popped at once: it holds nothing.
+pub const VOID: u32 = 1 << 19;
 
 /// html5ever's sets (tree_builder/tag_sets.rs, and the lists its rules name), with the flag
 /// each gives its members.
-const SETS: [(u32, &[u128]); 13] = [
+const SETS: [(u32, &[u128]); 14] = [
     (
         SPECIAL,
         &[
@@ -129,6 +131,13 @@ const SETS: [(u32, &[u128]); 13] = [
         ],
     ),
     (ROOT, &[HTML, HEAD, BODY]),
+    (
+        VOID,
+        &[
+            AREA, BASE, BASEFONT, BGSOUND, BR, EMBED, HR, IMAGE, IMG, INPUT, KEYGEN, LINK, META,
+            PARAM, SOURCE, TRACK, WBR,
+        ],
+    ),
     (
         BREAKOUT,
         &[
@@ -213,7 +222,7 @@ mod tests {
                 assert_eq!(html_flags(name), want, "{name:x}");
             }
         }
-        for other in [SVG, TIME, KEYGEN, pack(b"x-y"), LONG, 0] {
+        for other in [SVG, TIME, pack(b"x-y"), LONG, 0] {
             assert_eq!(html_flags(other), 0, "{other:x}");
         }
         assert_eq!(html_flags(P), SPECIAL | IMPLIED | BREAKOUT);

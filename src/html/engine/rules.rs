@@ -6,28 +6,28 @@ use crate::html::tags::*;
 
 impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// One step of the structure a page may leave out before its body: quirks mode without a
-    /// doctype, then implied html, head and body elements.
-    fn step(&mut self) {
+    /// doctype, then html, head and body elements, implied or from `tag` with its attributes.
+    fn step(&mut self, tag: Option<&Tag>) {
         self.phase = match self.phase {
             Phase::Initial => {
                 self.quirks = true;
                 Phase::BeforeHtml
             }
-            Phase::BeforeHtml => {
-                self.push_root(HTML, None);
-                Phase::BeforeHead
-            }
-            Phase::BeforeHead => {
-                self.push_root(HEAD, None);
-                Phase::InHead
-            }
             Phase::InHead => {
                 self.pop();
                 Phase::AfterHead
             }
-            Phase::AfterHead | Phase::Body => {
-                self.push_root(BODY, None);
-                Phase::Body
+            phase => {
+                let (name, next) = match phase {
+                    Phase::BeforeHtml => (HTML, Phase::BeforeHead),
+                    Phase::BeforeHead => (HEAD, Phase::InHead),
+                    _ => (BODY, Phase::Body),
+                };
+                let _fits = self.push(0, name, tag, html_flags(name));
+                if name == HEAD {
+                    self.head = *self.top_mut();
+                }
+                next
             }
         };
     }
@@ -35,15 +35,14 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// For a token that belongs in the body: every step up to it.
     pub(super) fn reach_body(&mut self) {
         while self.phase < Phase::Body {
-            self.step();
+            self.step(None);
         }
     }
 
     /// The innermost table-related element and its role: TABLE, TBODY (any row group), TR,
     /// TD (or TH), CAPTION or COLGROUP; a template plays the part its first tag chose, or 0.
     fn table_context(&self) -> Option<(usize, u128)> {
-        (0..self.len).rev().find_map(|k| {
-            let e = &self.stack[k];
+        self.stack.iter().enumerate().rev().find_map(|(k, e)| {
             let role = match e.name {
                 _ if e.flags & FOREIGN != 0 => return None,
                 TABLE | TR | TD | TH | CAPTION | COLGROUP => e.name,
@@ -69,7 +68,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
 
     /// A template whose content is a column group takes nothing but templates and columns.
     pub(super) fn in_template_columns(&self) -> bool {
-        self.top_is(TEMPLATE) && self.stack[self.len - 1].flags & TEMPLATE_MODE == IN_COLUMN_GROUP
+        let columns = |e: &Open| e.is(TEMPLATE) && e.flags & TEMPLATE_MODE == IN_COLUMN_GROUP;
+        self.stack.last().is_some_and(columns)
     }
 
     /// The start tag `tag`; returns how its content is tokenized.
@@ -85,7 +85,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             };
             if !breakout {
                 // An <svg> straight inside MathML's annotation-xml is SVG again.
-                let annotation = self.stack[self.len - 1].name == ANNOTATION_XML;
+                let annotation = self.stack.last().is_some_and(|e| e.name == ANNOTATION_XML);
                 let mathml = self.top(MATHML) && !(annotation && tag.name == SVG);
                 self.foreign(at, tag, foreign_flags(tag.name, mathml))?;
                 return Ok(Content::Markup);
@@ -96,64 +96,43 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             }
         }
         // Inside a template, whatever the insertion mode, the body rules apply.
-        while self.templates == 0 {
-            let name = tag.name;
-            match self.phase {
-                Phase::BeforeHtml | Phase::BeforeHead if name == self.phase_root() => {
-                    self.push_root(name, Some(tag));
-                    self.phase = match name {
-                        HTML => Phase::BeforeHead,
-                        _ => Phase::InHead,
-                    };
+        while self.templates == 0 && self.phase < Phase::Body {
+            let head_tag = html_flags(tag.name) & IN_HEAD != 0;
+            match (self.phase, tag.name) {
+                (Phase::BeforeHtml, HTML)
+                | (Phase::BeforeHead, HEAD)
+                | (Phase::AfterHead, BODY) => {
+                    self.step(Some(tag));
                     return Ok(Content::Markup);
                 }
-                Phase::BeforeHead | Phase::InHead | Phase::AfterHead if name == HTML => {
+                (Phase::BeforeHead | Phase::InHead | Phase::AfterHead, HTML) => {
                     // html5ever merges its attributes into the root element.
                     self.sink.inexact();
                     return Ok(Content::Markup);
                 }
-                Phase::InHead | Phase::AfterHead if name == HEAD => return Ok(Content::Markup),
-                Phase::InHead if html_flags(name) & IN_HEAD != 0 || name == NOSCRIPT => break,
-                Phase::AfterHead if name == BODY => {
-                    self.push_root(BODY, Some(tag));
-                    self.phase = Phase::Body;
-                    return Ok(Content::Markup);
-                }
-                Phase::AfterHead if html_flags(name) & IN_HEAD != 0 => {
+                (Phase::InHead | Phase::AfterHead, HEAD) => return Ok(Content::Markup),
+                (Phase::InHead, name) if head_tag || name == NOSCRIPT => break,
+                (Phase::AfterHead, _) if head_tag => {
                     // Put back in the head, which is before the body and so in the same order.
-                    self.stack[self.len] = self.head;
-                    self.len += 1;
+                    self.stack.push(self.head);
                     self.roots += 1;
                     let content = self.html_start(at, tag);
-                    let k = (0..self.len)
-                        .rev()
-                        .find(|&k| self.stack[k].id == self.head.id);
-                    if let Some(k) = k {
-                        self.stack.copy_within(k + 1..self.len, k);
-                        self.len -= 1;
+                    if let Some(k) = self.stack.iter().rposition(|e| e.id == self.head.id) {
+                        self.stack.remove(k);
                         self.roots -= 1;
                     }
                     return content;
                 }
-                Phase::Body => break,
-                _ => {
+                (phase, name) => {
                     // A frameset would replace the body.
-                    if name == FRAMESET {
+                    if phase == Phase::AfterHead && name == FRAMESET {
                         self.sink.inexact();
                     }
-                    self.step();
+                    self.step(None);
                 }
             }
         }
         self.html_start(at, tag)
-    }
-
-    /// The element BeforeHtml and BeforeHead wait for.
-    fn phase_root(&self) -> u128 {
-        match self.phase {
-            Phase::BeforeHtml => HTML,
-            _ => HEAD,
-        }
     }
 
     /// An SVG or MathML element, which closes itself with `/>`.
@@ -183,7 +162,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             self.sink.inexact();
         }
         if self.top_is(TEMPLATE) && !self.top(TEMPLATE_MODE) && flags & IN_HEAD == 0 {
-            self.stack[self.len - 1].flags |= match name {
+            self.top_mut().flags |= match name {
                 CAPTION | COLGROUP | TBODY | THEAD | TFOOT => IN_TABLE,
                 TR => IN_TABLE_BODY,
                 TD | TH => IN_ROW,
@@ -192,7 +171,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             };
         }
         let parts = matches!(name, TBODY | THEAD | TFOOT | TR | TD | TH | STYLE | SCRIPT);
-        if !parts && self.tables + self.templates > 0 && self.in_table_mode() {
+        if S::FOLLOWS && !parts && self.tables + self.templates > 0 && self.in_table_mode() {
             // Foster-parented out of the table, or a caption, a column or another table.
             self.sink.inexact();
         }
@@ -214,9 +193,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             | OL | P | SEARCH | SECTION | SUMMARY | UL => self.close_p(),
             PRE | LISTING => {
                 self.close_p();
-                self.push_tag(at, tag, flags)?;
                 self.ignore_lf = true;
-                return Ok(Content::Markup);
             }
             H1 | H2 | H3 | H4 | H5 | H6 => {
                 self.close_p();
@@ -225,19 +202,16 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                 }
             }
             LI | DD | DT => {
-                for k in (0..self.len).rev() {
-                    let e = self.stack[k];
-                    let closes = match name {
-                        LI => e.is(LI),
-                        _ => e.is(DD) || e.is(DT),
-                    };
-                    if closes {
-                        self.pop_through(k);
-                        break;
-                    }
-                    if e.flags & SPECIAL != 0 && !e.is(ADDRESS) && !e.is(DIV) && !e.is(P) {
-                        break;
-                    }
+                // The nearest item of its kind closes, unless a special element other than
+                // address, div or p comes first.
+                let item = |e: &Open| e.is(name) || (name != LI && (e.is(DD) || e.is(DT)));
+                let special = |e: &Open| e.flags & SPECIAL != 0 && !e.is(ADDRESS) && !e.is(DIV);
+                let k = self
+                    .stack
+                    .iter()
+                    .rposition(|e| item(e) || (special(e) && !e.is(P)));
+                if let Some(k) = k.filter(|&k| item(&self.stack[k])) {
+                    self.pop_through(k);
                 }
                 self.close_p();
             }
@@ -256,7 +230,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                 }
                 self.close_p();
                 self.push_tag(at, tag, flags)?;
-                self.stack[self.len - 1].serial = self.serials;
+                self.top_mut().serial = self.serials;
                 return Ok(Content::Markup);
             }
             PLAINTEXT => {
@@ -297,8 +271,6 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                         self.unlist(j);
                     }
                 }
-                self.push_formatting(at, tag, flags)?;
-                return Ok(Content::Markup);
             }
             NOBR => {
                 self.reconstruct(at)?;
@@ -306,13 +278,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                     self.sink.inexact();
                     self.adoption(NOBR);
                 }
-                self.push_formatting(at, tag, flags)?;
-                return Ok(Content::Markup);
             }
-            _ if flags & FORMATTING != 0 => {
-                self.push_formatting(at, tag, flags)?;
-                return Ok(Content::Markup);
-            }
+            _ if flags & FORMATTING != 0 => {}
             SELECT => {
                 if let Some(k) = self.find(SCOPE, |e| e.is(SELECT)) {
                     self.pop_through(k);
@@ -325,16 +292,12 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                     self.pop_through(k);
                 }
                 self.reconstruct(at)?;
-                self.void(tag, flags);
-                return Ok(Content::Markup);
             }
             HR => {
                 self.close_p();
                 if self.find(SCOPE, |e| e.is(SELECT)).is_some() {
                     self.generate_implied_end_tags(0);
                 }
-                self.void(tag, flags);
-                return Ok(Content::Markup);
             }
             OPTION | OPTGROUP => {
                 if self.find(SCOPE, |e| e.is(SELECT)).is_some() {
@@ -350,27 +313,20 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                 self.generate_implied_end_tags(except);
             }
             RB | RTC | RP | RT => {}
-            AREA | BR | EMBED | IMG | KEYGEN | WBR | IMAGE => {
-                self.reconstruct(at)?;
-                self.void(tag, flags);
-                return Ok(Content::Markup);
-            }
-            PARAM | SOURCE | TRACK | BASE | BASEFONT | BGSOUND | LINK | META => {
-                self.void(tag, flags);
-                return Ok(Content::Markup);
-            }
-            SCRIPT => return self.open_raw(at, tag, flags, Content::Script),
+            AREA | BR | EMBED | IMG | KEYGEN | WBR | IMAGE => self.reconstruct(at)?,
+            PARAM | SOURCE | TRACK | BASE | BASEFONT | BGSOUND | LINK | META => {}
+            SCRIPT => return self.open_raw(at, tag, Content::Script),
             XMP => {
                 self.close_p();
                 self.reconstruct(at)?;
-                return self.open_raw(at, tag, flags, Content::RawText);
+                return self.open_raw(at, tag, Content::RawText);
             }
             TEXTAREA => {
                 self.ignore_lf = true;
-                return self.open_raw(at, tag, flags, Content::RawText);
+                return self.open_raw(at, tag, Content::RawText);
             }
             STYLE | TITLE | IFRAME | NOEMBED | NOFRAMES | NOSCRIPT => {
-                return self.open_raw(at, tag, flags, Content::RawText)
+                return self.open_raw(at, tag, Content::RawText)
             }
             MATH | SVG => {
                 self.reconstruct(at)?;
@@ -384,7 +340,11 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
             }
             _ => {}
         }
-        self.push_tag(at, tag, flags)?;
+        match flags & (VOID | FORMATTING) {
+            VOID => self.void(tag, flags),
+            FORMATTING => self.push_formatting(at, tag, flags)?,
+            _ => self.push_tag(at, tag, flags)?,
+        }
         Ok(Content::Markup)
     }
 
@@ -454,8 +414,8 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                     self.phase = Phase::AfterHead;
                     return Ok(());
                 }
-                (Phase::Initial, _) | (_, BODY | HTML | BR) => self.step(),
-                (Phase::BeforeHtml | Phase::BeforeHead, HEAD) => self.step(),
+                (Phase::Initial, _) | (_, BODY | HTML | BR) => self.step(None),
+                (Phase::BeforeHtml | Phase::BeforeHead, HEAD) => self.step(None),
                 (Phase::InHead | Phase::AfterHead, TEMPLATE) => break,
                 _ => return Ok(()),
             }
@@ -485,11 +445,11 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
         }
         // html5ever walks down through SVG and MathML elements and hands over to the HTML rules
         // at the first HTML element.
-        let mut k = self.len - 1;
+        let top = self.stack.len() - 1;
+        let mut k = top;
         loop {
             let e = self.stack[k];
-            if (k != self.len - 1 && e.flags & FOREIGN == 0) || (k == 0 && !self.same_name(&e, tag))
-            {
+            if (k != top && e.flags & FOREIGN == 0) || (k == 0 && !self.same_name(&e, tag)) {
                 // With SVG elements open, which the HTML rules tell apart by name alone.
                 self.sink.inexact();
                 self.html_end(tag);
@@ -556,7 +516,7 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
         let same = |e: &Open| e.is(tag.name);
         let k = match name {
             HTML | BODY | HEAD | COL => None,
-            FRAMESET => self.top_is(FRAMESET).then(|| self.len - 1),
+            FRAMESET => self.top_is(FRAMESET).then(|| self.stack.len() - 1),
             P => {
                 let k = (self.open_p > 0)
                     .then(|| self.find(SCOPE | BUTTON_SCOPE, same))
@@ -583,29 +543,32 @@ impl<'a, S: Sink<'a>> Tree<'a, S> {
                 }
                 None
             }
-            TEMPLATE | APPLET | MARQUEE | OBJECT => {
-                let stop = if name == TEMPLATE { 0 } else { SCOPE };
-                if let Some(k) = self.find(stop, same) {
-                    self.pop_through(k);
-                    self.clear_to_marker();
-                }
-                None
-            }
             TABLE | TBODY | THEAD | TFOOT | TR | TD | TH | CAPTION | COLGROUP => {
                 self.table_end(tag.name);
-                None
-            }
-            A | B | BIG | CODE | EM | FONT | I | NOBR | S | SMALL | STRIKE | STRONG | TT | U => {
-                self.adoption(tag.name);
                 None
             }
             ADDRESS | ARTICLE | ASIDE | BLOCKQUOTE | BUTTON | CENTER | DETAILS | DIALOG | DIR
             | DIV | DL | FIELDSET | FIGCAPTION | FIGURE | FOOTER | HEADER | HGROUP | LISTING
             | MAIN | MENU | NAV | OL | PRE | SEARCH | SECTION | SELECT | SUMMARY | UL | DD | DT
             | FORM => self.find(SCOPE, same),
-            _ => self.find(SPECIAL, |e| {
-                e.flags & FOREIGN == 0 && self.same_name(e, tag)
-            }),
+            _ => match html_flags(name) {
+                // A template, or another element that puts a marker on the list.
+                flags if flags & MARKER != 0 => {
+                    let stop = if name == TEMPLATE { 0 } else { SCOPE };
+                    if let Some(k) = self.find(stop, same) {
+                        self.pop_through(k);
+                        self.clear_to_marker();
+                    }
+                    None
+                }
+                flags if flags & FORMATTING != 0 => {
+                    self.adoption(tag.name);
+                    None
+                }
+                _ => self.find(SPECIAL, |e| {
+                    e.flags & FOREIGN == 0 && self.same_name(e, tag)
+                }),
+            },
         };
         if let Some(k) = k {
             self.pop_through(k);

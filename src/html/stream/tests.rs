@@ -2,8 +2,6 @@
 
 use url::Url;
 
-use std::panic::Location;
-
 use super::{extract, Extract};
 use crate::css::Select;
 use crate::html::guard;
@@ -172,7 +170,7 @@ fn the_embedded_blog_streams_every_page() {
 }
 
 /// Tags for the soup, some of them several times to make them common.
-pub(crate) const TAGS: &[&str] = &[
+const TAGS: &[&str] = &[
     "html",
     "head",
     "body",
@@ -241,28 +239,28 @@ pub(crate) const TAGS: &[&str] = &[
 
 /// A small, fixed-seed generator of tag soup: the tags, attributes, references and whitespace
 /// that steer html5ever's tree builder, in random order.
-pub(crate) struct Soup(pub(crate) u64);
+struct Soup(u64);
 
 impl Soup {
-    pub(crate) fn next(&mut self) -> u64 {
+    fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    pub(crate) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[(self.next() % items.len() as u64) as usize]
     }
 
-    pub(crate) fn page(&mut self) -> String {
+    fn page(&mut self) -> String {
         self.soup(40, 4, TAGS)
     }
 
     /// A well-nested tree of elements up to `depth` deep, some end tags left out where HTML
     /// allows it, so that pages stream and come near and past the guard's depth limit. Only
     /// the first child of an element carries the depth on, so the page stays small.
-    pub(crate) fn tree(&mut self, depth: u32, out: &mut String) {
+    fn tree(&mut self, depth: u32, out: &mut String) {
         // Mostly elements that nest freely; p, li and dd close their own kind and a nested
         // `a` is misnested, so those are rarer.
         const NESTING: &[&str] = &[
@@ -323,7 +321,7 @@ impl Soup {
     }
 
     /// Up to `max` tokens; `starts` in ten are start tags from `tags`.
-    pub(crate) fn soup(&mut self, max: u64, starts: u64, tags: &[&str]) -> String {
+    fn soup(&mut self, max: u64, starts: u64, tags: &[&str]) -> String {
         const ATTRS: &[&str] = &[
             "",
             "",
@@ -440,11 +438,8 @@ fn deep_soup_stays_within_the_guard() {
     );
 }
 
-/// What the pass gave, or where the guard cuts the page and where the pass gave up.
-type Streamed = Result<Extract, (Option<usize>, Option<&'static Location<'static>>)>;
-
-fn streamed_page(page: &str, select: &Select) -> Streamed {
-    super::streamed(page, &base(), select.simple.as_ref().unwrap())
+fn streamed_page(page: &str, select: &Select) -> Result<Extract, super::Handover> {
+    extract(page, &base(), select.simple.as_ref().unwrap())
 }
 
 #[test]
