@@ -1,5 +1,6 @@
 //! The `--select` selector, kept twice: scraper's, and when the CSS is simple enough, a plain
-//! form that the streaming pass (fast.rs) can match during tokenizing, the way scraper would.
+//! form that the streaming pass (html/stream.rs) can match during tokenizing, the way scraper
+//! would.
 
 use scraper::Selector;
 
@@ -123,9 +124,10 @@ const CASELESS: &[&str] = &[
     "vlink",
 ];
 
-/// What the matcher needs of an element: its lowercase name and its attributes' decoded values.
+/// What the matcher needs of an element: its name and its attributes' decoded values.
 pub trait Element {
-    fn name(&self) -> &str;
+    /// Whether the element is called `name` (lowercase).
+    fn has_name(&self, name: &str) -> bool;
     /// The first attribute of that (lowercase) name, decoded.
     fn attr(&self, name: &str) -> Option<std::borrow::Cow<'_, str>>;
 }
@@ -148,9 +150,9 @@ impl Simple {
 
     /// Whether an element of this name can match at all: most tags on a page cannot, and this
     /// test avoids looking at their attributes.
-    pub fn may_match(&self, name: &str) -> bool {
+    pub fn may_match<E: Element>(&self, element: &E) -> bool {
         self.alternatives.iter().any(|c| match &c.0[0].0.name {
-            Some(n) => n == name,
+            Some(n) => element.has_name(n),
             None => true,
         })
     }
@@ -210,8 +212,9 @@ impl Complex {
     }
 }
 
+/// CSS's whitespace is HTML's.
 fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c')
+    c.is_ascii() && crate::html::lexer::is_space(c as u8)
 }
 
 /// A plain ASCII identifier; escapes and other characters leave the selector to scraper.
@@ -261,7 +264,7 @@ impl Compound {
     }
 
     fn matches<E: Element>(&self, e: &E) -> bool {
-        if self.name.as_deref().is_some_and(|n| n != e.name()) {
+        if self.name.as_deref().is_some_and(|n| !e.has_name(n)) {
             return false;
         }
         if !self.ids.is_empty()
@@ -358,8 +361,8 @@ mod tests {
     struct El(&'static str, Vec<(&'static str, &'static str)>);
 
     impl Element for El {
-        fn name(&self) -> &str {
-            self.0
+        fn has_name(&self, name: &str) -> bool {
+            self.0 == name
         }
         fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
             self.1

@@ -6,6 +6,8 @@ use encoding_rs::{
 };
 use std::borrow::Cow;
 
+use crate::html::lexer::{self, is_space, Step};
+
 /// What a response body is, judged from its Content-Type header and, when that is missing or
 /// generic (application/octet-stream, text/plain is NOT generic), by sniffing the first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +215,9 @@ fn lower_name(enc: &'static Encoding) -> &'static str {
 // ---- meta prescan (WHATWG "prescan a byte stream to determine its encoding") ----
 
 /// Walks tags rather than grepping for "charset" so that comments, scripts' attribute values
-/// and other tags' attributes cannot fake a declaration.
+/// and other tags' attributes cannot fake a declaration. The walk itself is WHATWG's prescan,
+/// not the tokenizer's: it knows no raw text (a `<meta>` inside a `<script>` counts), a tag
+/// name ends only at whitespace or `>`, and a comment only at `-->`.
 fn prescan(buf: &[u8]) -> Option<&'static Encoding> {
     let mut i = 0;
     // Only a '<' can start anything that matters.
@@ -227,14 +231,14 @@ fn prescan(buf: &[u8]) -> Option<&'static Encoding> {
             // The closing "-->" may reuse the opening dashes: "<!-->" is a whole comment.
             i += 2 + find(&rest[2..], b"-->")? + 2;
         } else if starts_with_ci(rest, b"<meta")
-            && rest.get(5).is_some_and(|&b| is_ws(b) || b == b'/')
+            && rest.get(5).is_some_and(|&b| is_space(b) || b == b'/')
         {
             i += 5;
             if let Some(enc) = meta_encoding(buf, &mut i) {
                 return Some(enc);
             }
         } else if starts_tag_name(&rest[1..]) {
-            i += rest.iter().position(|&b| is_ws(b) || b == b'>')?;
+            i += rest.iter().position(|&b| is_space(b) || b == b'>')?;
             while attribute(buf, &mut i).is_some() {}
         } else if rest.starts_with(b"<!") || rest.starts_with(b"</") || rest.starts_with(b"<?") {
             i += rest.iter().position(|&b| b == b'>')?;
@@ -293,67 +297,24 @@ fn meta_encoding(buf: &[u8], i: &mut usize) -> Option<&'static Encoding> {
     })
 }
 
-/// One attribute starting at `*i`, leaving `*i` on the byte after it. `None` at the end of the
-/// tag, or when the window ends mid-attribute: then `*i` moves to the end, because a cut-off
-/// value would give a wrong label and its text must not be rescanned as markup.
+/// One attribute starting at `*i`, leaving `*i` on the byte after it. WHATWG's prescan reads
+/// attributes by the tokenizer's rules, without character references, so the one lexer reads
+/// them. `None` at the end of the tag (`*i` on its `>`), or when the window ends
+/// mid-attribute: then `*i` moves to the end, because a cut-off value would give a wrong label
+/// and its text must not be rescanned as markup.
 fn attribute<'a>(buf: &'a [u8], i: &mut usize) -> Option<(&'a [u8], &'a [u8])> {
-    let found = read_attribute(buf, i);
-    if found.is_none() && buf.get(*i) != Some(&b'>') {
-        *i = buf.len();
-    }
-    found
-}
-
-fn read_attribute<'a>(buf: &'a [u8], i: &mut usize) -> Option<(&'a [u8], &'a [u8])> {
-    let at = |i: usize| buf.get(i).copied();
-    while at(*i).is_some_and(|b| is_ws(b) || b == b'/') {
-        *i += 1;
-    }
-    if at(*i).is_none_or(|b| b == b'>') {
-        return None;
-    }
-    let start = *i;
-    // The first byte belongs to the name even when it is '='.
-    *i += 1;
-    let name = loop {
-        match at(*i) {
-            None => return None,
-            Some(b'=') => {
-                let name = &buf[start..*i];
-                *i += 1;
-                break name;
-            }
-            Some(b) if is_ws(b) => {
-                let name = &buf[start..*i];
-                while at(*i).is_some_and(is_ws) {
-                    *i += 1;
-                }
-                if at(*i) != Some(b'=') {
-                    return at(*i).map(|_| (name, &b""[..]));
-                }
-                *i += 1;
-                break name;
-            }
-            Some(b'/' | b'>') => return Some((&buf[start..*i], &b""[..])),
-            Some(_) => *i += 1,
+    match lexer::step(buf, *i) {
+        Some((Step::Attr { name, value }, next)) => {
+            *i = next;
+            Some((&buf[name.0..name.1], &buf[value.0..value.1]))
         }
-    };
-    while at(*i).is_some_and(is_ws) {
-        *i += 1;
-    }
-    match at(*i)? {
-        quote @ (b'"' | b'\'') => {
-            let from = *i + 1;
-            let len = buf[from..].iter().position(|&b| b == quote)?;
-            *i = from + len + 1;
-            Some((name, &buf[from..from + len]))
+        Some((Step::End(_), end)) => {
+            *i = end - 1;
+            None
         }
-        b'>' => Some((name, &b""[..])),
-        _ => {
-            let from = *i;
-            let len = buf[from..].iter().position(|&b| is_ws(b) || b == b'>')?;
-            *i = from + len;
-            Some((name, &buf[from..from + len]))
+        None => {
+            *i = buf.len();
+            None
         }
     }
 }
@@ -364,14 +325,14 @@ fn charset_in_content(value: &[u8]) -> Option<&[u8]> {
     let mut i = 0;
     loop {
         i += find_ci(&value[i..], b"charset")? + b"charset".len();
-        while value.get(i).copied().is_some_and(is_ws) {
+        while value.get(i).copied().is_some_and(is_space) {
             i += 1;
         }
         if value.get(i) != Some(&b'=') {
             continue;
         }
         i += 1;
-        while value.get(i).copied().is_some_and(is_ws) {
+        while value.get(i).copied().is_some_and(is_space) {
             i += 1;
         }
         let rest = &value[i..];
@@ -383,7 +344,7 @@ fn charset_in_content(value: &[u8]) -> Option<&[u8]> {
             _ => {
                 let len = rest
                     .iter()
-                    .position(|&b| is_ws(b) || b == b';')
+                    .position(|&b| is_space(b) || b == b';')
                     .unwrap_or(rest.len());
                 Some(&rest[..len])
             }
@@ -426,7 +387,10 @@ fn sniff(prefix: &[u8]) -> BodyKind {
         }
     }
     let bytes = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
-    let start = bytes.iter().position(|&b| !is_ws(b)).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(bytes.len());
     let bytes = &bytes[start..];
     if bytes.is_empty() {
         // An empty page is still a page; it just has no title.
@@ -464,7 +428,7 @@ fn sniff(prefix: &[u8]) -> BodyKind {
 fn xml_root_is_html(after_decl: &[u8]) -> Option<bool> {
     let mut rest = &after_decl[find(after_decl, b"?>")? + 2..];
     loop {
-        let start = rest.iter().position(|&b| !is_ws(b))?;
+        let start = rest.iter().position(|&b| !is_space(b))?;
         rest = &rest[start..];
         if rest.starts_with(b"<?") {
             rest = &rest[find(rest, b"?>")? + 2..];
@@ -472,7 +436,7 @@ fn xml_root_is_html(after_decl: &[u8]) -> Option<bool> {
             rest = &rest[4 + find(&rest[4..], b"-->")? + 3..];
         } else if starts_with_ci(rest, b"<!doctype") {
             let name = &rest[b"<!doctype".len()..];
-            let start = name.iter().position(|&b| !is_ws(b))?;
+            let start = name.iter().position(|&b| !is_space(b))?;
             return Some(xml_name_is(&name[start..], b"html"));
         } else {
             return Some(rest.first() == Some(&b'<') && xml_name_is(&rest[1..], b"html"));
@@ -484,19 +448,18 @@ fn xml_name_is(rest: &[u8], name: &[u8]) -> bool {
     starts_with_ci(rest, name)
         && rest
             .get(name.len())
-            .is_some_and(|&b| is_ws(b) || matches!(b, b'>' | b'/' | b'['))
+            .is_some_and(|&b| is_space(b) || matches!(b, b'>' | b'/' | b'['))
 }
 
 fn tag_then_end(rest: &[u8], tag: &[u8]) -> bool {
     // WHATWG only allows space or '>' after the name; a newline there is common in real pages.
-    starts_with_ci(rest, tag) && rest.get(tag.len()).is_some_and(|&b| is_ws(b) || b == b'>')
+    starts_with_ci(rest, tag)
+        && rest
+            .get(tag.len())
+            .is_some_and(|&b| is_space(b) || b == b'>')
 }
 
 // ---- byte helpers ----
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ')
-}
 
 fn is_binary(b: u8) -> bool {
     matches!(b, 0x00..=0x08 | 0x0B | 0x0E..=0x1A | 0x1C..=0x1F)

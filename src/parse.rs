@@ -10,9 +10,8 @@ use url::Url;
 use crate::css::Select;
 use crate::decode;
 use crate::extract::{self, Field, Meta};
-use crate::fast;
 use crate::hooks;
-use crate::nesting;
+use crate::html::{guard, stream};
 use crate::output::record::{ErrorKind, Link, PageError};
 use crate::sitemap::{self, Sitemap};
 
@@ -96,31 +95,37 @@ pub fn parse_by(
         };
     }
     let decoded = decode::decode(body, content_type, tld(base));
+    let text = &*decoded.text;
     let streamed = match (path, &select.simple) {
         (Path::Fastest, Some(simple)) if fields.is_empty() => {
             // The tree gives the same record, so a bug in the pass costs the page only its speed.
             let pass = || {
-                hooks::panic_on("stream", decoded.text.as_bytes());
-                fast::extract(&decoded.text, base, simple)
+                hooks::panic_on("stream", text.as_bytes());
+                stream::extract(text, base, simple)
             };
-            panic::catch_unwind(AssertUnwindSafe(pass)).unwrap_or(None)
+            panic::catch_unwind(AssertUnwindSafe(pass)).ok()
         }
         _ => None,
     };
-    if let Some(page) = streamed {
-        // The pass gives up on anything the nesting guard would cut.
-        return Parsed {
-            title: page.title,
-            links: page.links,
-            meta: page.meta,
-            fields: Vec::new(),
-            encoding: Some(decoded.encoding),
-            truncated: false,
-            sitemap: false,
-        };
-    }
-    // Deep nesting makes the tree builder quadratic; the part before the cut is still worth having.
-    let (html, truncated) = nesting::limit(&decoded.text);
+    // Deep nesting makes the tree builder quadratic; the part before the cut is still worth
+    // having. A pass that hands the page over says where the guard cuts, from the same scan.
+    let (html, truncated) = match streamed {
+        Some(Ok(page)) => {
+            return Parsed {
+                title: page.title,
+                links: page.links,
+                meta: page.meta,
+                fields: Vec::new(),
+                encoding: Some(decoded.encoding),
+                truncated: false,
+                sitemap: false,
+            }
+        }
+        // Cuts fall on `<`, just after `>` or on a NUL, all ASCII, so on a char boundary.
+        Some(Err((Some(at), _))) => (&text[..at], true),
+        Some(Err((None, _))) => (text, false),
+        None => guard::limit(text),
+    };
     hooks::panic_on("tree", html.as_bytes());
     let document = Html::parse_document(html);
     let title = document

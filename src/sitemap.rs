@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use crate::hooks;
+use crate::html::lexer::is_space;
 
 /// A sitemap (https://www.sitemaps.org/protocol.html) body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +51,9 @@ pub fn gunzip(body: &[u8], cap: u64) -> Result<Vec<u8>, GunzipError> {
 /// Returns None for anything else (HTML, RSS, other XML). Extracts <loc> text of urlset's <url> /
 /// sitemapindex's <sitemap> children: trimmed, XML entities decoded (&amp; &lt; &gt; &quot; &apos;
 /// and numeric &#...; / &#x...;), CDATA sections supported, empty locs skipped. Never panics on any input.
-/// Linear time; no full XML parser needed (a small hand scanner is fine).
+/// Linear time; no full XML parser needed (a small hand scanner is fine). Not the HTML lexer's:
+/// XML names keep their case, `<![CDATA[` and `<?...?>` are XML's own, and only XML's five
+/// named references exist (`&copy;` stays as written); whitespace is still HTML's one class.
 pub fn parse(body: &[u8]) -> Option<Sitemap> {
     hooks::panic_on("sitemap", body);
     let mut s = Scanner { b: body, i: 0 };
@@ -269,10 +272,6 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
-}
-
 /// Namespace prefixes vary by generator (`<ns:urlset>`), so match on the part after the colon.
 fn local_name(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|&c| c == b':') {
@@ -488,6 +487,15 @@ mod tests {
         assert_eq!(
             parse(b"<sitemapindex xmlns='x' />"),
             Some(Sitemap::Index(vec![]))
+        );
+    }
+
+    #[test]
+    fn form_feed_is_whitespace_as_everywhere_else() {
+        let body = b"<urlset\x0c><url\x0c><loc>https://e.com/1</loc></url></urlset>";
+        assert_eq!(
+            parse(body),
+            Some(Sitemap::UrlSet(vec!["https://e.com/1".into()]))
         );
     }
 

@@ -1,9 +1,12 @@
+//! The guard against html5ever's own depth, and its limits.
+
 use super::*;
+use crate::html::engine::{MAX_ATTRS, MAX_TOKENS, MAX_WALK};
 
 /// The estimated depth: the lowest cap under which `html` is not cut.
 fn depth(html: &str) -> usize {
     (0..=MAX_DEPTH)
-        .find(|&cap| cut_point(html.as_bytes(), cap).is_none())
+        .find(|&cap| cut_point(html, cap).is_none())
         .unwrap_or(usize::MAX)
 }
 

@@ -1,15 +1,48 @@
 //! What each start and end tag does to the replayed tree, by insertion mode.
 
-use crate::nesting::scan::{Content, Tag};
-use crate::nesting::tree::{Open, Tree, ON_STACK};
-use crate::nesting::*;
+use super::{Open, Phase, Sink, Tree, ON_STACK};
+use crate::html::lexer::{attr, Content, Tag};
+use crate::html::tags::*;
 
-impl Tree<'_> {
+impl<'a, S: Sink<'a>> Tree<'a, S> {
+    /// One step of the structure a page may leave out before its body: quirks mode without a
+    /// doctype, then html, head and body elements, implied or from `tag` with its attributes.
+    fn step(&mut self, tag: Option<&Tag>) {
+        self.phase = match self.phase {
+            Phase::Initial => {
+                self.quirks = true;
+                Phase::BeforeHtml
+            }
+            Phase::InHead => {
+                self.pop();
+                Phase::AfterHead
+            }
+            phase => {
+                let (name, next) = match phase {
+                    Phase::BeforeHtml => (HTML, Phase::BeforeHead),
+                    Phase::BeforeHead => (HEAD, Phase::InHead),
+                    _ => (BODY, Phase::Body),
+                };
+                let _fits = self.push(0, name, tag, html_flags(name));
+                if name == HEAD {
+                    self.head = *self.top_mut();
+                }
+                next
+            }
+        };
+    }
+
+    /// For a token that belongs in the body: every step up to it.
+    pub(super) fn reach_body(&mut self) {
+        while self.phase < Phase::Body {
+            self.step(None);
+        }
+    }
+
     /// The innermost table-related element and its role: TABLE, TBODY (any row group), TR,
     /// TD (or TH), CAPTION or COLGROUP; a template plays the part its first tag chose, or 0.
     fn table_context(&self) -> Option<(usize, u128)> {
-        (0..self.len).rev().find_map(|k| {
-            let e = &self.stack[k];
+        self.stack.iter().enumerate().rev().find_map(|(k, e)| {
             let role = match e.name {
                 _ if e.flags & FOREIGN != 0 => return None,
                 TABLE | TR | TD | TH | CAPTION | COLGROUP => e.name,
@@ -33,44 +66,90 @@ impl Tree<'_> {
             .is_some_and(|(_, role)| [TABLE, TBODY, TR, COLGROUP].contains(&role))
     }
 
+    /// A template whose content is a column group takes nothing but templates and columns.
+    pub(super) fn in_template_columns(&self) -> bool {
+        let columns = |e: &Open| e.is(TEMPLATE) && e.flags & TEMPLATE_MODE == IN_COLUMN_GROUP;
+        self.stack.last().is_some_and(columns)
+    }
+
+    /// The start tag `tag`; returns how its content is tokenized.
     pub(super) fn start_tag(&mut self, at: usize, tag: &Tag) -> Result<Content, usize> {
         // MathML text integration points take HTML, except for these two.
-        let mathml_only = matches!(tag.name, MGLYPH | MALIGNMARK) && self.top(MATHML);
+        let mathml_only = self.top(MATHML) && matches!(tag.name, MGLYPH | MALIGNMARK);
         if self.in_foreign() || mathml_only {
             let breakout = match tag.name {
-                B | BIG | BLOCKQUOTE | BODY | BR | CENTER | CODE | DD | DIV | DL | DT | EM
-                | EMBED | H1 | H2 | H3 | H4 | H5 | H6 | HEAD | HR | I | IMG | LI | LISTING
-                | MENU | META | NOBR | OL | P | PRE | RUBY | S | SMALL | SPAN | STRONG | STRIKE
-                | SUB | SUP | TABLE | TT | U | UL | VAR => true,
-                FONT => tag.font_attr,
-                _ => false,
+                FONT => ["color", "face", "size"]
+                    .iter()
+                    .any(|n| attr(tag.rest(self.src), n).is_some()),
+                name => html_flags(name) & BREAKOUT != 0,
             };
             if !breakout {
-                if !tag.self_closing {
-                    // An <svg> straight inside MathML's annotation-xml is SVG again.
-                    let annotation = self.stack[self.len - 1].name == ANNOTATION_XML;
-                    let mathml = self.top(MATHML) && !(annotation && tag.name == SVG);
-                    self.push_tag(at, tag, foreign_flags(tag.name, mathml))?;
-                }
+                // An <svg> straight inside MathML's annotation-xml is SVG again.
+                let annotation = self.stack.last().is_some_and(|e| e.name == ANNOTATION_XML);
+                let mathml = self.top(MATHML) && !(annotation && tag.name == SVG);
+                self.foreign(at, tag, foreign_flags(tag.name, mathml))?;
                 return Ok(Content::Markup);
             }
+            self.sink.inexact();
             while self.in_foreign() {
                 self.pop();
+            }
+        }
+        // Inside a template, whatever the insertion mode, the body rules apply.
+        while self.templates == 0 && self.phase < Phase::Body {
+            let head_tag = html_flags(tag.name) & IN_HEAD != 0;
+            match (self.phase, tag.name) {
+                (Phase::BeforeHtml, HTML)
+                | (Phase::BeforeHead, HEAD)
+                | (Phase::AfterHead, BODY) => {
+                    self.step(Some(tag));
+                    return Ok(Content::Markup);
+                }
+                (Phase::BeforeHead | Phase::InHead | Phase::AfterHead, HTML) => {
+                    // html5ever merges its attributes into the root element.
+                    self.sink.inexact();
+                    return Ok(Content::Markup);
+                }
+                (Phase::InHead | Phase::AfterHead, HEAD) => return Ok(Content::Markup),
+                (Phase::InHead, name) if head_tag || name == NOSCRIPT => break,
+                (Phase::AfterHead, _) if head_tag => {
+                    // Put back in the head, which is before the body and so in the same order.
+                    self.stack.push(self.head);
+                    self.roots += 1;
+                    let content = self.html_start(at, tag);
+                    if let Some(k) = self.stack.iter().rposition(|e| e.id == self.head.id) {
+                        self.stack.remove(k);
+                        self.roots -= 1;
+                    }
+                    return content;
+                }
+                (phase, name) => {
+                    // A frameset would replace the body.
+                    if phase == Phase::AfterHead && name == FRAMESET {
+                        self.sink.inexact();
+                    }
+                    self.step(None);
+                }
             }
         }
         self.html_start(at, tag)
     }
 
-    /// A template whose content is a column group takes nothing but templates and columns.
-    pub(super) fn in_template_columns(&self) -> bool {
-        self.top_is(TEMPLATE) && self.stack[self.len - 1].flags & TEMPLATE_MODE == IN_COLUMN_GROUP
+    /// An SVG or MathML element, which closes itself with `/>`.
+    fn foreign(&mut self, at: usize, tag: &Tag, flags: u32) -> Result<(), usize> {
+        if flags & INTEGRATION != 0 {
+            // HTML rules again, for elements the replay tells apart by name alone.
+            self.sink.inexact();
+        }
+        match tag.self_closing {
+            true => self.void(tag, flags),
+            false => self.push_tag(at, tag, flags)?,
+        }
+        Ok(())
     }
 
     fn html_start(&mut self, at: usize, tag: &Tag) -> Result<Content, usize> {
         let name = tag.name;
-        if !self.body && self.templates == 0 {
-            self.body = ![HTML, HEAD, NOSCRIPT].contains(&name) && html_flags(name) & IN_HEAD == 0;
-        }
         if self.in_template_columns() && name != TEMPLATE {
             return Ok(Content::Markup);
         }
@@ -79,8 +158,11 @@ impl Tree<'_> {
             self.pop();
         }
         let flags = html_flags(name);
+        if flags & ROUGH != 0 {
+            self.sink.inexact();
+        }
         if self.top_is(TEMPLATE) && !self.top(TEMPLATE_MODE) && flags & IN_HEAD == 0 {
-            self.stack[self.len - 1].flags |= match name {
+            self.top_mut().flags |= match name {
                 CAPTION | COLGROUP | TBODY | THEAD | TFOOT => IN_TABLE,
                 TR => IN_TABLE_BODY,
                 TD | TH => IN_ROW,
@@ -88,8 +170,18 @@ impl Tree<'_> {
                 _ => IN_BODY,
             };
         }
+        let parts = matches!(name, TBODY | THEAD | TFOOT | TR | TD | TH | STYLE | SCRIPT);
+        if S::FOLLOWS && !parts && self.tables + self.templates > 0 && self.in_table_mode() {
+            // Foster-parented out of the table, or a caption, a column or another table.
+            self.sink.inexact();
+        }
         match name {
-            HTML | BODY | HEAD | FRAME => return Ok(Content::Markup),
+            HTML | BODY => {
+                // html5ever merges their attributes into the root or body element.
+                self.sink.inexact();
+                return Ok(Content::Markup);
+            }
+            HEAD | FRAME => return Ok(Content::Markup),
             // Counted though html5ever mostly ignores it: in a frameset document it nests.
             FRAMESET => {}
             CAPTION | COLGROUP | COL | TBODY | THEAD | TFOOT | TR | TD | TH => {
@@ -98,7 +190,11 @@ impl Tree<'_> {
             }
             ADDRESS | ARTICLE | ASIDE | BLOCKQUOTE | CENTER | DETAILS | DIALOG | DIR | DIV | DL
             | FIELDSET | FIGCAPTION | FIGURE | FOOTER | HEADER | HGROUP | MAIN | MENU | NAV
-            | OL | P | SEARCH | SECTION | SUMMARY | UL | PRE | LISTING => self.close_p(),
+            | OL | P | SEARCH | SECTION | SUMMARY | UL => self.close_p(),
+            PRE | LISTING => {
+                self.close_p();
+                self.ignore_lf = true;
+            }
             H1 | H2 | H3 | H4 | H5 | H6 => {
                 self.close_p();
                 if self.top(HEADING) {
@@ -106,19 +202,16 @@ impl Tree<'_> {
                 }
             }
             LI | DD | DT => {
-                for k in (0..self.len).rev() {
-                    let e = self.stack[k];
-                    let closes = match name {
-                        LI => e.is(LI),
-                        _ => e.is(DD) || e.is(DT),
-                    };
-                    if closes {
-                        self.pop_through(k);
-                        break;
-                    }
-                    if e.flags & SPECIAL != 0 && !e.is(ADDRESS) && !e.is(DIV) && !e.is(P) {
-                        break;
-                    }
+                // The nearest item of its kind closes, unless a special element other than
+                // address, div or p comes first.
+                let item = |e: &Open| e.is(name) || (name != LI && (e.is(DD) || e.is(DT)));
+                let special = |e: &Open| e.flags & SPECIAL != 0 && !e.is(ADDRESS) && !e.is(DIV);
+                let k = self
+                    .stack
+                    .iter()
+                    .rposition(|e| item(e) || (special(e) && !e.is(P)));
+                if let Some(k) = k.filter(|&k| item(&self.stack[k])) {
+                    self.pop_through(k);
                 }
                 self.close_p();
             }
@@ -132,11 +225,12 @@ impl Tree<'_> {
                 }
                 // In a table the form is inserted and closed at once.
                 if self.in_table_mode() {
+                    self.void(tag, flags);
                     return Ok(Content::Markup);
                 }
                 self.close_p();
                 self.push_tag(at, tag, flags)?;
-                self.stack[self.len - 1].serial = self.serials;
+                self.top_mut().serial = self.serials;
                 return Ok(Content::Markup);
             }
             PLAINTEXT => {
@@ -169,27 +263,23 @@ impl Tree<'_> {
                     let serial = self.list[j].serial & !ON_STACK;
                     self.adoption(A);
                     if let Some(k) = self.on_stack(serial) {
+                        self.sink.inexact();
                         self.remove(k);
                     }
                     if let Some(j) = self.listed(serial) {
+                        self.sink.inexact();
                         self.unlist(j);
                     }
                 }
-                self.push_formatting(at, tag)?;
-                return Ok(Content::Markup);
             }
             NOBR => {
                 self.reconstruct(at)?;
                 if self.find(SCOPE, |e| e.is(NOBR)).is_some() {
+                    self.sink.inexact();
                     self.adoption(NOBR);
                 }
-                self.push_formatting(at, tag)?;
-                return Ok(Content::Markup);
             }
-            _ if flags & FORMATTING != 0 => {
-                self.push_formatting(at, tag)?;
-                return Ok(Content::Markup);
-            }
+            _ if flags & FORMATTING != 0 => {}
             SELECT => {
                 if let Some(k) = self.find(SCOPE, |e| e.is(SELECT)) {
                     self.pop_through(k);
@@ -202,14 +292,12 @@ impl Tree<'_> {
                     self.pop_through(k);
                 }
                 self.reconstruct(at)?;
-                return Ok(Content::Markup);
             }
             HR => {
                 self.close_p();
                 if self.find(SCOPE, |e| e.is(SELECT)).is_some() {
                     self.generate_implied_end_tags(0);
                 }
-                return Ok(Content::Markup);
             }
             OPTION | OPTGROUP => {
                 if self.find(SCOPE, |e| e.is(SELECT)).is_some() {
@@ -225,28 +313,24 @@ impl Tree<'_> {
                 self.generate_implied_end_tags(except);
             }
             RB | RTC | RP | RT => {}
-            AREA | BR | EMBED | IMG | KEYGEN | WBR | IMAGE => {
-                self.reconstruct(at)?;
-                return Ok(Content::Markup);
-            }
-            PARAM | SOURCE | TRACK | BASE | BASEFONT | BGSOUND | LINK | META => {
-                return Ok(Content::Markup)
-            }
-            // Raw text elements hold only text, which their end tag closes; they must fit, though.
-            SCRIPT => return self.room(at).map(|()| Content::Script),
+            AREA | BR | EMBED | IMG | KEYGEN | WBR | IMAGE => self.reconstruct(at)?,
+            PARAM | SOURCE | TRACK | BASE | BASEFONT | BGSOUND | LINK | META => {}
+            SCRIPT => return self.open_raw(at, tag, Content::Script),
             XMP => {
                 self.close_p();
                 self.reconstruct(at)?;
-                return self.room(at).map(|()| Content::RawText);
+                return self.open_raw(at, tag, Content::RawText);
             }
-            STYLE | TITLE | TEXTAREA | IFRAME | NOEMBED | NOFRAMES | NOSCRIPT => {
-                return self.room(at).map(|()| Content::RawText)
+            TEXTAREA => {
+                self.ignore_lf = true;
+                return self.open_raw(at, tag, Content::RawText);
+            }
+            STYLE | TITLE | IFRAME | NOEMBED | NOFRAMES | NOSCRIPT => {
+                return self.open_raw(at, tag, Content::RawText)
             }
             MATH | SVG => {
                 self.reconstruct(at)?;
-                if !tag.self_closing {
-                    self.push_tag(at, tag, foreign_flags(name, name == MATH))?;
-                }
+                self.foreign(at, tag, foreign_flags(name, name == MATH))?;
                 return Ok(Content::Markup);
             }
             TEMPLATE => {}
@@ -256,7 +340,11 @@ impl Tree<'_> {
             }
             _ => {}
         }
-        self.push_tag(at, tag, flags)?;
+        match flags & (VOID | FORMATTING) {
+            VOID => self.void(tag, flags),
+            FORMATTING => self.push_formatting(at, tag, flags)?,
+            _ => self.push_tag(at, tag, flags)?,
+        }
         Ok(Content::Markup)
     }
 
@@ -268,6 +356,9 @@ impl Tree<'_> {
             let Some((k, role)) = self.table_context() else {
                 return Ok(());
             };
+            if matches!(tag.name, CAPTION | COLGROUP | COL) {
+                self.sink.inexact();
+            }
             let template = self.stack[k].is(TEMPLATE);
             match (role, tag.name) {
                 // Any table part closes the cell or caption first.
@@ -284,7 +375,7 @@ impl Tree<'_> {
                 }
                 (TBODY, TD | TH) => {
                     self.pop_through(k + 1);
-                    self.push(at, TR, None, SPECIAL)?;
+                    self.push(at, TR, None, html_flags(TR))?;
                 }
                 // The row closes, unless a template stands in for it.
                 (TR, _) if template => return Ok(()),
@@ -303,11 +394,11 @@ impl Tree<'_> {
                 }
                 (TABLE, COL) => {
                     self.pop_through(k + 1);
-                    return self.push(at, COLGROUP, None, SPECIAL);
+                    return self.push(at, COLGROUP, None, html_flags(COLGROUP));
                 }
                 (TABLE, _) => {
                     self.pop_through(k + 1);
-                    self.push(at, TBODY, None, SPECIAL)?;
+                    self.push(at, TBODY, None, html_flags(TBODY))?;
                 }
                 _ => return Ok(()),
             }
@@ -315,28 +406,37 @@ impl Tree<'_> {
     }
 
     pub(super) fn end_tag(&mut self, at: usize, tag: &Tag) -> Result<(), usize> {
-        if !self.body && self.templates == 0 {
-            match tag.name {
-                TEMPLATE => {}
-                BR | BODY | HTML => self.body = true,
+        let name = tag.name;
+        while self.templates == 0 && self.phase < Phase::Body {
+            match (self.phase, name) {
+                (Phase::InHead, HEAD) => {
+                    self.pop();
+                    self.phase = Phase::AfterHead;
+                    return Ok(());
+                }
+                (Phase::Initial, _) | (_, BODY | HTML | BR) => self.step(None),
+                (Phase::BeforeHtml | Phase::BeforeHead, HEAD) => self.step(None),
+                (Phase::InHead | Phase::AfterHead, TEMPLATE) => break,
                 _ => return Ok(()),
             }
         }
         // In a column group any other end tag closes the group first.
-        if self.top_is(COLGROUP) && ![COLGROUP, COL, TEMPLATE].contains(&tag.name) {
+        if self.top_is(COLGROUP) && ![COLGROUP, COL, TEMPLATE].contains(&name) {
             self.pop();
         }
-        if self.in_template_columns() && tag.name != TEMPLATE {
+        if self.in_template_columns() && name != TEMPLATE {
             return Ok(());
         }
-        let breakout = tag.name == BR || tag.name == P;
-        if breakout {
+        let breakout = name == BR || name == P;
+        if breakout && self.in_foreign() {
+            self.sink.inexact();
             while self.in_foreign() {
                 self.pop();
             }
         }
-        if tag.name == BR {
+        if name == BR {
             // html5ever takes it for a <br>.
+            self.sink.inexact();
             return self.reconstruct(at);
         }
         if breakout || !self.top(FOREIGN) {
@@ -345,11 +445,13 @@ impl Tree<'_> {
         }
         // html5ever walks down through SVG and MathML elements and hands over to the HTML rules
         // at the first HTML element.
-        let mut k = self.len - 1;
+        let top = self.stack.len() - 1;
+        let mut k = top;
         loop {
             let e = self.stack[k];
-            if (k != self.len - 1 && e.flags & FOREIGN == 0) || (k == 0 && !self.same_name(&e, tag))
-            {
+            if (k != top && e.flags & FOREIGN == 0) || (k == 0 && !self.same_name(&e, tag)) {
+                // With SVG elements open, which the HTML rules tell apart by name alone.
+                self.sink.inexact();
                 self.html_end(tag);
                 return Ok(());
             }
@@ -405,12 +507,26 @@ impl Tree<'_> {
 
     fn html_end(&mut self, tag: &Tag) {
         let name = tag.name;
+        // html5ever may copy an option that closes into a selectedcontent element. (The end
+        // tag of a rough element only needs the replay if the element is open, and then the
+        // replay was inexact from its start tag on.)
+        if name == OPTION {
+            self.sink.inexact();
+        }
         let same = |e: &Open| e.is(tag.name);
         let k = match name {
             HTML | BODY | HEAD | COL => None,
-            FRAMESET => self.top_is(FRAMESET).then(|| self.len - 1),
-            P if self.open_p == 0 => None,
-            P => self.find(SCOPE | BUTTON_SCOPE, same),
+            FRAMESET => self.top_is(FRAMESET).then(|| self.stack.len() - 1),
+            P => {
+                let k = (self.open_p > 0)
+                    .then(|| self.find(SCOPE | BUTTON_SCOPE, same))
+                    .flatten();
+                if k.is_none() {
+                    // html5ever opens an empty paragraph to close.
+                    self.sink.inexact();
+                }
+                k
+            }
             LI => self.find(SCOPE | LIST_SCOPE, same),
             H1 | H2 | H3 | H4 | H5 | H6 => {
                 self.find(SCOPE, |e| e.flags & HEADING != 0 && e.flags & FOREIGN == 0)
@@ -427,29 +543,32 @@ impl Tree<'_> {
                 }
                 None
             }
-            TEMPLATE | APPLET | MARQUEE | OBJECT => {
-                let stop = if name == TEMPLATE { 0 } else { SCOPE };
-                if let Some(k) = self.find(stop, same) {
-                    self.pop_through(k);
-                    self.clear_to_marker();
-                }
-                None
-            }
             TABLE | TBODY | THEAD | TFOOT | TR | TD | TH | CAPTION | COLGROUP => {
                 self.table_end(tag.name);
-                None
-            }
-            A | B | BIG | CODE | EM | FONT | I | NOBR | S | SMALL | STRIKE | STRONG | TT | U => {
-                self.adoption(tag.name);
                 None
             }
             ADDRESS | ARTICLE | ASIDE | BLOCKQUOTE | BUTTON | CENTER | DETAILS | DIALOG | DIR
             | DIV | DL | FIELDSET | FIGCAPTION | FIGURE | FOOTER | HEADER | HGROUP | LISTING
             | MAIN | MENU | NAV | OL | PRE | SEARCH | SECTION | SELECT | SUMMARY | UL | DD | DT
             | FORM => self.find(SCOPE, same),
-            _ => self.find(SPECIAL, |e| {
-                e.flags & FOREIGN == 0 && self.same_name(e, tag)
-            }),
+            _ => match html_flags(name) {
+                // A template, or another element that puts a marker on the list.
+                flags if flags & MARKER != 0 => {
+                    let stop = if name == TEMPLATE { 0 } else { SCOPE };
+                    if let Some(k) = self.find(stop, same) {
+                        self.pop_through(k);
+                        self.clear_to_marker();
+                    }
+                    None
+                }
+                flags if flags & FORMATTING != 0 => {
+                    self.adoption(tag.name);
+                    None
+                }
+                _ => self.find(SPECIAL, |e| {
+                    e.flags & FOREIGN == 0 && self.same_name(e, tag)
+                }),
+            },
         };
         if let Some(k) = k {
             self.pop_through(k);

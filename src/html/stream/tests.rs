@@ -1,9 +1,10 @@
-//! The streaming pass against html5ever and scraper: wherever it answers, it answers the same.
+//! The extractor against html5ever and scraper: wherever it answers, it answers the same.
 
 use url::Url;
 
 use super::{extract, Extract};
 use crate::css::Select;
+use crate::html::guard;
 use crate::parse::{parse_by, Parsed, Path};
 
 fn base() -> Url {
@@ -24,11 +25,8 @@ fn tree(html: &str, css: &str) -> Parsed {
 
 fn stream(html: &str, css: &str) -> Option<Extract> {
     let select = Select::parse(css).unwrap();
-    extract(
-        html,
-        &base(),
-        select.simple.as_ref().expect("a simple selector"),
-    )
+    let simple = select.simple.as_ref().expect("a simple selector");
+    extract(html, &base(), simple).ok()
 }
 
 /// Whether the pass answered; panics if it answered differently from the tree.
@@ -40,14 +38,8 @@ fn same(html: &str, css: &str) -> bool {
     assert_eq!(fast.title, want.title, "title of {html:?} with {css}");
     assert_eq!(fast.links, want.links, "links of {html:?} with {css}");
     assert_eq!(fast.meta, want.meta, "meta of {html:?} with {css}");
-    // The pass skips the nesting guard: the guard's depth must stay within twice the pass's
-    // own, so that at the pass's limit (half the guard's) the guard never cuts.
-    let margin = (2 * fast.depth + 2).min(crate::nesting::MAX_DEPTH);
-    assert_eq!(
-        crate::nesting::cut_point(html.as_bytes(), margin),
-        None,
-        "the guard goes deeper than {margin} in {html:?}"
-    );
+    // The pass is the guard's own scan: what it answers, the guard alone does not cut.
+    assert!(!guard::limit(html).1, "the guard cuts {html:?}");
     true
 }
 
@@ -266,7 +258,8 @@ impl Soup {
     }
 
     /// A well-nested tree of elements up to `depth` deep, some end tags left out where HTML
-    /// allows it, so that pages stream and come near the pass's depth limit.
+    /// allows it, so that pages stream and come near and past the guard's depth limit. Only
+    /// the first child of an element carries the depth on, so the page stays small.
     fn tree(&mut self, depth: u32, out: &mut String) {
         // Mostly elements that nest freely; p, li and dd close their own kind and a nested
         // `a` is misnested, so those are rarer.
@@ -294,7 +287,12 @@ impl Soup {
             "a",
             "h2",
         ];
-        let tag = self.pick(NESTING);
+        let mut tag = self.pick(NESTING);
+        // Deeper down only elements that nest freely, so that deep pages stream.
+        let shallow = depth < 4;
+        if !shallow && matches!(tag, "a" | "p" | "li" | "dd" | "h2") {
+            tag = "span";
+        }
         let attr = self.pick(&[
             "",
             " class=post",
@@ -306,9 +304,10 @@ impl Soup {
         if tag == "table" {
             out.push_str("<tr><td>");
         }
-        for _ in 0..1 + self.next() % 2 {
-            if depth > 0 && !self.next().is_multiple_of(4) {
-                self.tree(depth - 1, out);
+        for child in 0..1 + self.next() % 2 {
+            let below = if child == 0 { depth } else { depth.min(3) };
+            if below > 0 && (child == 0 || !self.next().is_multiple_of(4)) {
+                self.tree(below - 1, out);
             } else {
                 out.push_str(self.pick(&["text", " ", "&amp; more", "\n"]));
             }
@@ -316,7 +315,7 @@ impl Soup {
         if tag == "table" {
             out.push_str("</td></tr>");
         }
-        if !(matches!(tag, "li" | "p" | "dd") && self.next().is_multiple_of(3)) {
+        if !(shallow && matches!(tag, "li" | "p" | "dd") && self.next().is_multiple_of(3)) {
             out.push_str(&format!("</{tag}>"));
         }
     }
@@ -412,27 +411,35 @@ fn random_tag_soup_agrees_wherever_it_streams() {
 #[test]
 fn deep_soup_stays_within_the_guard() {
     let mut soup = Soup(0x2545_F491_4F6C_DD1D);
-    let (mut streamed, mut deepest) = (0, 0);
+    let (mut streamed, mut cut, mut deepest) = (0, 0, 0);
     for round in 0..2_000 {
         let mut page = String::from("<!DOCTYPE html><body>");
-        let depth = 20 + (soup.next() % 60) as u32;
+        let depth = 20 + (soup.next() % 140) as u32;
         soup.tree(depth, &mut page);
         let css = ["a[href]", "*", "b a"][round % 3];
         let select = Select::parse(css).unwrap();
-        if let Ok(fast) = streamed_page(&page, &select) {
-            deepest = deepest.max(fast.depth);
-            assert!(same(&page, css));
-            streamed += 1;
+        match streamed_page(&page, &select) {
+            Ok(fast) => {
+                deepest = deepest.max(fast.depth);
+                assert!(same(&page, css));
+                streamed += 1;
+            }
+            // A page the guard cuts goes to the tree, cut where the guard alone cuts it.
+            Err((Some(at), _)) => {
+                assert_eq!(guard::limit(&page).0.len(), at);
+                cut += 1;
+            }
+            Err((None, _)) => assert!(!guard::limit(&page).1),
         }
     }
     assert!(
-        streamed > 100 && deepest > 40,
-        "{streamed} streamed, deepest {deepest}"
+        streamed > 100 && cut > 100 && deepest > 100,
+        "{streamed} streamed, {cut} cut, deepest {deepest}"
     );
 }
 
-fn streamed_page(page: &str, select: &Select) -> Result<Extract, super::Bail> {
-    super::streamed(page, &base(), select.simple.as_ref().unwrap())
+fn streamed_page(page: &str, select: &Select) -> Result<Extract, super::Handover> {
+    extract(page, &base(), select.simple.as_ref().unwrap())
 }
 
 #[test]
