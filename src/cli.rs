@@ -8,8 +8,8 @@ use std::time::Duration;
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::css::Select;
 use crate::exit::ExitCode;
+use crate::parse::css::Select;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -198,8 +198,8 @@ pub struct CrawlArgs {
     pub per_host: Option<usize>,
 
     /// Extra field under "fields": NAME=CSS for the first match's text, NAME=CSS@ATTR for an attribute (repeatable).
-    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::extract::parse_field)]
-    pub field: Vec<crate::extract::Field>,
+    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::parse::extract::parse_field)]
+    pub field: Vec<crate::parse::extract::Field>,
 
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
     // Needs --output, which Config checks: a clap `requires` would answer compare --resume

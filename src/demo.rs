@@ -88,7 +88,8 @@ fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Confi
                 crawlers,
                 parsers,
                 queue: default_queue(parsers),
-                select: crate::css::Select::parse("a.post-item-title").expect("valid selector"),
+                select: crate::parse::css::Select::parse("a.post-item-title")
+                    .expect("valid selector"),
                 input: Mutex::new(Box::new(Cursor::new(Vec::new()))),
                 done: HashSet::new(),
                 resumed: None,

@@ -1,5 +1,11 @@
 //! Extracts the title and the selected links from a page body; CPU work that runs on parser threads.
 
+pub mod css;
+pub mod decode;
+pub mod extract;
+pub mod html;
+pub mod sitemap;
+
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::LazyLock;
@@ -7,13 +13,12 @@ use std::sync::LazyLock;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use crate::css::Select;
-use crate::decode;
-use crate::extract::{self, Field, Meta};
 use crate::hooks;
-use crate::html::{guard, stream};
 use crate::output::record::{ErrorKind, Link, PageError};
-use crate::sitemap::{self, Sitemap};
+use css::Select;
+use extract::{Field, Meta};
+use html::{guard, stream};
+use sitemap::Sitemap;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Parsed {

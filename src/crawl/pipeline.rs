@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, unbounded, Sender};
 
 use crate::crawl::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Transport};
-use crate::css::Select;
-use crate::extract::Field;
 use crate::fetch::Fetched;
 use crate::fetch::Fetcher;
 use crate::host::polite::Politeness;
@@ -22,6 +20,8 @@ use crate::observe::stats::Measured;
 use crate::observe::tally::Entries;
 use crate::output::record::ErrorKind;
 use crate::output::{Output, WriteError};
+use crate::parse::css::Select;
+use crate::parse::extract::Field;
 use crate::stop::Stop;
 use counts::Counts;
 use gate::Gate;

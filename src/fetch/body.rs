@@ -8,11 +8,11 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
 use super::{Fetched, Limits, Retry};
-use crate::decode::{self, BodyKind, SNIFF_LEN};
 use crate::fetch::retry;
 use crate::output::record::{ErrorKind, PageError};
 use crate::parse;
-use crate::sitemap::{self, GunzipError};
+use crate::parse::decode::{self, BodyKind, SNIFF_LEN};
+use crate::parse::sitemap::{self, GunzipError};
 
 /// What a caller will do with the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::crawl::frontier::Skipped;
-use crate::extract::Field;
 use crate::observe::stats;
+use crate::parse::extract::Field;
 
 /// Shared by the engine, which counts, and the writer's thread, which reads without a join.
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! The guard against html5ever's own depth, and its limits.
 
 use super::*;
-use crate::html::engine::{MAX_ATTRS, MAX_TOKENS, MAX_WALK};
+use crate::parse::html::engine::{MAX_ATTRS, MAX_TOKENS, MAX_WALK};
 
 /// The estimated depth: the lowest cap under which `html` is not cut.
 fn depth(html: &str) -> usize {

@@ -6,7 +6,7 @@ use encoding_rs::{
 };
 use std::borrow::Cow;
 
-use crate::html::lexer::{self, is_space, Step};
+use crate::parse::html::lexer::{self, is_space, Step};
 
 /// What a response body is, judged from its Content-Type header and, when that is missing or
 /// generic (application/octet-stream, text/plain is NOT generic), by sniffing the first bytes.

@@ -16,9 +16,9 @@ use super::engine::{Open, Sink, MAX_DEPTH};
 use super::guard;
 use super::lexer::{attr, decode, is_space};
 use super::tags::*;
-use crate::css::{Element, Simple};
-use crate::extract::{self, Meta};
 use crate::output::record::Link;
+use crate::parse::css::{Element, Simple};
+use crate::parse::extract::{self, Meta};
 
 /// What a page gives without the tree.
 pub struct Extract {

@@ -16,7 +16,7 @@ impl Select {
         let dom = Selector::parse(css).map_err(|e| {
             format!(
                 "not a valid CSS selector ({})",
-                crate::extract::selector_error(&e)
+                crate::parse::extract::selector_error(&e)
             )
         })?;
         Ok(Select {
@@ -214,7 +214,7 @@ impl Complex {
 
 /// CSS's whitespace is HTML's.
 fn is_space(c: char) -> bool {
-    c.is_ascii() && crate::html::lexer::is_space(c as u8)
+    c.is_ascii() && crate::parse::html::lexer::is_space(c as u8)
 }
 
 /// A plain ASCII identifier; escapes and other characters leave the selector to scraper.

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use crate::hooks;
-use crate::html::lexer::is_space;
+use crate::parse::html::lexer::is_space;
 
 /// A sitemap (https://www.sitemaps.org/protocol.html) body.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! What each start and end tag does to the replayed tree, by insertion mode.
 
 use super::{Open, Phase, Sink, Tree, ON_STACK};
-use crate::html::lexer::{attr, Content, Tag};
-use crate::html::tags::*;
+use crate::parse::html::lexer::{attr, Content, Tag};
+use crate::parse::html::tags::*;
 
 impl<'a, S: Sink<'a>> Tree<'a, S> {
     /// One step of the structure a page may leave out before its body: quirks mode without a

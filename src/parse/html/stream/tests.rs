@@ -3,8 +3,8 @@
 use url::Url;
 
 use super::{extract, Extract};
-use crate::css::Select;
-use crate::html::guard;
+use crate::parse::css::Select;
+use crate::parse::html::guard;
 use crate::parse::{parse_by, Parsed, Path};
 
 fn base() -> Url {

@@ -44,7 +44,7 @@ fn tags_read_their_attributes() {
     let read = |src: &str| Tag::read(src.as_bytes(), 1);
     let src = "<A HREF='/x>y' class=b data-a=\"1\" href=dup/>tail";
     let tag = read(src).unwrap();
-    assert_eq!(tag.name, crate::html::tags::A);
+    assert_eq!(tag.name, crate::parse::html::tags::A);
     assert_eq!(&src[tag.end..], "tail");
     assert_eq!(tag.attrs, 4);
     let rest = tag.rest(src);
