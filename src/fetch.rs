@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::fetch::private::dns;
 use crate::output::record::{millis, ErrorKind, PageError};
+use crate::parse::sitemap::Sitemap;
 use crate::stop::Stop;
 use crate::urls::redact;
 use body::{Body, Expect};
@@ -85,6 +86,8 @@ pub struct Fetched {
     pub from_public: bool,
     /// Redirects followed by the last attempt.
     pub redirects: u32,
+    /// A gzipped sitemap, read when it was unpacked, so that it is not read again.
+    pub sitemap: Option<Box<Sitemap>>,
 }
 
 impl Fetched {

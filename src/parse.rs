@@ -66,6 +66,25 @@ pub fn parse(
     })
 }
 
+/// A sitemap's record: the http and https URLs it lists, resolved, as its links. A gzipped
+/// sitemap comes here already read, from the crawler that unpacked it.
+pub fn listed(map: Sitemap, base: &Url) -> Parsed {
+    let (Sitemap::UrlSet(locs) | Sitemap::Index(locs)) = map;
+    let links = locs
+        .iter()
+        .filter_map(|loc| resolve(base, loc))
+        .map(|href| Link {
+            href,
+            text: String::new(),
+        })
+        .collect();
+    Parsed {
+        links,
+        sitemap: true,
+        ..Parsed::default()
+    }
+}
+
 /// What `panic!` was given, as text.
 pub fn panic_message(panic: &(dyn Any + Send)) -> &str {
     match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
@@ -84,20 +103,7 @@ pub fn parse_by(
     fields: &[Field],
 ) -> Parsed {
     if let Some(map) = sitemap::parse(body) {
-        let (Sitemap::UrlSet(locs) | Sitemap::Index(locs)) = map;
-        let links = locs
-            .iter()
-            .filter_map(|loc| resolve(base, loc))
-            .map(|href| Link {
-                href,
-                text: String::new(),
-            })
-            .collect();
-        return Parsed {
-            links,
-            sitemap: true,
-            ..Parsed::default()
-        };
+        return listed(map, base);
     }
     let decoded = decode::decode(body, content_type, tld(base));
     let text = &*decoded.text;

@@ -161,7 +161,7 @@ impl Body {
             // thread: a bug one body trips costs that page, as in the parse step.
             let unpacked = panic::catch_unwind(AssertUnwindSafe(|| {
                 let unzipped = sitemap::gunzip(body, cap)?;
-                let listed = sitemap::parse(&unzipped).is_some();
+                let listed = sitemap::parse(&unzipped);
                 Ok((unzipped, listed))
             }));
             let unpacked = match unpacked {
@@ -174,7 +174,11 @@ impl Body {
                 }
             };
             match unpacked {
-                Ok((unzipped, true)) => *body = unzipped,
+                Ok((unzipped, Some(map))) => {
+                    // Read once, here: the parse step takes the sitemap as it is.
+                    *body = unzipped;
+                    self.fetched.sitemap = Some(Box::new(map));
+                }
                 Ok(_) => {
                     body.clear();
                     let error = PageError::new(

@@ -36,13 +36,17 @@ impl Shared<'_> {
         let plan = &self.work.plan;
         let started = Instant::now();
         let content_type = fetched.content_type.as_deref();
-        let parsed = parse::parse(
-            &fetched.body,
-            content_type,
-            base,
-            &plan.select,
-            &plan.fields,
-        );
+        let parsed = match fetched.sitemap.take() {
+            // A gzipped sitemap the crawler read as it unpacked it.
+            Some(map) => Ok(parse::listed(*map, base)),
+            None => parse::parse(
+                &fetched.body,
+                content_type,
+                base,
+                &plan.select,
+                &plan.fields,
+            ),
+        };
         let parse_ms = Some(millis(started.elapsed()));
         match parsed {
             Ok(parsed) => (parsed, parse_ms),
