@@ -2,6 +2,7 @@
 //! shown nowhere else: records, messages and the frontier's keys carry `user:***@` instead.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use url::Url;
 
@@ -13,48 +14,85 @@ pub const MASK: &str = "***";
 /// or `https:` followed by any slashes or backslashes (`http:\\u:p@h/` and `http:u:p@h/` parse as
 /// URLs too). Its authority runs to the next `/`, `\\`, `?` or `#`, whitespace included (a
 /// password may hold a space), and its userinfo to the last `@` in it; the password is what
-/// follows the userinfo's first `:`. Where that reads too much, more is masked, never less.
+/// follows the userinfo's first `:`. Tab, CR and LF are read past wherever they are, as the URL
+/// parser drops them. Where that reads too much, more is masked, never less. Time is linear in
+/// the text, whatever a page puts in its links.
 pub fn mask(text: &str) -> Cow<'_, str> {
     // No userinfo without an '@': most text, every link without one, costs a scan for it.
     if !text.contains('@') {
         return Cow::Borrowed(text);
     }
-    let bytes = text.as_bytes();
-    let mut out = String::new();
-    let mut copied = 0;
-    for colon in memchr::memchr_iter(b':', bytes) {
-        if colon < copied || !starts_url(bytes, colon) {
-            continue;
-        }
-        let start = colon
-            + 1
-            + bytes[colon + 1..]
-                .iter()
-                .take_while(|&&b| b == b'/' || b == b'\\')
-                .count();
-        let end = start
-            + bytes[start..]
-                .iter()
-                .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
-                .unwrap_or(bytes.len() - start);
-        let authority = &text[start..end];
-        let Some(at) = authority.rfind('@') else {
-            continue;
-        };
-        let Some(sep) = authority[..at].find(':') else {
-            continue;
-        };
-        if &authority[sep + 1..at] != MASK {
-            out.push_str(&text[copied..start + sep + 1]);
-            out.push_str(MASK);
-            copied = start + at;
-        }
-    }
-    if copied == 0 {
+    let dropped = |b: &u8| matches!(b, b'\t' | b'\r' | b'\n');
+    // What the URL parser reads, and where each of its bytes stands in the text as given.
+    let (read, places): (Cow<[u8]>, Option<Vec<usize>>) = if text.bytes().any(|b| dropped(&b)) {
+        let (places, read): (Vec<usize>, Vec<u8>) = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| !dropped(b))
+            .unzip();
+        (Cow::Owned(read), Some(places))
+    } else {
+        (Cow::Borrowed(text.as_bytes()), None)
+    };
+    let place = |i: usize| {
+        places
+            .as_ref()
+            .map_or(i, |p| p.get(i).copied().unwrap_or(text.len()))
+    };
+    let found = passwords(&read);
+    if found.is_empty() {
         return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for password in found {
+        // From just after the `:` to the `@`, whatever dropped bytes lie between.
+        let (start, end) = (place(password.start - 1) + 1, place(password.end));
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// Where the passwords are in `bytes`, each once. Each authority is scanned once, however many
+/// `http:` it holds: a page could otherwise make every link cost its length squared.
+fn passwords(bytes: &[u8]) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    // The authority last scanned (it ends at `end`) and the last '@' in it.
+    let (mut end, mut last_at) = (0, None);
+    // Nothing before this is looked at again: it is a password's or its userinfo's.
+    let mut covered = 0;
+    for colon in memchr::memchr_iter(b':', bytes) {
+        if colon < covered || !starts_url(bytes, colon) {
+            continue;
+        }
+        let slashes = bytes[colon + 1..]
+            .iter()
+            .take_while(|&&b| b == b'/' || b == b'\\')
+            .count();
+        let start = colon + 1 + slashes;
+        if start >= end {
+            end = start
+                + bytes[start..]
+                    .iter()
+                    .position(|b| matches!(b, b'/' | b'\\' | b'?' | b'#'))
+                    .unwrap_or(bytes.len() - start);
+            last_at = memchr::memrchr(b'@', &bytes[start..end]).map(|i| start + i);
+        }
+        let Some(at) = last_at.filter(|&at| at >= start) else {
+            continue;
+        };
+        let Some(sep) = memchr::memchr(b':', &bytes[start..at]).map(|i| start + i) else {
+            continue;
+        };
+        if &bytes[sep + 1..at] != MASK.as_bytes() {
+            found.push(sep + 1..at);
+        }
+        covered = at;
+    }
+    found
 }
 
 /// Whether the `:` at `colon` ends a URL's scheme: `://` after any scheme, or http and https
@@ -106,9 +144,27 @@ mod tests {
             ("http://user:hun ter2@h/sp", "http://user:***@h/sp"),
             ("ftp://u:p@h/", "ftp://u:***@h/"),
             ("mailto:me@example.com", "mailto:me@example.com"),
+            // Tab, CR and LF, which the URL parser drops, anywhere.
+            ("http:\t//user:pw1@h/a", "http:\t//user:***@h/a"),
+            ("ht\ttp:user:pw2@h/b", "ht\ttp:user:***@h/b"),
+            ("http:/\t/user:pw4@h/d", "http:/\t/user:***@h/d"),
+            ("http:\r\\\\user:p\tw6@h/f", "http:\r\\\\user:***@h/f"),
+            ("http://u:\t@h/", "http://u:***@h/"),
         ] {
             assert_eq!(mask(given), shown, "{given}");
         }
+    }
+
+    #[test]
+    fn a_page_cannot_make_masking_slow() {
+        // Every `http:` starts a URL whose authority runs to the end: read once, not once each.
+        let href = format!("/@{}", "http:".repeat(200_000));
+        let started = std::time::Instant::now();
+        assert_eq!(mask(&href), href);
+        let long = format!("http://u:{}@h/", "p".repeat(1 << 20));
+        assert_eq!(mask(&long), "http://u:***@h/");
+        // Quadratic, the first would take minutes; linear, milliseconds even in a debug build.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
