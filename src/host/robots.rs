@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::fetch::Fetched;
 use crate::output::record::{ErrorKind, PageError};
-use crate::urls::normalize::normalize;
+use crate::urls::normalize::{normalize, normalize_escapes};
 
 /// The longest Crawl-delay obeyed: a robots.txt asking for more (or for an absurd number) gets
 /// this, so that one host cannot stall its part of a crawl for hours.
@@ -53,7 +53,7 @@ impl Rules {
             Some(200..=299) => {
                 let parse = || {
                     crate::hooks::panic_on("robots", body);
-                    texting_robots::Robot::new(agent, body)
+                    texting_robots::Robot::new(agent, &rules_normalized(body))
                 };
                 // A bug that this robots.txt trips must not take a crawler thread down with it.
                 match std::panic::catch_unwind(parse) {
@@ -86,6 +86,28 @@ impl Rules {
             (_, status) => Rules::from_response(agent, status, &fetched.body),
         }
     }
+}
+
+/// robots.txt with the paths of its Allow and Disallow rules in the spelling URLs are matched
+/// in (RFC 9309 section 2.2.2: escapes of unreserved characters decoded, hex upper-cased), so
+/// that `/%70rivate` in a rule and `/private` in a URL, or the other way round, are one path.
+/// Other lines, and lines that are not UTF-8, stay as they are.
+fn rules_normalized(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        let rule = std::str::from_utf8(line).ok().and_then(|text| {
+            let (field, value) = text.split_once(':')?;
+            let field = field.trim();
+            let is_rule =
+                field.eq_ignore_ascii_case("allow") || field.eq_ignore_ascii_case("disallow");
+            is_rule.then(|| format!("{field}:{}", normalize_escapes(value)))
+        });
+        match rule {
+            Some(rule) => out.extend_from_slice(rule.as_bytes()),
+            None => out.extend_from_slice(line),
+        }
+    }
+    out
 }
 
 /// A robots.txt whose own host the guarded resolver refused: no verdict on the host, only on how
@@ -183,6 +205,32 @@ mod tests {
             );
         }
         assert!(rules.allowed(&url("http://a.test/no-crawl/%62ut-this/y")));
+    }
+
+    #[test]
+    fn rules_written_with_escapes_match_as_they_read() {
+        let txt = b"User-agent: *\nDisallow: /%e5%8d%9a%e5%ae%a2/\nDisallow: /%70ublic-secret\ndisallow:/a%2fb\nDisallow: /q?%73ession\n";
+        let rules = Rules::from_response("crawl", Some(200), txt);
+        for path in [
+            "/%e5%8d%9a%e5%ae%a2/x",
+            "/%E5%8D%9A%E5%AE%A2/x",
+            "/博客/x",
+            "/%70ublic-secret",
+            "/public-secret",
+            "/a%2fb",
+            "/a%2Fb",
+            "/q?%73ession=1",
+            "/q?session=1",
+        ] {
+            assert!(
+                !rules.allowed(&url(&format!("http://a.test{path}"))),
+                "{path}"
+            );
+        }
+        assert!(
+            rules.allowed(&url("http://a.test/a/b")),
+            "an escaped / is not a /"
+        );
     }
 
     #[test]

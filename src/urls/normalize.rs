@@ -23,8 +23,9 @@ pub fn normalize(url: &Url) -> Url {
 }
 
 /// Upper-cases the hex digits of every escape and decodes escapes of unreserved characters,
-/// which mean the same either way (RFC 3986, section 6.2.2).
-fn normalize_escapes(s: &str) -> String {
+/// which mean the same either way (RFC 3986, section 6.2.2). robots.txt rules are read so too,
+/// so that a rule and a URL compare in one spelling.
+pub fn normalize_escapes(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
