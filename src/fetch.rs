@@ -279,7 +279,9 @@ impl Fetcher {
     }
 
     fn attempt(&self, request: &Request, expect: Expect) -> (Fetched, Retry) {
-        let started = Instant::now();
+        // Moves forward by the time each hop waited to be judged (its host's robots.txt, its
+        // host's turn): the waiting is politeness, and --timeout is for the exchanges.
+        let mut started = Instant::now();
         let mut hop = Hop::first(request.url, request.guarded);
         let mut chain = Vec::new();
         loop {
@@ -298,6 +300,7 @@ impl Fetcher {
                 headers: response.headers(),
                 from_public: self.screen.is_public(&hop.url, response.remote_addr()),
             };
+            let judging = Instant::now();
             let mut body = match step(
                 &self.limits,
                 request,
@@ -308,6 +311,7 @@ impl Fetcher {
                 started,
             ) {
                 Step::Follow(next) => {
+                    started += judging.elapsed();
                     let _ = io::copy(&mut (&mut response).take(REDIRECT_BODY), &mut io::sink());
                     hop = next;
                     continue;
@@ -361,7 +365,8 @@ impl AsyncFetcher {
     }
 
     async fn attempt(&self, request: &Request<'_>) -> (Fetched, Retry) {
-        let started = Instant::now();
+        // As in the blocking attempt: the waits to judge a hop are not the exchange's time.
+        let mut started = Instant::now();
         let mut hop = Hop::first(request.url, request.guarded);
         let mut chain = Vec::new();
         loop {
@@ -403,6 +408,7 @@ impl AsyncFetcher {
             };
             // Judging a hop may fetch a robots.txt with the blocking client: this worker
             // thread lets the runtime's other tasks move to another one meanwhile.
+            let judging = Instant::now();
             let step = if asks {
                 tokio::task::block_in_place(step)
             } else {
@@ -410,6 +416,7 @@ impl AsyncFetcher {
             };
             let mut body = match step {
                 Step::Follow(next) => {
+                    started += judging.elapsed();
                     let mut drained = 0;
                     while drained < REDIRECT_BODY {
                         match response.chunk().await {

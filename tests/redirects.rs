@@ -687,3 +687,21 @@ fn a_location_with_bytes_that_are_not_utf8_is_followed_escaped() {
         assert_eq!(record["final_url"], server.url("/caf%E9.html"), "{mode}");
     }
 }
+
+#[test]
+fn waiting_for_a_hops_turn_does_not_spend_the_pages_timeout() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::new(
+            200,
+            "text/plain",
+            b"User-agent: *\nCrawl-delay: 1\n".to_vec(),
+        ),
+        "/tags" => redirect(301, "/tags/"),
+        _ => page("tags", &[]),
+    });
+    each_case(MODES, |mode| {
+        let args = ["--mode", mode, "-q", "--timeout", "500ms", "--retries", "0"];
+        let (record, _) = one(&args, &server.url("/tags"));
+        assert_eq!(record["title"], "tags", "{mode}: {record}");
+    });
+}
