@@ -558,3 +558,60 @@ fn stats_and_timeline_never_overwrite_the_url_file_the_output_or_each_other() {
         assert!(!not_yet.exists(), "{args:?}");
     }
 }
+
+#[test]
+fn stats_and_timeline_never_overwrite_where_stdout_or_stderr_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, urls) = site(dir.path(), 2, small_page);
+    let out = dir.path().join("out.jsonl");
+    for (flag, target, said) in [
+        ("--timeline", s(&out), "stdout's file"),
+        ("--stats", "/dev/stdout", "stdout's file"),
+        ("--stats", "/dev/stderr", "stderr's file"),
+    ] {
+        std::fs::write(&out, "PREVIOUS RECORD LINE\n").unwrap();
+        let mut cmd = support::bin();
+        cmd.args(["-q", flag, target, s(&urls)]);
+        let file = || Stdio::from(OpenOptions::new().append(true).open(&out).unwrap());
+        let ended = match said {
+            // stderr into the file too: the message is then read back from it.
+            "stderr's file" => run_with_stderr(cmd, file()),
+            _ => run(cmd, Stdio::null(), file()),
+        };
+        assert_eq!(ended.code(), Some(2), "{flag} {target}: {}", ended.stderr);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            text.starts_with("PREVIOUS RECORD LINE\n"),
+            "{flag} {target}: {text}"
+        );
+        assert!(
+            ended.stderr.contains(said) || text.contains(said),
+            "{flag} {target}: {} {text}",
+            ended.stderr
+        );
+    }
+    // Devices hold nothing to lose: both reports may go to /dev/null.
+    let ended = crawl(&[
+        "-q",
+        "--stats",
+        "/dev/null",
+        "--timeline",
+        "/dev/null",
+        s(&urls),
+    ]);
+    assert_eq!(ended.code(), Some(0), "{}", ended.stderr);
+}
+
+/// Runs `cmd` with stderr going to `stderr` and stdout discarded.
+fn run_with_stderr(mut cmd: Command, stderr: Stdio) -> Ended {
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .status()
+        .unwrap();
+    Ended {
+        status,
+        stderr: String::new(),
+    }
+}

@@ -70,15 +70,22 @@ pub(super) fn not_overwritten(
             std::fs::metadata(out).ok(),
         ));
     }
+    // Records and messages go to stdout and stderr, which may be files too (`> out.jsonl`).
+    kept.push(("stdout's file".into(), None, fd_metadata(io::stdout())));
+    kept.push(("stderr's file".into(), None, fd_metadata(io::stderr())));
     for (flag, path) in [("--stats", &args.stats), ("--timeline", &args.timeline)] {
         let Some(path) = path.as_deref() else {
             continue;
         };
         let meta = std::fs::metadata(path).ok();
+        // A device or a pipe (/dev/null, /dev/stdout on a terminal) holds nothing to destroy.
+        if meta.as_ref().is_some_and(|m| !m.is_file()) {
+            continue;
+        }
         let clash = kept.iter().find(|(_, other, other_meta)| {
             let same_path = other.is_some_and(|o| same_place(o, path));
             let same_file = match (&meta, other_meta) {
-                (Some(a), Some(b)) => a.is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
+                (Some(a), Some(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
                 _ => false,
             };
             same_path || same_file
