@@ -89,7 +89,8 @@ impl Resolver {
     /// The addresses that may be connected to: all of them, or for the guard the public ones,
     /// and an error when none is left.
     fn screen(&self, host: String, found: Vec<SocketAddr>) -> Result<Addrs, PrivateAnswer> {
-        if !self.guard || self.proxies.contains(&host) {
+        // reqwest asks for a proxy's name as the setting spells it; names know no case.
+        if !self.guard || self.proxies.contains(&host.to_ascii_lowercase()) {
             return Ok(Box::new(found.into_iter()));
         }
         Ok(Box::new(public_only(host, found)?.into_iter()))
@@ -112,7 +113,7 @@ fn public_only(host: String, found: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, 
 /// The fixed answers for `host`: the whole of DNS while they are set, so that a test never
 /// asks a real resolver.
 fn answers(fixed: &Answers, host: &str) -> std::io::Result<Vec<SocketAddr>> {
-    let ips = fixed.get(host).ok_or_else(|| {
+    let ips = fixed.get(&host.to_ascii_lowercase()).ok_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::NotFound, "no such host (test DNS)")
     })?;
     Ok(ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect())
@@ -195,6 +196,8 @@ mod tests {
             .unwrap();
         let proxy = runtime.block_on(resolver.resolve(Name::from_str("proxy.corp").unwrap()));
         assert!(proxy.is_ok(), "the proxy itself is connected to");
+        let spelled = runtime.block_on(resolver.resolve(Name::from_str("PROXY.Corp").unwrap()));
+        assert!(spelled.is_ok(), "however its setting spells it");
         assert!(
             resolver.check("proxy.corp").is_err(),
             "but a page may not ask for it"
