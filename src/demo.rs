@@ -97,6 +97,7 @@ fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Confi
                 scope: Scope::default(),
                 fields: Vec::new(),
                 tag_mode: false,
+                passwords: Default::default(),
             },
             fetching: Fetching {
                 fetcher: Fetcher::new(Limits::default())?,

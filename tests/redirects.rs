@@ -705,3 +705,53 @@ fn waiting_for_a_hops_turn_does_not_spend_the_pages_timeout() {
         assert_eq!(record["title"], "tags", "{mode}: {record}");
     });
 }
+
+#[test]
+fn a_resumed_crawl_sends_the_url_lines_password_not_the_mask() {
+    // Basic dXNlcjpodW50ZXIy is user:hunter2.
+    let server = Server::start(|req: &Request, _| {
+        if req.header("authorization") != Some("Basic dXNlcjpodW50ZXIy") {
+            return Response::status(401);
+        }
+        match req.path.as_str() {
+            "/a" => page("a", &["/b".into()]),
+            _ => page("b", &[]),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (out, urls) = (dir.path().join("out.jsonl"), dir.path().join("urls.txt"));
+    std::fs::write(
+        &urls,
+        format!("http://user:hunter2@127.0.0.1:{}/a\n", server.port()),
+    )
+    .unwrap();
+    let (out, urls) = (out.to_str().unwrap(), urls.to_str().unwrap());
+    // The line alone, then the rest of a --depth 1 crawl, as after an interruption.
+    crawl(&["-q", "--no-robots", "-o", out, urls], "");
+    let run = crawl(
+        &[
+            "-q",
+            "--no-robots",
+            "--resume",
+            "--depth",
+            "1",
+            "-o",
+            out,
+            urls,
+        ],
+        "",
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(out).unwrap();
+    let b: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["url"].as_str().unwrap().ends_with("/b"))
+        .collect();
+    assert_eq!(b.len(), 1, "{text}");
+    assert_eq!(
+        b[0]["title"], "b",
+        "authenticated with the real password: {}",
+        b[0]
+    );
+}

@@ -20,6 +20,7 @@ use crate::observe::stats;
 use crate::output::resume::{self, ResumeError};
 use crate::output::Output;
 use crate::stop::Stop;
+use crate::urls::redact::Passwords;
 use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 
 mod files;
@@ -118,6 +119,7 @@ impl Config {
         // Every check has passed: from here on files change.
         let mut done = HashSet::new();
         let mut resumed = None;
+        let mut passwords = Passwords::default();
         let output = match &args.output {
             Some(path) => {
                 if let Some(recorded) = recorded {
@@ -128,6 +130,7 @@ impl Config {
                     // A sitemap's entries are crawled at its own depth, so they are owed even at
                     // --depth 0; a page's links only with --depth.
                     if (args.depth > 0 && !done.is_empty()) || !recorded.sitemaps.is_empty() {
+                        passwords = url_passwords(args.urls.as_deref());
                         resumed = Some(Refollow {
                             path: path.clone(),
                             sitemaps: recorded.sitemaps,
@@ -177,6 +180,7 @@ impl Config {
                     scope,
                     fields: args.field,
                     tag_mode: false,
+                    passwords,
                 },
                 fetching: Fetching {
                     fetcher,
@@ -211,6 +215,27 @@ fn lines_left(path: &std::path::Path, done: &HashSet<String>) -> Option<u64> {
         n += 1;
     }
     Some(n)
+}
+
+/// The passwords in a URL file, for the URLs --resume reads back masked: only a regular file
+/// can be read before the crawl reads it (stdin's lines would be gone).
+fn url_passwords(path: Option<&Path>) -> Passwords {
+    let mut passwords = Passwords::default();
+    let Some(file) = path
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .and_then(|p| File::open(p).ok())
+    else {
+        return passwords;
+    };
+    let mut input = BufReader::new(file);
+    let none = HashSet::new();
+    let mut lines = jobs(&none);
+    while let Some(Ok((line, _))) = lines.next_line(&mut input) {
+        if let Ok(url) = url::Url::parse(&line) {
+            passwords.learn(&url);
+        }
+    }
+    passwords
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::output::{Output, WriteError};
 use crate::parse::css::Select;
 use crate::parse::extract::Field;
 use crate::stop::Stop;
+use crate::urls::redact::Passwords;
 use counts::Counts;
 use gate::Gate;
 use lanes::Lanes;
@@ -71,6 +72,8 @@ pub struct Plan {
     pub fields: Vec<Field>,
     /// Write the mode into each record: compare -o appends three runs to one file.
     pub tag_mode: bool,
+    /// The URL lines' passwords, for the masked ones --resume reads back.
+    pub passwords: Passwords,
 }
 
 /// The client and the rules every request keeps to.

@@ -2,6 +2,7 @@
 //! shown nowhere else: records, messages and the frontier's keys carry `user:***@` instead.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use url::Url;
@@ -113,6 +114,37 @@ pub fn mask_url(url: &mut Url) {
     }
 }
 
+/// The passwords of the URL lines, for the URLs an earlier run's records give back with theirs
+/// masked (--resume follows the links of recorded pages): the mask is never sent as a password.
+#[derive(Debug, Default)]
+pub struct Passwords(HashMap<String, String>);
+
+impl Passwords {
+    /// Remembers the password `url` carries, for its user on its host and port.
+    pub fn learn(&mut self, url: &Url) {
+        if let Some(password) = url.password().filter(|p| *p != MASK) {
+            self.0.insert(Self::key(url), password.to_string());
+        }
+    }
+
+    /// Gives a masked URL its password back, or none when it is not known: a request without
+    /// a password is refused at worst, where one with the mask would be wrong.
+    pub fn restore(&self, url: &mut Url) {
+        if url.password() != Some(MASK) {
+            return;
+        }
+        let password = self.0.get(&Self::key(url)).map(String::as_str);
+        // Only URLs that can hold a password have one, so this cannot fail.
+        let _ = url.set_password(password);
+    }
+
+    fn key(url: &Url) -> String {
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or_default();
+        format!("{}@{host}:{port}", url.username())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +197,18 @@ mod tests {
         assert_eq!(mask(&long), "http://u:***@h/");
         // Quadratic, the first would take minutes; linear, milliseconds even in a debug build.
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_masked_url_gets_its_password_back_or_none() {
+        let mut passwords = Passwords::default();
+        passwords.learn(&Url::parse("http://me:hunter2@blog.example/").unwrap());
+        let mut known = Url::parse("http://me:***@blog.example:80/x").unwrap();
+        passwords.restore(&mut known);
+        assert_eq!(known.as_str(), "http://me:hunter2@blog.example/x");
+        let mut unknown = Url::parse("http://you:***@blog.example/x").unwrap();
+        passwords.restore(&mut unknown);
+        assert_eq!(unknown.as_str(), "http://you@blog.example/x");
     }
 
     #[test]

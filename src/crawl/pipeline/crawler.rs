@@ -62,7 +62,11 @@ impl Shared<'_> {
         track: Option<&mut Track>,
     ) -> Result<(Job, Url, Slot), Crawled> {
         let url = match &job.target {
-            Ok(url) => url.clone(),
+            Ok(url) => {
+                let mut url = url.clone();
+                self.work.plan.passwords.restore(&mut url);
+                url
+            }
             Err(e) => {
                 let fetched = Fetched::failed(e.clone());
                 return Err(Crawled::Page(Page { job, fetched }));
