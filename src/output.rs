@@ -149,8 +149,9 @@ pub fn replace_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if meta.as_ref().is_some_and(|m| !m.is_file()) {
         return std::fs::write(path, bytes);
     }
-    // Through a link, the file it points to is replaced; the link stays.
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    // Through a link, the file it points to is replaced (or made, if it is not there yet); the
+    // link stays.
+    let target = landing(path).unwrap_or_else(|| path.to_path_buf());
     let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
         return std::fs::write(path, bytes);
     };
@@ -175,6 +176,28 @@ pub fn replace_whole(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => std::fs::write(path, bytes),
         other => other,
     }
+}
+
+/// Where writing to `path` would land: its links followed (even to a file not there yet), its
+/// directory made absolute.
+pub fn landing(path: &Path) -> Option<PathBuf> {
+    let mut path = path.to_path_buf();
+    // As many links as the kernel follows before it gives up with ELOOP.
+    for _ in 0..40 {
+        match std::fs::read_link(&path) {
+            Ok(target) => {
+                let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+                path = dir.join(target);
+            }
+            Err(_) => break,
+        }
+    }
+    let name = path.file_name()?.to_owned();
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(dir).ok()?.join(name))
 }
 
 #[cfg(test)]
@@ -212,7 +235,13 @@ mod tests {
         replace_whole(&link, b"newer\n").unwrap();
         assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "newer\n");
+        // A link to a file not there yet makes the file, and stays a link.
+        let (dangling, later) = (dir.path().join("dangling"), dir.path().join("later.json"));
+        std::os::unix::fs::symlink(&later, &dangling).unwrap();
+        replace_whole(&dangling, b"first\n").unwrap();
+        assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&later).unwrap(), "first\n");
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 2, "no temporary file is left");
+        assert_eq!(names.len(), 4, "no temporary file is left");
     }
 }

@@ -7,10 +7,11 @@ use std::io;
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::CrawlArgs;
 use crate::exit::UsageError;
+use crate::output::landing;
 
 /// The file behind a standard stream, if it has one.
 pub(super) fn fd_metadata(stream: impl AsFd) -> Option<Metadata> {
@@ -133,27 +134,5 @@ fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {
 /// Whether two paths name one file, whether it exists yet or not: through symbolic links, `.`
 /// and `..`, and relative or absolute spellings alike.
 fn same_place(a: &Path, b: &Path) -> bool {
-    a == b || matches!((place(a), place(b)), (Some(a), Some(b)) if a == b)
-}
-
-/// Where writing to `path` would land: its links followed (even to a file not there yet), its
-/// directory made absolute.
-fn place(path: &Path) -> Option<PathBuf> {
-    let mut path = path.to_path_buf();
-    // As many links as the kernel follows before it gives up with ELOOP.
-    for _ in 0..40 {
-        match std::fs::read_link(&path) {
-            Ok(target) => {
-                let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-                path = dir.join(target);
-            }
-            Err(_) => break,
-        }
-    }
-    let name = path.file_name()?.to_owned();
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    Some(std::fs::canonicalize(dir).ok()?.join(name))
+    a == b || matches!((landing(a), landing(b)), (Some(a), Some(b)) if a == b)
 }
