@@ -23,6 +23,9 @@ pub struct Screen {
     pins: Arc<Vec<String>>,
     /// Whether each name looked up here resolves to a public address: once per name.
     names: Arc<Mutex<HashMap<String, bool>>>,
+    /// What `check` found for each name a proxy was asked for: once per name, the refusal's
+    /// words or none.
+    checked: Arc<Mutex<HashMap<String, Option<String>>>>,
 }
 
 impl Screen {
@@ -38,6 +41,7 @@ impl Screen {
             proxies,
             pins: Arc::new(pins),
             names: Arc::default(),
+            checked: Arc::default(),
         }
     }
 
@@ -62,9 +66,14 @@ impl Screen {
             return Ok(());
         }
         let host = hop.url.host_str().unwrap_or_default();
-        self.guard
-            .check(host)
-            .map_err(|refused| PageError::new(ErrorKind::Blocked, refused.to_string()))
+        let known = self.checked.lock().unwrap().get(host).cloned();
+        let refused = known.unwrap_or_else(|| {
+            let refused = self.guard.check(host).err().map(|r| r.to_string());
+            let mut checked = self.checked.lock().unwrap();
+            checked.insert(host.to_string(), refused.clone());
+            refused
+        });
+        refused.map_or(Ok(()), |why| Err(PageError::new(ErrorKind::Blocked, why)))
     }
 
     /// Whether a response from `url`, received from `peer`, came from a public place. The
