@@ -401,7 +401,9 @@ fn resolve_pin(s: &str) -> Result<(String, std::net::IpAddr), String> {
             _ => return Err(not_an_ip(rest)),
         },
     };
-    Ok((host.to_ascii_lowercase(), ip))
+    // `blog.example.` and `blog.example` are one host: the pin is kept without the dot, and
+    // the clients answer for both spellings.
+    Ok((host.trim_end_matches('.').to_ascii_lowercase(), ip))
 }
 
 /// A rejected value's message on one line, built from its parts: clap's own puts the value in

@@ -176,9 +176,8 @@ macro_rules! configure {
             builder = builder.pool_max_idle_per_host(0);
         }
         for (host, ip) in &limits.resolve {
-            // `blog.example.` and `blog.example` are one host, whichever the pin or the URL says.
-            let host = host.trim_end_matches('.');
-            for name in [host.to_string(), format!("{host}.")] {
+            // A pin holds for its host written with or without the trailing dot.
+            for name in [host.clone(), format!("{host}.")] {
                 builder = builder.resolve(&name, SocketAddr::new(*ip, 0));
             }
         }
@@ -548,8 +547,7 @@ fn refused(
         fetched.final_url = Some(hop.url.clone());
         fetched.status = Some(status.as_u16());
     }
-    fetched.redirects = chain.len() as u32;
-    (fetched, Retry::No)
+    after(chain, (fetched, Retry::No))
 }
 
 /// Sleeps in short steps so a stop is noticed; says whether the whole wait happened.
@@ -590,9 +588,9 @@ fn failed_send(e: reqwest::Error) -> (Fetched, Retry) {
     (Fetched::failed(error), retry)
 }
 
-/// A URL's bytes (a URL line, a Location header) as text that keeps them all: valid UTF-8 as it is, and each other byte as
-/// `%XX`, which is how curl and browsers send such a byte, so the server is asked for the path
-/// the bytes name and the record shows which bytes they were.
+/// A URL's bytes (a URL line, a Location header) as text that keeps them all: valid UTF-8 as
+/// it is, and each other byte as `%XX`, which is how curl and browsers send such a byte, so the
+/// server is asked for the path the bytes name and the record shows which bytes they were.
 pub fn url_text(bytes: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return Cow::Borrowed(text);

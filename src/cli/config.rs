@@ -199,41 +199,38 @@ impl Config {
     }
 }
 
-/// The URL lines in a file that the feeder will take, by the feeder's own rules: a resumed
-/// crawl's records are no count of them, since sitemap entries and followed links have
-/// records too. Only a regular file can be read twice: counting a pipe (`crawl <(...)`,
-/// /dev/stdin, a FIFO) would eat the lines the crawl is for.
-fn lines_left(path: &std::path::Path, done: &HashSet<String>) -> Option<u64> {
+/// Reads the URL lines of a file ahead of the crawl, by the feeder's own rules, skipping those
+/// in `done`; None when it is not a regular file, the only kind that can be read twice
+/// (reading a pipe, `crawl <(...)`, /dev/stdin or a FIFO, would eat the lines the crawl is for).
+fn read_ahead(path: &Path, done: &HashSet<String>, mut each: impl FnMut(&str)) -> Option<()> {
     if !std::fs::metadata(path).ok()?.is_file() {
         return None;
     }
     let mut input = BufReader::new(File::open(path).ok()?);
     let mut lines = jobs(done);
-    let mut n = 0;
     while let Some(line) = lines.next_line(&mut input) {
-        line.ok()?;
-        n += 1;
+        each(&line.ok()?.0);
     }
+    Some(())
+}
+
+/// The URL lines in a file that the feeder will take: a resumed crawl's records are no count
+/// of them, since sitemap entries and followed links have records too.
+fn lines_left(path: &Path, done: &HashSet<String>) -> Option<u64> {
+    let mut n = 0;
+    read_ahead(path, done, |_| n += 1)?;
     Some(n)
 }
 
-/// The passwords in a URL file, for the URLs --resume reads back masked: only a regular file
-/// can be read before the crawl reads it (stdin's lines would be gone).
+/// The passwords in a URL file, for the URLs --resume reads back masked.
 fn url_passwords(path: Option<&Path>) -> Passwords {
     let mut passwords = Passwords::default();
-    let Some(file) = path
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-        .and_then(|p| File::open(p).ok())
-    else {
-        return passwords;
-    };
-    let mut input = BufReader::new(file);
-    let none = HashSet::new();
-    let mut lines = jobs(&none);
-    while let Some(Ok((line, _))) = lines.next_line(&mut input) {
-        if let Ok(url) = url::Url::parse(&line) {
-            passwords.learn(&url);
-        }
+    if let Some(path) = path {
+        read_ahead(path, &HashSet::new(), |line| {
+            if let Ok(url) = url::Url::parse(line) {
+                passwords.learn(&url);
+            }
+        });
     }
     passwords
 }

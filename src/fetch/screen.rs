@@ -21,11 +21,9 @@ pub struct Screen {
     guard: dns::Resolver,
     /// Hosts pinned with --resolve.
     pins: Arc<Vec<String>>,
-    /// Whether each name looked up here resolves to a public address: once per name.
-    names: Arc<Mutex<HashMap<String, bool>>>,
-    /// What `check` found for each name a proxy was asked for: once per name, the refusal's
-    /// words or none.
-    checked: Arc<Mutex<HashMap<String, Option<String>>>>,
+    /// What the guard made of each name looked up here, once per name: the refusal's words
+    /// when it resolves to private addresses only, else none.
+    names: Arc<Mutex<HashMap<String, Option<String>>>>,
 }
 
 impl Screen {
@@ -34,14 +32,13 @@ impl Screen {
         let pins = limits
             .resolve
             .iter()
-            .map(|(host, _)| host.trim_end_matches('.').to_string())
+            .map(|(host, _)| host.clone())
             .collect();
         Screen {
             guard: dns::Resolver::new(true, proxies.hosts.clone()),
             proxies,
             pins: Arc::new(pins),
             names: Arc::default(),
-            checked: Arc::default(),
         }
     }
 
@@ -66,14 +63,8 @@ impl Screen {
             return Ok(());
         }
         let host = hop.url.host_str().unwrap_or_default();
-        let known = self.checked.lock().unwrap().get(host).cloned();
-        let refused = known.unwrap_or_else(|| {
-            let refused = self.guard.check(host).err().map(|r| r.to_string());
-            let mut checked = self.checked.lock().unwrap();
-            checked.insert(host.to_string(), refused.clone());
-            refused
-        });
-        refused.map_or(Ok(()), |why| Err(PageError::new(ErrorKind::Blocked, why)))
+        self.refusal(host)
+            .map_or(Ok(()), |why| Err(PageError::new(ErrorKind::Blocked, why)))
     }
 
     /// Whether a response from `url`, received from `peer`, came from a public place. The
@@ -94,7 +85,7 @@ impl Screen {
         }
         match peer.filter(|_| !self.proxies.intercept(url)) {
             Some(peer) => !private::is_private_ip(peer.ip()),
-            None => self.name_is_public(host),
+            None => self.refusal(host).is_none(),
         }
     }
 
@@ -103,8 +94,9 @@ impl Screen {
         let Some(Host::Domain(host)) = url.host() else {
             return false;
         };
-        let known = self.names.lock().unwrap().contains_key(host);
-        !known && !self.pinned(host) && (peer.is_none() || self.proxies.intercept(url))
+        !self.pinned(host)
+            && (peer.is_none() || self.proxies.intercept(url))
+            && !self.names.lock().unwrap().contains_key(host)
     }
 
     fn pinned(&self, host: &str) -> bool {
@@ -112,12 +104,14 @@ impl Screen {
         self.pins.iter().any(|pin| pin == host)
     }
 
-    fn name_is_public(&self, host: &str) -> bool {
-        if let Some(&public) = self.names.lock().unwrap().get(host) {
-            return public;
+    /// Why the guard refuses `host`, if it does, looked up once per name.
+    fn refusal(&self, host: &str) -> Option<String> {
+        if let Some(known) = self.names.lock().unwrap().get(host) {
+            return known.clone();
         }
-        let public = self.guard.check(host).is_ok();
-        self.names.lock().unwrap().insert(host.to_string(), public);
-        public
+        let refused = self.guard.check(host).err().map(|r| r.to_string());
+        let mut names = self.names.lock().unwrap();
+        names.insert(host.to_string(), refused.clone());
+        refused
     }
 }
