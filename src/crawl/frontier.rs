@@ -1,6 +1,6 @@
-//! Which URLs a crawl visits, each once, level by level, and how it knows it is done: an
-//! in-flight count, never a timeout. The rules live here; the state behind them lives in a
-//! `Store`, and the jobs travel on channels.
+//! Which URLs a crawl visits, each once and at its shortest depth, with the levels pipelined, and
+//! how it knows it is done: in-flight counts, never a timeout. The rules live here; the state
+//! behind them lives in a `Store`, and the jobs travel on channels.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use crate::observe::tally::Entries;
 use crate::output::record::Link;
 use crate::urls::normalize::normalize;
 pub use job::{Job, Print, Ticket};
-pub use store::{Claim, MemoryStore, Store};
+pub use store::{Claim, MemoryStore, Standing, Step, Store};
 
 mod job;
 mod store;
@@ -64,9 +64,14 @@ pub struct Skipped {
     pub robots_redirects: AtomicU64,
 }
 
-/// Pages are visited breadth first, one level at a time: links found at depth d wait in the
-/// store until every page of depth d is done, so each page gets its shortest depth whatever the
-/// thread timing, and a run with --depth N visits the same set every time.
+/// Pages are fetched as soon as they are found, but finish level by level: a page of depth d
+/// (its record written, its links followed) waits until every page above it has finished. So
+/// the links of depth d+1 that a page of depth d finds can be fetched while other pages of depth
+/// d are still in flight, yet every URL is claimed at its shortest depth, in the same order as if
+/// each level had waited for the last: a run with --depth N visits the same set, with the same
+/// records, every time. A link fetched ahead whose URL a page of the level above then claims
+/// after all (a sitemap entry, or where a redirect landed) makes no record.
+#[derive(Clone)]
 pub struct Frontier {
     inner: Arc<Inner>,
 }
@@ -80,7 +85,12 @@ pub struct Inner {
     skipped: Arc<Skipped>,
     /// Sitemap entries listed and turned away, for the progress bar's total.
     entries: Arc<Entries>,
+    /// Called when pages of a depth may finish: those kept waiting for it can go on.
+    opened: Opened,
 }
+
+/// What lets go of the pages kept waiting for their level, up to the depth it is given.
+pub type Opened = Box<dyn Fn(u32) + Send + Sync>;
 
 impl Frontier {
     pub fn new(
@@ -89,6 +99,7 @@ impl Frontier {
         transport: Transport,
         skipped: Arc<Skipped>,
         entries: Arc<Entries>,
+        opened: Opened,
     ) -> Frontier {
         Frontier {
             inner: Arc::new(Inner {
@@ -97,14 +108,15 @@ impl Frontier {
                 transport,
                 skipped,
                 entries,
+                opened,
             }),
         }
     }
 
-    /// The feeder's share of the in-flight count, which every store starts with: dropped when
-    /// it has no more lines.
+    /// The feeder's share: level 0 is not complete while URL lines are still read. Dropped
+    /// when it has no more lines, or will read no more.
     pub fn feeder(&self) -> Ticket {
-        Ticket::attached(&self.inner)
+        Ticket::feeder(&self.inner)
     }
 
     /// Queues a URL line. Every line counts, even a repeat: each gets its record.
@@ -116,14 +128,21 @@ impl Frontier {
         if !store.admit() {
             return false;
         }
-        if let Ok(url) = &job.target {
+        // Without links to follow, nothing asks whether a URL line was seen, but a sitemap's
+        // entries: a million lines cost no memory per line.
+        if let Some(url) = job
+            .target
+            .as_ref()
+            .ok()
+            .filter(|_| self.inner.scope.depth > 0)
+        {
             if store.claim(print(url), 0) == Claim::Taken {
                 // The link it takes from the next level was admitted already.
                 store.refund();
             }
         }
-        store.begin(1);
-        job.ticket = Ticket::attached(&self.inner);
+        store.begin(0, 1);
+        job.ticket = Ticket::attached(&self.inner, 0);
         let _ = transport.seeds.send(job);
         true
     }
@@ -149,14 +168,26 @@ impl Frontier {
     }
 
     /// Marks where a redirect landed as seen, so links to it are not fetched again, including
-    /// one found before the redirect and waiting for the next level.
+    /// one claimed for the next level, whose job then makes no record.
     /// `depth` is that of the page redirected.
     pub fn landed(&self, url: &Url, depth: u32) {
         self.inner.store.claim(print(url), depth);
     }
 
-    /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule wait for the
-    /// next level. `from_public`: the page came from a public address, so its links must not
+    /// A page's response is in. Where it was redirected to is claimed at once if the page may
+    /// finish now, rather than when it is parsed, so that a link to that URL fetched ahead
+    /// meanwhile is less often fetched for nothing; later, it would make no record either way.
+    pub fn arrived(&self, job: &Job, landed: Option<&Url>) {
+        let redirected = |url: &&Url| job.target.as_ref().is_ok_and(|asked| asked != *url);
+        if let Some(url) = landed.filter(redirected) {
+            if self.inner.store.may_finish(job.depth, &mut || {}) {
+                self.landed(url, job.depth);
+            }
+        }
+    }
+
+    /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule are claimed
+    /// for the next level and sent. `from_public`: the page came from a public address, so its links must not
     /// lead to private ones. The links are judged before the store is asked, so that no lock
     /// is held while URLs are parsed, normalized and matched.
     pub fn discovered(
@@ -181,7 +212,8 @@ impl Frontier {
                 Some((print, job(key, url, depth + 1, &parent, scope, guarded)))
             })
             .collect();
-        self.inner.store.wait(depth + 1, found);
+        let send = self.inner.store.found(depth + 1, found);
+        self.inner.dispatch(depth + 1, send);
     }
 
     /// URLs a sitemap lists join the sitemap's own level, so they are sent at once. `nesting`
@@ -223,7 +255,8 @@ impl Frontier {
             if admitted || store.admit() {
                 let mut job = job(key, url, depth, &parent, scope, guarded);
                 job.sitemaps = nesting + 1;
-                self.inner.send(vec![job]);
+                store.begin(depth, 1);
+                self.inner.dispatch(depth, vec![job]);
             }
         }
     }
@@ -245,30 +278,65 @@ impl Frontier {
     pub fn requeue(&self, job: Job) {
         let _ = self.inner.transport.jobs.send(Msg::Job(job));
     }
-}
 
-impl Inner {
-    /// One job is finished. The last one of a level releases the next level; when there is
-    /// none, the crawl is over.
-    fn done(self: &Arc<Self>) {
-        if !self.store.finish() {
-            return;
-        }
-        let next = self.store.release();
-        if next.is_empty() {
-            for _ in 0..self.transport.takers {
-                let _ = self.transport.jobs.send(Msg::Quit);
-            }
-        } else {
-            self.send(next);
+    /// Whether a followed link or sitemap entry still stands for its URL at its depth; a URL
+    /// line always does.
+    pub fn standing(&self, job: &Job) -> Standing {
+        match job.parent {
+            None => Standing::Live { unguarded: false },
+            Some(_) => self.inner.store.standing(Print::of(&job.line), job.depth),
         }
     }
 
-    fn send(self: &Arc<Self>, jobs: Vec<Job>) {
-        // Counted before any is sent, so a fast crawler cannot take the count to zero early.
-        self.store.begin(jobs.len());
+    /// Whether a page at `depth` may finish now (every level above it is complete); if not,
+    /// `park` keeps it until `Opened` is called with its depth.
+    pub fn may_finish(&self, depth: u32, park: &mut dyn FnMut()) -> bool {
+        self.inner.store.may_finish(depth, park)
+    }
+
+    /// Sends a link again without the guard: it was fetched guarded and refused, and then a
+    /// page of its level on a private address found it too. The caller's ticket for the first
+    /// try is still held, so the level cannot complete in between.
+    pub fn again(&self, mut job: Job) {
+        job.guarded = false;
+        job.ticket = Ticket::default();
+        self.inner.store.begin(job.depth, 1);
+        self.inner.dispatch(job.depth, vec![job]);
+    }
+}
+
+impl Inner {
+    /// One job of level `depth` is finished.
+    fn done(self: &Arc<Self>, depth: u32) {
+        let step = self.store.finish(depth);
+        self.stepped(step);
+    }
+
+    /// The URL lines are all read: links held for level 1 go.
+    fn fed(self: &Arc<Self>) {
+        let (held, step) = self.store.fed();
+        self.dispatch(1, held);
+        self.stepped(step);
+    }
+
+    /// Lets go of the pages waiting for a level now complete; when nothing is left, the crawl
+    /// is over.
+    fn stepped(&self, step: Step) {
+        if let Some(depth) = step.opened {
+            (self.opened)(depth);
+        }
+        if step.over {
+            for _ in 0..self.transport.takers {
+                let _ = self.transport.jobs.send(Msg::Quit);
+            }
+        }
+    }
+
+    /// Sends jobs the store has counted in flight already, so that a fast crawler cannot take
+    /// the count to zero early.
+    fn dispatch(self: &Arc<Self>, depth: u32, jobs: Vec<Job>) {
         for mut job in jobs {
-            job.ticket = Ticket::attached(self);
+            job.ticket = Ticket::attached(self, depth);
             let _ = self.transport.jobs.send(Msg::Job(job));
         }
     }
@@ -334,9 +402,13 @@ fn job(
 mod tests {
     use super::*;
     use crossbeam_channel::{bounded, unbounded, Receiver};
+    use std::sync::Mutex;
 
-    /// A frontier with one taker, and the ends its jobs come out of.
-    fn frontier(scope: Scope) -> (Frontier, Receiver<Msg>, Receiver<Job>) {
+    /// The depths a frontier opened, in order.
+    type Log = Arc<Mutex<Vec<u32>>>;
+
+    /// A frontier with one taker, the ends its jobs come out of, and the depths it opened.
+    fn frontier(scope: Scope) -> (Frontier, Receiver<Msg>, Receiver<Job>, Log) {
         let (jobs, links) = unbounded();
         let (seeds, lines) = bounded(16);
         let store = Box::new(MemoryStore::new(scope.max_pages));
@@ -345,8 +417,18 @@ mod tests {
             seeds,
             takers: 1,
         };
-        let frontier = Frontier::new(scope, store, transport, Arc::default(), Arc::default());
-        (frontier, links, lines)
+        let opened = Arc::new(Mutex::new(Vec::new()));
+        let log = opened.clone();
+        let on_open: Opened = Box::new(move |depth| log.lock().unwrap().push(depth));
+        let frontier = Frontier::new(
+            scope,
+            store,
+            transport,
+            Arc::default(),
+            Arc::default(),
+            on_open,
+        );
+        (frontier, links, lines, opened)
     }
 
     fn found(hrefs: &[&str]) -> Vec<Link> {
@@ -367,6 +449,22 @@ mod tests {
         frontier.seed(Job::seed(line.into(), Ok(url(line))))
     }
 
+    fn discover(frontier: &Frontier, page: &str, depth: u32, hrefs: &[&str]) {
+        let host: Arc<str> = url(page).host_str().unwrap().into();
+        frontier.discovered(&url(page), true, depth, &host, &found(hrefs));
+    }
+
+    /// The jobs sent so far.
+    fn jobs(links: &Receiver<Msg>) -> Vec<Job> {
+        links
+            .try_iter()
+            .filter_map(|msg| match msg {
+                Msg::Job(job) => Some(job),
+                Msg::Quit => None,
+            })
+            .collect()
+    }
+
     /// The URLs of the jobs sent so far, or "quit".
     fn sent(links: &Receiver<Msg>) -> Vec<String> {
         links
@@ -378,43 +476,178 @@ mod tests {
             .collect()
     }
 
+    fn may_finish(frontier: &Frontier, depth: u32) -> bool {
+        frontier.may_finish(depth, &mut || {})
+    }
+
     #[test]
-    fn a_level_is_released_when_its_last_job_is_done_and_the_crawl_ends_with_quit() {
-        let scope = Scope {
+    fn links_of_the_lines_wait_until_every_line_is_read_and_the_crawl_ends_with_quit() {
+        let (frontier, links, lines, _) = frontier(Scope {
             depth: 2,
             ..Scope::default()
-        };
-        let (frontier, links, lines) = frontier(scope);
+        });
         let feeding = frontier.feeder();
         assert!(seed(&frontier, "http://a.test/"));
-        drop(feeding);
         let home = lines.try_recv().unwrap();
-        let scope: Arc<str> = "a.test".into();
-        frontier.discovered(
-            &url("http://a.test/"),
-            true,
+        discover(
+            &frontier,
+            "http://a.test/",
             0,
-            &scope,
-            &found(&[
+            &[
                 "http://a.test/1",
                 "http://a.test/2#x",
                 "http://b.test/",
                 "mailto:x@y",
                 "http://a.test/1",
-            ]),
-        );
-        assert!(
-            sent(&links).is_empty(),
-            "level 1 waits for level 0 to be done"
+                "http://a.test/late",
+            ],
         );
         drop(home);
-        // Taking level 1's jobs and dropping them finishes it, and with it the crawl.
-        assert_eq!(sent(&links), ["http://a.test/1", "http://a.test/2", "quit"]);
+        assert!(sent(&links).is_empty(), "a later line may be one of them");
+        // A later line has one of them at depth 0: the line takes it.
+        assert!(seed(&frontier, "http://a.test/late"));
+        drop(lines.try_recv().unwrap());
+        drop(feeding);
+        let level1 = jobs(&links);
+        let urls: Vec<_> = level1.iter().map(|j| j.line.as_str()).collect();
+        assert_eq!(urls, ["http://a.test/1", "http://a.test/2"]);
+        drop(level1);
+        assert_eq!(sent(&links), ["quit"]);
+    }
+
+    #[test]
+    fn the_next_level_is_fetched_while_this_one_is_in_flight_but_finishes_after_it() {
+        let (frontier, links, lines, opened) = frontier(Scope {
+            depth: 3,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        discover(
+            &frontier,
+            "http://a.test/",
+            0,
+            &["http://a.test/1", "http://a.test/2"],
+        );
+        assert!(may_finish(&frontier, 0));
+        drop(home);
+        assert_eq!(*opened.lock().unwrap(), [1], "level 0 is complete");
+        let mut level1 = jobs(&links);
+        let slow = level1.pop().unwrap();
+        let fast = level1.pop().unwrap();
+        assert!(may_finish(&frontier, 1));
+        discover(&frontier, "http://a.test/1", 1, &["http://a.test/1/a"]);
+        drop(fast);
+        // Level 2 is sent while /2 is still in flight...
+        let level2 = jobs(&links);
+        assert_eq!(level2.len(), 1);
+        assert_eq!(level2[0].line, "http://a.test/1/a");
+        // ...but its pages wait for level 1 to finish: /2 may still link to the same URLs.
+        let mut parked = false;
+        assert!(!frontier.may_finish(2, &mut || parked = true));
+        assert!(parked);
+        discover(
+            &frontier,
+            "http://a.test/2",
+            1,
+            &["http://a.test/1/a", "http://a.test/2/a"],
+        );
+        drop(slow);
+        assert_eq!(*opened.lock().unwrap(), [1, 2]);
+        assert!(may_finish(&frontier, 2));
+        assert_eq!(
+            sent(&links),
+            ["http://a.test/2/a"],
+            "found once, at depth 2"
+        );
+        drop(level2);
+        assert_eq!(sent(&links), ["quit"]);
+    }
+
+    #[test]
+    fn a_link_fetched_ahead_is_gone_once_a_sitemap_or_a_redirect_of_the_level_above_claims_it() {
+        let (frontier, links, lines, _) = frontier(Scope {
+            depth: 3,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        discover(
+            &frontier,
+            "http://a.test/",
+            0,
+            &["http://a.test/1", "http://a.test/map.xml"],
+        );
+        drop(home);
+        let level1 = jobs(&links);
+        discover(
+            &frontier,
+            "http://a.test/1",
+            1,
+            &["http://a.test/x", "http://a.test/y"],
+        );
+        let ahead = jobs(&links);
+        assert!(ahead
+            .iter()
+            .all(|job| frontier.standing(job) == Standing::Live { unguarded: false }));
+        // The sitemap at depth 1 lists /x: the entry is at depth 1, the link's job is gone.
+        let host: Arc<str> = "a.test".into();
+        let map = url("http://a.test/map.xml");
+        frontier.listed(&map, true, 1, 0, &host, &found(&["http://a.test/x"]));
+        frontier.landed(&url("http://a.test/y"), 1);
+        assert!(ahead
+            .iter()
+            .all(|job| frontier.standing(job) == Standing::Gone));
+        let entry = jobs(&links);
+        assert_eq!(entry[0].line, "http://a.test/x");
+        assert_eq!(entry[0].depth, 1);
+        assert_eq!(
+            frontier.standing(&entry[0]),
+            Standing::Live { unguarded: false }
+        );
+        drop((level1, ahead, entry));
+        assert_eq!(sent(&links), ["quit"]);
+    }
+
+    #[test]
+    fn a_link_found_again_on_a_private_page_of_its_level_stands_unguarded() {
+        let (frontier, links, lines, _) = frontier(Scope {
+            depth: 2,
+            all_hosts: true,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        discover(
+            &frontier,
+            "http://a.test/",
+            0,
+            &["http://a.test/1", "http://a.test/2"],
+        );
+        drop(home);
+        let _level1 = jobs(&links);
+        discover(&frontier, "http://a.test/1", 1, &["http://c.test/"]);
+        let ahead = jobs(&links);
+        assert!(ahead[0].guarded);
+        let host: Arc<str> = "a.test".into();
+        let private = found(&["http://c.test/"]);
+        frontier.discovered(&url("http://a.test/2"), false, 1, &host, &private);
+        assert_eq!(
+            frontier.standing(&ahead[0]),
+            Standing::Live { unguarded: true }
+        );
+        assert!(jobs(&links).is_empty(), "claimed once");
     }
 
     #[test]
     fn tickets_finish_jobs_however_they_end() {
-        let (frontier, links, lines) = frontier(Scope {
+        let (frontier, links, lines, _) = frontier(Scope {
             depth: 1,
             ..Scope::default()
         });
@@ -432,7 +665,7 @@ mod tests {
 
     #[test]
     fn links_to_private_addresses_from_public_pages_are_counted_not_followed() {
-        let (frontier, links, lines) = frontier(Scope {
+        let (frontier, links, lines, _) = frontier(Scope {
             depth: 1,
             all_hosts: true,
             ..Scope::default()
@@ -441,8 +674,12 @@ mod tests {
         seed(&frontier, "http://a.test/");
         drop(feeding);
         let page = lines.try_recv().unwrap();
-        let hrefs = found(&["http://127.0.0.1/", "http://[::1]/x", "http://b.test/"]);
-        frontier.discovered(&url("http://a.test/"), true, 0, &"a.test".into(), &hrefs);
+        discover(
+            &frontier,
+            "http://a.test/",
+            0,
+            &["http://127.0.0.1/", "http://[::1]/x", "http://b.test/"],
+        );
         drop(page);
         assert_eq!(sent(&links), ["http://b.test/", "quit"]);
         assert_eq!(frontier.inner.skipped.blocked.load(Ordering::Relaxed), 2);
@@ -450,19 +687,18 @@ mod tests {
 
     #[test]
     fn the_budget_stops_the_feeder_and_counts_links_too() {
-        let (frontier, links, lines) = frontier(Scope {
+        let (frontier, links, lines, _) = frontier(Scope {
             depth: 1,
             max_pages: Some(2),
             ..Scope::default()
         });
         let feeding = frontier.feeder();
         assert!(seed(&frontier, "http://a.test/"));
-        frontier.discovered(
-            &url("http://a.test/"),
-            false,
+        discover(
+            &frontier,
+            "http://a.test/",
             0,
-            &"a.test".into(),
-            &found(&["http://a.test/1", "http://a.test/2"]),
+            &["http://a.test/1", "http://a.test/2"],
         );
         assert!(!seed(&frontier, "http://a.test/3"), "the budget is spent");
         drop(feeding);

@@ -26,6 +26,7 @@ use crate::stop::Stop;
 use crate::urls::redact::Passwords;
 use counts::Counts;
 use gate::Gate;
+use hold::{Held, Lot};
 use lanes::Lanes;
 use writer::write_all;
 
@@ -34,6 +35,7 @@ mod counts;
 mod crawler;
 mod finish;
 mod gate;
+mod hold;
 mod lanes;
 pub mod lines;
 mod pools;
@@ -249,12 +251,14 @@ impl Work {
             seeds: seed_tx,
             takers,
         };
+        let (lot, ready) = Lot::new();
         let frontier = Frontier::new(
             self.plan.scope.clone(),
             Box::new(MemoryStore::new(self.plan.scope.max_pages)),
             transport,
             self.counts.skipped.clone(),
             self.entries.clone(),
+            Lot::opener(&lot),
         );
         if let Some(refollow) = &self.plan.resumed {
             self.follow_recorded(&frontier, refollow)?;
@@ -262,6 +266,8 @@ impl Work {
         let shared = Shared {
             work: self,
             frontier: &frontier,
+            lot: &lot,
+            ready: &ready,
         };
         match self.plan.mode {
             Mode::Single => shared.single(lines, &link_rx, &seed_rx),
@@ -275,4 +281,7 @@ impl Work {
 struct Shared<'a> {
     work: &'a Work,
     frontier: &'a Frontier,
+    /// Pages fetched ahead of their level wait here, and come back on `ready`.
+    lot: &'a Lot,
+    ready: &'a crossbeam_channel::Receiver<Held>,
 }

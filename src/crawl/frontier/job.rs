@@ -56,23 +56,40 @@ impl Print {
     }
 }
 
-/// A job's share of the in-flight count. Dropping it finishes the job exactly once, whether the
-/// job was recorded, skipped, put back for later (the ticket moves with it) or dropped in a
-/// stop; the last one of a level releases the next. A ticket of a job not sent yet is detached.
+/// A job's share of its level's in-flight count, or the feeder's. Dropping it finishes the job
+/// exactly once, whether the job was recorded, skipped, put back for later (the ticket moves
+/// with it), kept waiting for its level or dropped in a stop; the last one of a level completes
+/// it. A ticket of a job not sent yet is detached.
 #[derive(Default)]
-pub struct Ticket(Option<Weak<Inner>>);
+pub struct Ticket(Option<(Weak<Inner>, Share)>);
+
+#[derive(Clone, Copy)]
+enum Share {
+    Job { depth: u32 },
+    Feeder,
+}
 
 impl Ticket {
-    pub(super) fn attached(inner: &Arc<Inner>) -> Ticket {
-        Ticket(Some(Arc::downgrade(inner)))
+    pub(super) fn attached(inner: &Arc<Inner>, depth: u32) -> Ticket {
+        Ticket(Some((Arc::downgrade(inner), Share::Job { depth })))
+    }
+
+    pub(super) fn feeder(inner: &Arc<Inner>) -> Ticket {
+        Ticket(Some((Arc::downgrade(inner), Share::Feeder)))
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        let Some((weak, share)) = self.0.take() else {
+            return;
+        };
         // A frontier already gone has nothing left to finish.
-        if let Some(inner) = self.0.take().and_then(|weak| weak.upgrade()) {
-            inner.done();
+        if let Some(inner) = weak.upgrade() {
+            match share {
+                Share::Job { depth } => inner.done(depth),
+                Share::Feeder => inner.fed(),
+            }
         }
     }
 }

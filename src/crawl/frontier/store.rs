@@ -1,42 +1,72 @@
-//! Where a crawl's state lives, behind one seam: the seen set, the links waiting for their
-//! level, the in-flight count and the --max-pages budget. The frontier decides what to ask; a
-//! store answers each question atomically, here in memory, elsewhere in a shared one.
+//! Where a crawl's state lives, behind one seam: the seen set, the links claimed for each open
+//! level, the count of jobs in flight per level and the --max-pages budget. The frontier decides
+//! what to ask; a store answers each question atomically, here in memory, elsewhere in a shared
+//! one.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::job::{Job, Print};
+use seen::Seen;
+
+mod seen;
 
 /// What claiming a URL for a level found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     New,
-    /// It was a link waiting for a deeper level, which is now dropped: its admission passes to
-    /// the claimer.
+    /// It was a link claimed for a deeper level, which is now gone: its admission passes to the
+    /// claimer, and its job, fetched or not, makes no record.
     Taken,
     Seen,
+}
+
+/// Whether a job still stands for its URL at its depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Still the URL's shortest claim; `unguarded` once some page of its level found it on a
+    /// private address, so that the guard no longer applies to it.
+    Live { unguarded: bool },
+    /// A shallower claim took the URL: the job is dropped without a record.
+    Gone,
+}
+
+/// What finishing a job changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Step {
+    /// Every level above this one is now complete, so pages of this depth may finish.
+    pub opened: Option<u32>,
+    /// Nothing is in flight or to come: the crawl is complete.
+    pub over: bool,
 }
 
 /// The questions a frontier asks of its state. Every method is one atomic step.
 pub trait Store: Send + Sync {
     /// Marks a URL as seen without claiming it for a level (a page an earlier run recorded).
     fn see(&self, print: Print);
-    /// Claims a URL for a page at `depth`: taking it from the links waiting for a deeper level
-    /// if one of them has it.
+    /// Claims a URL for a page at `depth` (a URL line or a sitemap entry): taking it from a link
+    /// claimed for a deeper level if one has it.
     fn claim(&self, print: Print, depth: u32) -> Claim;
-    /// Links found for level `depth`: each one claimed, and those new or taken wait for that
-    /// level, a new one only while the budget lasts. A link already waiting for that level and
-    /// found again unguarded (from a page on a private address) waits unguarded: which page of
-    /// a level is parsed first must not decide it.
-    fn wait(&self, depth: u32, links: Vec<(Print, Job)>);
-    /// The live jobs of the shallowest level waiting, taken out of the store; none when no
-    /// level waits.
-    fn release(&self) -> Vec<Job>;
-    /// `n` jobs are on their way.
-    fn begin(&self, n: usize);
-    /// One job is finished; true when it was the last in flight.
-    fn finish(&self) -> bool;
+    /// Links found for level `depth`: each one claimed, those new or taken (a new one only while
+    /// the budget lasts) counted in flight and returned to be sent; links of level 1 found while
+    /// URL lines are still being read are held until they are all read, since a later line is
+    /// the same URL at depth 0. A link claimed already for that level and found again
+    /// unguarded (on a page from a private address) stands unguarded: which page of a level is
+    /// parsed first must not decide it.
+    fn found(&self, depth: u32, links: Vec<(Print, Job)>) -> Vec<Job>;
+    /// Whether the job for `print` at `depth` still stands.
+    fn standing(&self, print: Print, depth: u32) -> Standing;
+    /// Whether a page at `depth` may finish now: every shallower level is complete. If not,
+    /// `park` runs before any level can complete, so that whatever it keeps is let go by the
+    /// Step that opens `depth`.
+    fn may_finish(&self, depth: u32, park: &mut dyn FnMut()) -> bool;
+    /// `n` jobs of level `depth` are on their way.
+    fn begin(&self, depth: u32, n: usize);
+    /// One job of level `depth` is finished.
+    fn finish(&self, depth: u32) -> Step;
+    /// Every URL line is read: the held links of level 1, to be sent, and what that changed.
+    fn fed(&self) -> (Vec<Job>, Step);
     /// Takes one page from the --max-pages budget; false once it is spent.
     fn admit(&self) -> bool;
     /// Gives back an admission whose page turned out to be one admitted already.
@@ -46,119 +76,189 @@ pub trait Store: Send + Sync {
 /// The store of a crawl that runs in this process.
 pub struct MemoryStore {
     max_pages: Option<u64>,
-    /// Fingerprints of the normalized URLs seen.
-    seen: Mutex<HashSet<Print>>,
-    next: Mutex<Next>,
-    /// Jobs sent and not yet done, plus one for the feeder while it still has lines.
-    in_flight: AtomicUsize,
+    seen: Seen,
+    levels: Mutex<Levels>,
     admitted: AtomicU64,
 }
 
-/// Links waiting for a later level. Usually all of them are of the next level; a resumed crawl
-/// may hold several levels at once, which are then released shallowest first.
-#[derive(Default)]
-struct Next {
-    jobs: Vec<(Print, Job)>,
-    /// The depth of each job still to be fetched: a URL seen only as one of them may still be
-    /// claimed at a smaller depth, its shortest. A job whose entry is gone, or names another
-    /// depth, was taken so, and is dropped when released.
-    waiting: HashMap<Print, u32>,
-    /// Waiting links that some page found unguarded.
-    unguarded: HashSet<Print>,
+/// The levels still open, and the links claimed for them.
+struct Levels {
+    /// URL lines are still being read: level 0 is not complete, and may still take links.
+    feeding: bool,
+    /// Jobs sent and not yet done, by depth; no entry for a depth with none.
+    in_flight: BTreeMap<u32, usize>,
+    /// Every level up to this one is complete.
+    complete: Option<u32>,
+    /// Links of level 1 found while feeding.
+    held: Vec<(Print, Job)>,
+    /// The links claimed for each level not yet complete. A link's claim can be taken by a
+    /// shallower one until the level above it is complete, so its job is checked against it
+    /// before it is fetched and before it finishes.
+    links: BTreeMap<u32, HashMap<Print, Link>>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Link {
+    taken: bool,
+    unguarded: bool,
 }
 
 /// The state, even after a panic while it was held: a bug that one page trips (its links are
 /// followed under a catch, see pipeline's finish) may lose that page's links, never the crawl.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MemoryStore {
-    /// The feeder is in flight from the start, until it has read every line.
+    /// URL lines are being read from the start, until `fed`.
     pub fn new(max_pages: Option<u64>) -> MemoryStore {
         MemoryStore {
             max_pages,
-            seen: Mutex::default(),
-            next: Mutex::default(),
-            in_flight: AtomicUsize::new(1),
+            seen: Seen::default(),
+            levels: Mutex::new(Levels {
+                feeding: true,
+                in_flight: BTreeMap::new(),
+                complete: None,
+                held: Vec::new(),
+                links: BTreeMap::new(),
+            }),
             admitted: AtomicU64::new(0),
         }
     }
 
-    fn claim_in(&self, next: &mut Next, print: Print, depth: u32) -> Claim {
-        if lock(&self.seen).insert(print) {
+    fn claim_in(&self, levels: &mut Levels, print: Print, depth: u32) -> Claim {
+        if self.seen.insert(print) {
             return Claim::New;
         }
-        match next.waiting.get(&print) {
-            Some(&waits) if waits > depth => {
-                next.waiting.remove(&print);
-                Claim::Taken
+        for links in levels.links.range_mut(depth + 1..).map(|(_, links)| links) {
+            if let Some(link) = links.get_mut(&print).filter(|link| !link.taken) {
+                link.taken = true;
+                return Claim::Taken;
             }
-            _ => Claim::Seen,
         }
+        Claim::Seen
+    }
+}
+
+impl Levels {
+    fn begin(&mut self, depth: u32, n: usize) {
+        if n > 0 {
+            *self.in_flight.entry(depth).or_default() += n;
+        }
+    }
+
+    /// Completes every level that can be, and says which depth that opened.
+    fn step(&mut self) -> Step {
+        let before = self.complete;
+        loop {
+            let next = self.complete.map_or(0, |c| c + 1);
+            let blocked = (next == 0 && self.feeding) || self.in_flight.contains_key(&next);
+            // With nothing at or below it in flight, no job of that level can still come.
+            if blocked || self.in_flight.range(next..).next().is_none() {
+                break;
+            }
+            self.complete = Some(next);
+            // No claim can take a link of a complete level any more, and its jobs are done.
+            self.links = self.links.split_off(&(next + 1));
+        }
+        Step {
+            opened: (self.complete != before).then(|| self.complete.map_or(0, |c| c + 1)),
+            over: !self.feeding && self.in_flight.is_empty() && self.held.is_empty(),
+        }
+    }
+
+    fn link(&mut self, print: Print, depth: u32) -> Option<&mut Link> {
+        self.links.get_mut(&depth)?.get_mut(&print)
     }
 }
 
 impl Store for MemoryStore {
     fn see(&self, print: Print) {
-        lock(&self.seen).insert(print);
+        self.seen.insert(print);
     }
 
     fn claim(&self, print: Print, depth: u32) -> Claim {
-        self.claim_in(&mut lock(&self.next), print, depth)
+        self.claim_in(&mut lock(&self.levels), print, depth)
     }
 
-    fn wait(&self, depth: u32, links: Vec<(Print, Job)>) {
-        // Held throughout, so that a URL seen here is waiting before a claim can look.
-        let mut next = lock(&self.next);
+    fn found(&self, depth: u32, links: Vec<(Print, Job)>) -> Vec<Job> {
+        // Held throughout, so that a link claimed here is in its level before a claim can look.
+        let mut levels = lock(&self.levels);
+        let mut send = Vec::new();
         for (print, job) in links {
             // A taken link was admitted already, as a link to this URL.
-            let admitted = match self.claim_in(&mut next, print, depth) {
+            let admitted = match self.claim_in(&mut levels, print, depth) {
                 Claim::Seen => {
-                    if !job.guarded && next.waiting.get(&print) == Some(&depth) {
-                        next.unguarded.insert(print);
+                    if let Some(link) = levels.link(print, depth).filter(|l| !l.taken) {
+                        link.unguarded |= !job.guarded;
                     }
                     continue;
                 }
                 Claim::Taken => true,
                 Claim::New => self.admit(),
             };
-            if admitted {
-                next.waiting.insert(print, depth);
-                next.jobs.push((print, job));
+            if !admitted {
+                continue;
             }
+            let link = Link {
+                taken: false,
+                unguarded: !job.guarded,
+            };
+            levels.links.entry(depth).or_default().insert(print, link);
+            if depth == 1 && levels.feeding {
+                levels.held.push((print, job));
+            } else {
+                send.push(job);
+            }
+        }
+        levels.begin(depth, send.len());
+        send
+    }
+
+    fn standing(&self, print: Print, depth: u32) -> Standing {
+        match lock(&self.levels).link(print, depth) {
+            Some(link) if link.taken => Standing::Gone,
+            link => Standing::Live {
+                unguarded: link.is_some_and(|l| l.unguarded),
+            },
         }
     }
 
-    fn release(&self) -> Vec<Job> {
-        let mut guard = lock(&self.next);
-        let Next {
-            jobs,
-            waiting,
-            unguarded,
-        } = &mut *guard;
-        jobs.retain(|(print, job)| waiting.get(print) == Some(&job.depth));
-        let Some(level) = jobs.iter().map(|(_, job)| job.depth).min() else {
-            return Vec::new();
-        };
-        let (now, later): (Vec<_>, Vec<_>) =
-            jobs.drain(..).partition(|(_, job)| job.depth == level);
-        *jobs = later;
-        now.into_iter()
-            .map(|(print, mut job)| {
-                waiting.remove(&print);
-                job.guarded &= !unguarded.remove(&print);
-                job
-            })
-            .collect()
+    fn may_finish(&self, depth: u32, park: &mut dyn FnMut()) -> bool {
+        let levels = lock(&self.levels);
+        let open = depth == 0 || levels.complete.is_some_and(|c| c + 1 >= depth);
+        if !open {
+            park();
+        }
+        open
     }
 
-    fn begin(&self, n: usize) {
-        self.in_flight.fetch_add(n, Ordering::SeqCst);
+    fn begin(&self, depth: u32, n: usize) {
+        lock(&self.levels).begin(depth, n);
     }
 
-    fn finish(&self) -> bool {
-        self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+    fn finish(&self, depth: u32) -> Step {
+        let mut levels = lock(&self.levels);
+        if let Some(n) = levels.in_flight.get_mut(&depth) {
+            *n -= 1;
+            if *n == 0 {
+                levels.in_flight.remove(&depth);
+            }
+        }
+        levels.step()
+    }
+
+    fn fed(&self) -> (Vec<Job>, Step) {
+        let mut levels = lock(&self.levels);
+        levels.feeding = false;
+        let held = std::mem::take(&mut levels.held);
+        let live: Vec<Job> = held
+            .into_iter()
+            .filter(|(print, _)| !levels.link(*print, 1).is_some_and(|l| l.taken))
+            .map(|(_, job)| job)
+            .collect();
+        levels.begin(1, live.len());
+        (live, levels.step())
     }
 
     fn admit(&self) -> bool {
@@ -183,6 +283,7 @@ mod tests {
     fn job(url: &str, depth: u32) -> (Print, Job) {
         let mut job = Job::seed(url.into(), Ok(Url::parse(url).unwrap()));
         job.depth = depth;
+        job.guarded = true;
         (Print::of(url), job)
     }
 
@@ -190,42 +291,70 @@ mod tests {
         jobs.iter().map(|j| j.line.as_str()).collect()
     }
 
-    #[test]
-    fn links_wait_for_their_level_and_are_released_shallowest_first() {
+    /// A store whose URL lines are read and whose level 0 is done.
+    fn fed() -> MemoryStore {
         let store = MemoryStore::new(None);
-        store.wait(2, vec![job("http://a/deep", 2)]);
-        store.wait(1, vec![job("http://a/1", 1), job("http://a/2", 1)]);
-        assert_eq!(urls(&store.release()), ["http://a/1", "http://a/2"]);
-        assert_eq!(urls(&store.release()), ["http://a/deep"]);
-        assert!(store.release().is_empty());
+        store.begin(0, 1);
+        assert_eq!(store.fed().1, Step::default());
+        store
+    }
+
+    #[test]
+    fn a_level_completes_when_its_last_job_is_done_and_the_level_above_is_complete() {
+        let store = fed();
+        let sent = store.found(1, vec![job("http://a/1", 1), job("http://a/2", 1)]);
+        assert_eq!(urls(&sent), ["http://a/1", "http://a/2"]);
+        let step = store.finish(0);
+        assert_eq!(step.opened, Some(1));
+        assert!(!store.may_finish(2, &mut || {}));
+        store.found(2, vec![job("http://a/1/x", 2)]);
+        assert_eq!(store.finish(1), Step::default());
+        store.found(2, vec![job("http://a/2/x", 2)]);
+        // A job of level 2 is done before level 1 is: nothing opens until level 1 is done.
+        assert_eq!(store.finish(2), Step::default());
+        assert_eq!(store.finish(1).opened, Some(2));
+        let last = store.finish(2);
+        assert_eq!((last.opened, last.over), (None, true));
     }
 
     #[test]
     fn a_url_is_claimed_at_its_shortest_depth_once() {
-        let store = MemoryStore::new(None);
-        store.wait(2, vec![job("http://a/x", 2)]);
-        // Found again at depth 1: it takes the waiting one, which is dropped on release.
+        let store = fed();
+        store.found(2, vec![job("http://a/x", 2)]);
+        // Found again at depth 1: it takes the link of depth 2, whose job is gone.
         assert_eq!(store.claim(Print::of("http://a/x"), 1), Claim::Taken);
+        assert_eq!(store.standing(Print::of("http://a/x"), 2), Standing::Gone);
         assert_eq!(store.claim(Print::of("http://a/x"), 1), Claim::Seen);
-        assert!(store.release().is_empty());
         store.see(Print::of("http://a/old"));
-        store.wait(1, vec![job("http://a/old", 1)]);
-        assert!(store.release().is_empty(), "recorded before: not again");
+        assert!(
+            store.found(1, vec![job("http://a/old", 1)]).is_empty(),
+            "recorded before"
+        );
     }
 
     #[test]
-    fn a_link_found_unguarded_anywhere_in_its_level_waits_unguarded() {
-        for order in [[true, false], [false, true]] {
-            let store = MemoryStore::new(None);
-            for guarded in order {
-                let (print, mut found) = job("http://x/", 1);
-                found.guarded = guarded;
-                store.wait(1, vec![(print, found)]);
-            }
-            let released = store.release();
-            assert_eq!(released.len(), 1);
-            assert!(!released[0].guarded, "{order:?}");
-        }
+    fn a_link_found_unguarded_anywhere_in_its_level_stands_unguarded() {
+        let store = fed();
+        let (print, guarded) = job("http://x/", 1);
+        let (_, mut unguarded) = job("http://x/", 1);
+        unguarded.guarded = false;
+        assert_eq!(store.found(1, vec![(print, guarded)]).len(), 1);
+        assert!(store.found(1, vec![(print, unguarded)]).is_empty());
+        assert_eq!(store.standing(print, 1), Standing::Live { unguarded: true });
+    }
+
+    #[test]
+    fn links_of_level_1_are_held_while_lines_are_read_and_a_line_takes_one() {
+        let store = MemoryStore::new(None);
+        store.begin(0, 1);
+        assert!(store
+            .found(1, vec![job("http://a/1", 1), job("http://a/2", 1)])
+            .is_empty());
+        assert_eq!(store.claim(Print::of("http://a/2"), 0), Claim::Taken);
+        assert_eq!(store.finish(0), Step::default(), "still reading lines");
+        let (held, step) = store.fed();
+        assert_eq!(urls(&held), ["http://a/1"]);
+        assert_eq!(step.opened, Some(1));
     }
 
     #[test]
@@ -233,25 +362,19 @@ mod tests {
         let store = MemoryStore::new(Some(3));
         assert!(store.admit(), "a URL line");
         store.refund();
-        store.wait(
-            1,
-            vec![
-                job("http://a/1", 1),
-                job("http://a/2", 1),
-                job("http://a/3", 1),
-                job("http://a/4", 1),
-            ],
-        );
-        assert_eq!(store.release().len(), 3);
+        store.fed();
+        let links = ["http://a/1", "http://a/2", "http://a/3", "http://a/4"];
+        let sent = store.found(1, links.iter().map(|u| job(u, 1)).collect());
+        assert_eq!(sent.len(), 3);
         assert!(!store.admit());
     }
 
     #[test]
-    fn the_last_job_in_flight_says_so() {
+    fn the_crawl_is_over_when_nothing_is_in_flight_and_no_line_is_left() {
         let store = MemoryStore::new(None);
-        store.begin(2);
-        assert!(!store.finish());
-        assert!(!store.finish());
-        assert!(store.finish(), "the feeder's share was the last");
+        store.begin(0, 2);
+        assert!(!store.finish(0).over);
+        assert!(!store.finish(0).over, "lines are still read");
+        assert!(store.fed().1.over);
     }
 }

@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 use super::crawler::cut_short;
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
-use crate::crawl::frontier::{Job, Msg};
+use crate::crawl::frontier::{Job, Msg, Standing};
 use crate::fetch::{AsyncFetcher, Request};
 use crate::observe::timeline::{Lane, Span, SpanKind};
 
@@ -99,9 +99,15 @@ impl Pool {
                 work.begun.fetch_sub(1, Ordering::Relaxed);
                 break;
             }
+            // A shallower claim may have taken its URL while it waited: a redirect that landed
+            // there, say.
+            if shared.frontier.standing(&job) == Standing::Gone {
+                work.begun.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
             let (fetcher, pages, stop) =
                 (self.fetcher.clone(), pages.clone(), work.plan.stop.clone());
-            let gate = work.gate.clone();
+            let (gate, frontier) = (work.gate.clone(), shared.frontier.clone());
             let (free, lanes) = (self.free.clone(), self.lanes.clone());
             self.runtime.spawn(async move {
                 // Nor does a task the runtime got to only after a stop.
@@ -121,6 +127,7 @@ impl Pool {
                 let fetched = fetcher.fetch(&request).await;
                 let t1 = Instant::now();
                 drop(slot);
+                frontier.arrived(&job, fetched.final_url.as_ref());
                 let record = |start: Instant, end: Instant, kind| {
                     let span = Span {
                         start_ms: since(start),

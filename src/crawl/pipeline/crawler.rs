@@ -6,7 +6,7 @@ use url::Url;
 
 use super::lanes::Track;
 use super::{Crawled, Page, Shared};
-use crate::crawl::frontier::Job;
+use crate::crawl::frontier::{Job, Standing};
 use crate::fetch::{Fetched, Request};
 use crate::host::polite::Slot;
 use crate::host::robots::Rules;
@@ -45,6 +45,7 @@ impl Shared<'_> {
         };
         let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);
+        self.frontier.arrived(&job, fetched.final_url.as_ref());
         if cut_short(&fetched, &self.work.plan.stop) {
             return Crawled::Skipped;
         }
@@ -58,9 +59,14 @@ impl Shared<'_> {
     #[allow(clippy::result_large_err)]
     pub(super) fn admit(
         self,
-        job: Job,
+        mut job: Job,
         track: Option<&mut Track>,
     ) -> Result<(Job, Url, Slot), Crawled> {
+        // A link fetched ahead of its level whose URL a shallower claim has taken since.
+        match self.frontier.standing(&job) {
+            Standing::Gone => return Err(Crawled::Skipped),
+            Standing::Live { unguarded } => job.guarded &= !unguarded,
+        }
         let url = match &job.target {
             Ok(url) => {
                 let mut url = url.clone();

@@ -1,26 +1,76 @@
-//! The parser's half of the work, CPU only: a fetched page taken apart, where it leads handed to
-//! the frontier, and its record serialized into the line the writer gets.
+//! The parser's half of the work, CPU only: a fetched page taken apart, kept until its level may
+//! finish, where it leads handed to the frontier, and its record serialized into the line the
+//! writer gets.
 
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use url::Url;
 
+use super::hold::Held;
 use super::{Line, Page, Shared};
-use crate::crawl::frontier::Job;
+use crate::crawl::frontier::{Job, Standing, Ticket};
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::parse::{self, Parsed};
 
 impl Shared<'_> {
-    pub(super) fn finish(self, page: Page) -> Line {
+    /// Parses a page, and finishes it if its level may finish now: its line, and the ticket to
+    /// give back once the line is on its way. None when the page is kept for its level, or makes
+    /// no record.
+    pub(super) fn take_up(self, mut page: Page) -> Option<(Line, Ticket)> {
+        let ticket = std::mem::take(&mut page.job.ticket);
+        let (parsed, parse_ms) = self.take_apart(&mut page.fetched);
+        // Only the record is still to come, which needs no body: a page kept costs its links.
+        page.fetched.body = Vec::new();
+        let depth = page.job.depth;
+        let mut held = Some(Held {
+            page,
+            parsed,
+            parse_ms,
+            ticket,
+        });
+        let lot = self.lot;
+        let go = self.frontier.may_finish(depth, &mut || {
+            if let Some(held) = held.take() {
+                lot.park(depth, held);
+            }
+        });
+        held.filter(|_| go).and_then(|held| self.settle(held))
+    }
+
+    /// Finishes a page whose level may finish: unless a shallower claim took its URL meanwhile,
+    /// or it was refused by the guard that no longer applies to it, when it is sent again.
+    pub(super) fn settle(self, held: Held) -> Option<(Line, Ticket)> {
+        let Held {
+            page,
+            parsed,
+            parse_ms,
+            ticket,
+        } = held;
+        let refused = |f: &Fetched| {
+            f.error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::Blocked)
+        };
+        match self.frontier.standing(&page.job) {
+            Standing::Live { unguarded }
+                if !(unguarded && page.job.guarded && refused(&page.fetched)) => {}
+            standing => {
+                self.work.begun.fetch_sub(1, Ordering::Relaxed);
+                if standing != Standing::Gone {
+                    self.frontier.again(page.job);
+                }
+                return None;
+            }
+        }
         let Page { job, mut fetched } = page;
-        let (parsed, parse_ms) = self.take_apart(&mut fetched);
         if let Err(error) = self.follow(&job, &fetched, &parsed) {
             fetched.error = Some(error);
         }
         let record = self.record(job, fetched, parsed, parse_ms);
-        Line::of(&record)
+        Some((Line::of(&record), ticket))
     }
 
     /// Parses a page that arrived whole, timed; a parser that panicked leaves its error on the

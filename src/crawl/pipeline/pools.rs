@@ -11,7 +11,7 @@ use super::lanes::Track;
 use super::lines::jobs;
 use super::writer::POLL;
 use super::{async_pool, Crawled, Line, Page, Shared};
-use crate::crawl::frontier::{Job, Msg, WAITING_ROOM};
+use crate::crawl::frontier::{Job, Msg, Ticket, WAITING_ROOM};
 use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
@@ -31,6 +31,12 @@ impl Shared<'_> {
         loop {
             if self.work.plan.stop.is_requested() {
                 return Ok(());
+            }
+            // Pages kept for their level go first: the level that let them go is complete.
+            while let Ok(held) = self.ready.try_recv() {
+                if !self.send(track.time(SpanKind::Parse, || self.settle(held)), &lines) {
+                    return Ok(());
+                }
             }
             // The next lines are read ahead, so that a job whose host must wait can let them go
             // first, as in next_job.
@@ -117,7 +123,7 @@ impl Shared<'_> {
             for i in 1..=plan.parsers {
                 let (pages, lines) = (page_rx.clone(), lines.clone());
                 spawn(s, format!("parser-{i}"), move || {
-                    self.parser(i, pages, &lines)
+                    self.parser(i, &pages, &lines)
                 });
             }
             // Only the threads hold channel ends now, so each stage sees its input close.
@@ -172,21 +178,39 @@ impl Shared<'_> {
         }
     }
 
-    /// Parser thread `i`: parses pages until the crawlers are gone or the writer is.
-    fn parser(self, i: usize, pages: Receiver<Page>, lines: &Sender<Line>) {
+    /// Parser thread `i`: parses pages, and finishes those kept for their level once it opens,
+    /// until the crawlers are gone or the writer is.
+    fn parser(self, i: usize, pages: &Receiver<Page>, lines: &Sender<Line>) {
         let mut track = Track::new(format!("parser-{i}"), self.work);
-        for page in pages {
-            if !self.parse_and_send(page, &mut track, lines) {
+        loop {
+            let finished = select_biased! {
+                recv(self.ready) -> held => match held {
+                    Ok(held) => track.time(SpanKind::Parse, || self.settle(held)),
+                    Err(_) => return,
+                },
+                recv(pages) -> page => match page {
+                    Ok(page) => track.time(SpanKind::Parse, || self.take_up(page)),
+                    Err(_) => return,
+                },
+            };
+            if !self.send(finished, lines) {
                 return;
             }
         }
     }
 
-    /// Parses a page and sends its record to the writer; false once the writer is gone. The
-    /// job is done once its record is on its way (its ticket is given back then).
-    fn parse_and_send(self, mut page: Page, track: &mut Track, lines: &Sender<Line>) -> bool {
-        let ticket = std::mem::take(&mut page.job.ticket);
-        let line = track.time(SpanKind::Parse, || self.finish(page));
+    /// Parses a page and, unless it is kept for its level, sends its record to the writer;
+    /// false once the writer is gone.
+    fn parse_and_send(self, page: Page, track: &mut Track, lines: &Sender<Line>) -> bool {
+        self.send(track.time(SpanKind::Parse, || self.take_up(page)), lines)
+    }
+
+    /// Sends a finished page's record to the writer; false once the writer is gone. The job is
+    /// done once its record is on its way (its ticket is given back then).
+    fn send(self, finished: Option<(Line, Ticket)>, lines: &Sender<Line>) -> bool {
+        let Some((line, ticket)) = finished else {
+            return true;
+        };
         let sent = lines.send(line).is_ok();
         drop(ticket);
         sent
