@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::error::ErrorKind as ClapErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::demo::site::MAX_PAGES;
 use crate::exit::ExitCode;
 use crate::parse::css::Select;
 
@@ -235,7 +236,7 @@ pub struct ServeArgs {
     pub latency: Duration,
 
     /// Number of list pages (/list/1.html ...); each lists 20 posts.
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = thread_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = site_pages, allow_negative_numbers = true)]
     pub pages: usize,
 }
 
@@ -294,6 +295,14 @@ fn thread_count(s: &str) -> Result<usize, String> {
         0 => Err("must be at least 1".into()),
         n if n > MAX_THREADS => Err(format!("must be at most {MAX_THREADS}")),
         n => Ok(n),
+    }
+}
+
+/// A number of list pages for the embedded site.
+fn site_pages(s: &str) -> Result<usize, String> {
+    match page_count(s)? {
+        n if n > MAX_PAGES as u64 => Err(format!("must be at most {MAX_PAGES}")),
+        n => Ok(n as usize),
     }
 }
 
@@ -473,6 +482,13 @@ mod tests {
         assert!(thread_count("-1").is_err());
         assert!(thread_count("x").is_err());
         assert_eq!(thread_count("3"), Ok(3));
+    }
+
+    #[test]
+    fn the_site_takes_up_to_a_million_posts_and_a_few_more() {
+        assert_eq!(site_pages("50000"), Ok(50_000));
+        assert_eq!(site_pages("100001"), Err("must be at most 100000".into()));
+        assert_eq!(site_pages("0"), Err("must be at least 1".into()));
     }
 
     #[test]
