@@ -180,7 +180,11 @@ impl Frontier {
     pub fn arrived(&self, job: &Job, landed: Option<&Url>) {
         let redirected = |url: &&Url| job.target.as_ref().is_ok_and(|asked| asked != *url);
         if let Some(url) = landed.filter(redirected) {
-            if self.inner.store.may_finish(job.depth, &mut || {}) {
+            // Once the page may finish, no claim can take its own URL any more: asked in this
+            // order, its standing is the one it will finish with.
+            if self.inner.store.may_finish(job.depth, &mut || {})
+                && self.standing(job) != Standing::Gone
+            {
                 self.landed(url, job.depth);
             }
         }
@@ -611,6 +615,46 @@ mod tests {
         );
         drop((level1, ahead, entry));
         assert_eq!(sent(&links), ["quit"]);
+    }
+
+    #[test]
+    fn where_a_page_landed_is_claimed_when_it_arrives_only_if_it_may_finish_and_stands() {
+        let (frontier, links, lines, _) = frontier(Scope {
+            depth: 3,
+            ..Scope::default()
+        });
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        discover(
+            &frontier,
+            "http://a.test/",
+            0,
+            &["http://a.test/1", "http://a.test/2"],
+        );
+        drop(home);
+        let mut level1 = jobs(&links);
+        discover(
+            &frontier,
+            "http://a.test/1",
+            1,
+            &["http://a.test/x", "http://a.test/y"],
+        );
+        let ahead = jobs(&links);
+        // /x (depth 2) landed on /z while level 1 is in flight: not claimed yet.
+        frontier.arrived(&ahead[0], Some(&url("http://a.test/z")));
+        // /2 lands on /x: /x's job is gone, so where /x landed is never claimed by it.
+        frontier.landed(&url("http://a.test/x"), 1);
+        drop(level1.pop());
+        drop(level1.pop());
+        frontier.arrived(&ahead[0], Some(&url("http://a.test/z")));
+        // /y (depth 2) stands and may finish: where it landed is claimed at once.
+        frontier.arrived(&ahead[1], Some(&url("http://a.test/w")));
+        let host: Arc<str> = "a.test".into();
+        let both = found(&["http://a.test/z", "http://a.test/w"]);
+        frontier.discovered(&url("http://a.test/y"), true, 2, &host, &both);
+        assert_eq!(sent(&links), ["http://a.test/z"]);
     }
 
     #[test]
