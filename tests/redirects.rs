@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use serde_json::Value;
 #[cfg(debug_assertions)]
 use support::crawl_with;
@@ -754,4 +756,49 @@ fn a_resumed_crawl_sends_the_url_lines_password_not_the_mask() {
         "authenticated with the real password: {}",
         b[0]
     );
+}
+
+#[cfg(debug_assertions)]
+#[test]
+fn a_link_refused_ahead_of_its_level_is_fetched_again_once_a_private_page_of_that_level_has_it() {
+    // Level 1: /fast on a public name and /slow on this machine both link sneaky.example/x.
+    // /fast's link goes first, guarded, and is refused while /slow is still being answered;
+    // once /slow has it too, the link is the user's own network's, as if /slow had been first.
+    let server = Server::start(|req: &Request, _| {
+        let port = req.port();
+        let sneaky = format!("http://sneaky.example:{port}/x");
+        match req.path.as_str() {
+            "/" => page("public home", &[format!("http://blog.example:{port}/fast")]),
+            "/home" => page("private home", &[format!("http://127.0.0.1:{port}/slow")]),
+            "/fast" => page("fast", &[sneaky]),
+            "/slow" => {
+                std::thread::sleep(Duration::from_millis(600));
+                page("slow", &[sneaky])
+            }
+            "/robots.txt" => Response::status(404),
+            _ => page("inside", &[]),
+        }
+    });
+    each_case(["multi", "async"], |mode| {
+        let pinned = pin("blog.example");
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "2",
+            "--all-hosts",
+            &pinned,
+            "-",
+        ];
+        let lines = [public(&server, "blog.example", "/"), server.url("/home")].join("\n");
+        let run = crawl_with(&args, &lines, &[SNEAKY]);
+        let records = run.records();
+        let x = format!("http://sneaky.example:{}/x", server.port());
+        let mine: Vec<&Value> = records.iter().filter(|r| r["url"] == x.as_str()).collect();
+        assert_eq!(mine.len(), 1, "{mode}: {}", run.stdout);
+        assert_eq!(mine[0]["error"], Value::Null, "{mode}: {}", mine[0]);
+        assert_eq!(mine[0]["title"], "inside", "{mode}");
+        assert_eq!(mine[0]["depth"], 2, "{mode}");
+    });
 }
