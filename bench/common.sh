@@ -1,13 +1,17 @@
 # Sourced by the bench scripts: strict mode, the repository as working directory, a release
-# build ($crawl), ../shared ($shared), a scratch directory ($work), background servers ($pids)
+# build ($crawl; CRAWL=PATH runs that binary instead, to hold two builds to the same script), ../shared ($shared), a scratch directory ($work), background servers ($pids)
 # stopped on exit, and serve_corpus ROOT PORT, which serves ROOT with nginx (two workers, no
 # access log) on 127.0.0.1:PORT.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 shared=$(cd ../shared && pwd)
 work=$(mktemp -d)
-cargo build --release --quiet
-crawl=$PWD/target/release/crawl
+if [ -n "${CRAWL:-}" ]; then
+    crawl=$(realpath "$CRAWL")
+else
+    cargo build --release --quiet
+    crawl=$PWD/target/release/crawl
+fi
 pids=()
 
 serve_corpus() {
