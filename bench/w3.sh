@@ -6,8 +6,10 @@
 # with --limit = crawl's request count, since its -d counts path segments) and GNU Wget2
 # (-r -l 10 --max-threads 64). Then W3 with stragglers: a second blogserver.py with
 # --slow-every 50 --slow-ms 2000.
-#   bench/w3.sh                      ROUNDS=3 takes about 1.5 minutes on 2 cores
-#   ROUNDS=7 CRAWL=/path/to/crawl W3_FLAGS=--no-robots bench/w3.sh
+#   bench/w3.sh                      3 rounds: about 2 minutes on 2 cores with today's crawl, whose
+#                                    stragglers' runs take 18 s each
+#   ROUNDS=7 CRAWL=/path/to/crawl W3_FLAGS=--no-robots PEERS="scrapy spider" bench/w3.sh
+# PEERS picks the peers (default "scrapy spider wget2"; PEERS= runs crawl alone).
 # Each round runs, back to back: wrk -c64 for 2 s over the pages crawl visits (the latency
 # round is 64 / its rate), crawl, Scrapy, spider-rs, Wget2, then crawl on the stragglers'
 # server. Ratios are medians of the rounds' own ratios, with the lowest and highest. Requests
@@ -15,12 +17,14 @@
 # left out. Per-round figures go to stderr.
 # Needs wrk, python3 with aiohttp (and scrapy for that peer), curl, and ../shared.
 . "$(dirname "$0")/common.sh"
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-3}
+peers=" ${PEERS-scrapy spider wget2} "
 flags=(-q --depth 10 --crawlers 64 ${W3_FLAGS:-})
 spider=$(command -v spider || echo "$HOME/.cargo/bin/spider")
-[ -x "$spider" ] || spider=
+[ -x "$spider" ] && [[ $peers == *" spider "* ]] || spider=
 wget2=$(command -v wget2 || true)
-python3 -c 'import scrapy' 2>/dev/null && scrapy=1 || scrapy=
+[[ $peers == *" wget2 "* ]] || wget2=
+python3 -c 'import scrapy' 2>/dev/null && [[ $peers == *" scrapy "* ]] && scrapy=1 || scrapy=
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 served() { curl -sf "$1/stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["served"])'; }
@@ -109,7 +113,7 @@ esac; }
 n_med=$(med 0 ${reqs[crawl]}); round_ms=$(py 'f"{statistics.median(a) * 1000:.1f}"' "${lat[@]}")
 cat <<TABLE
 W3: a whole site from /list/1.html, blogserver.py at 50 ms, depth 10, 64 connections; $(nproc) cores, $(date -u +%Y-%m-%d)
-medians of $rounds rounds; crawl / peer is the median of each round's time ratio (lowest to highest)
+medians of $rounds rounds; peer time / crawl time is the median of each round's ratio (lowest to highest)
 
 | tool | time | requests | req/s | peer time / crawl time |
 | --- | --- | --- | --- | --- |
