@@ -16,7 +16,8 @@
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
 # beautifulsoup4 and aiohttp (pip install ...), spider-rs and wget2 for W3 (see bench/w3.sh), and
 # ../shared (the peers and the corpus). Prints a table of ratios; absolute times vary on a noisy
-# machine, ratios measured side by side less so. About 12 minutes on 2 cores.
+# machine, ratios measured side by side less so. 7 minutes on 2 cores with PAIRS=3 W3_ROUNDS=3,
+# about 11 with the defaults (PAIRS=7, W3_ROUNDS=5).
 . "$(dirname "$0")/common.sh"
 cores=$(nproc)
 pairs=${PAIRS:-7}
