@@ -10,9 +10,9 @@
 #      against Scrapy, the seed crawler, and two parse-only limits (cores x one core's parse
 #      rate): with a full tree per page, and with crawl's own parse step.
 #   Memory: crawl's peak RSS on 10 000, 100 000 and 1 000 000 URL lines (no --depth), the corpus
-#      pages from nginx; the million takes 2 to 4 minutes here.
+#      pages from nginx; the million took 126 to 142 s here.
 #   W3 whole site: bench/w3.sh (ROUNDS=$W3_ROUNDS, default 5), its table printed after this one.
-#   SEEN=1 adds bench/seen.sh (bytes per seen URL on a million-page depth crawl, 3 to 5 minutes).
+#   SEEN=1 adds bench/seen.sh (bytes per seen URL on a million-page depth crawl, about 75 s).
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
 # beautifulsoup4 and aiohttp (pip install ...), spider-rs and wget2 for W3 (see bench/w3.sh), and
 # ../shared (the peers and the corpus). Prints a table of ratios; absolute times vary on a noisy

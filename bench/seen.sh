@@ -5,7 +5,7 @@
 # pages): the binary, its pools and buffers, without the million URLs. The big crawl's --depth is
 # past the site's deepest page, so the crawl ends when nothing is left, and every URL it saw has
 # a record: the URLs seen are its records.
-#   bench/seen.sh                 about 3 to 5 minutes on 2 cores (PAGES=5000 for a quick look)
+#   bench/seen.sh                 72 s measured on 2 cores (PAGES=5000 for a quick look)
 #   SITE=serve bench/seen.sh      the same crawl against `crawl serve --pages 50000 --latency 0ms`
 # The default site is bench/pagerserver.py: crawl serve's links (the same URLs at the same
 # depths) in small pages rendered on each request, since crawl serve keeps every page it has
