@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # crawl against the limit of the machine and against its peers, side by side in one run.
-#   W1 network-bound: 1000 list pages at 50 ms latency, 64 concurrent requests, on both of the
-#      issue's servers (`crawl serve --latency 50ms` and ../shared/bench/blogserver.py), against
-#      wrk -c64 on the same pages (the limit); on crawl serve also against Scrapy and the
-#      tutorial's seed crawler.
+#   W1 network-bound: list pages at 50 ms latency, 64 concurrent requests, against wrk -c64 on the
+#      same pages (the limit). 1000 pages on both of the issue's servers (`crawl serve` and
+#      ../shared/bench/blogserver.py), where the first and last rounds weigh more (the start-up
+#      figure), on crawl serve also against Scrapy and the tutorial's seed crawler; 5000 pages of
+#      blogserver.py (the steady state, with CPU per page, user+sys, against Scrapy's on the same
+#      pages).
 #   W2 CPU-bound: 2400 fetches of ../shared/corpus/blog-a served by nginx with no latency,
 #      against Scrapy, the seed crawler, and two parse-only limits (cores x one core's parse
 #      rate): with a full tree per page, and with crawl's own parse step.
-#   Memory: crawl's peak RSS on 5 000 and 50 000 URLs.
+#   Memory: crawl's peak RSS on 10 000, 100 000 and 1 000 000 URL lines (no --depth), the corpus
+#      pages from nginx; the million took 126 to 142 s here.
+#   W3 whole site: bench/w3.sh (ROUNDS=$W3_ROUNDS, default 5), its table printed after this one.
+#   SEEN=1 adds bench/seen.sh (bytes per seen URL on a million-page depth crawl, about 75 s).
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
-# beautifulsoup4 and aiohttp (pip install ...), and ../shared (the peers and the corpus). Prints a table of
-# ratios; absolute times vary on a noisy machine, ratios measured side by side less so.
+# beautifulsoup4 and aiohttp (pip install ...), spider-rs and wget2 for W3 (see bench/w3.sh), and
+# ../shared (the peers and the corpus). Prints a table of ratios; absolute times vary on a noisy
+# machine, ratios measured side by side less so. 7 minutes on 2 cores with PAIRS=3 W3_ROUNDS=3,
+# about 11 with the defaults (PAIRS=7, W3_ROUNDS=5).
 . "$(dirname "$0")/common.sh"
 cores=$(nproc)
 pairs=${PAIRS:-7}
@@ -52,7 +59,7 @@ w1_pairs() { # URL-file LUA-script BASE-URL
 
 # ---- W1 -------------------------------------------------------------------------------------
 "$crawl" serve --port 8941 --latency 50ms --pages 1000 2>/dev/null & pids+=($!)
-sleep 0.5
+wait_up http://127.0.0.1:8941/robots.txt
 curl -s http://127.0.0.1:8941/urls.txt > "$work/w1.txt"
 # Warm the server's page cache so every client sees pages already rendered.
 "$crawl" -q --crawlers 64 --no-robots "$work/w1.txt" >/dev/null
@@ -69,7 +76,7 @@ w1_scrapy_ps=$(rate 1000 "$w1_scrapy"); w1_seed_ps=$(rate 1000 "$w1_seed")
 
 # ---- W1 on ../shared/bench/blogserver.py ---------------------------------------------------
 python3 "$shared/bench/blogserver.py" --port 8946 --latency-ms 50 >/dev/null 2>&1 & pids+=($!)
-sleep 1.5
+wait_up http://127.0.0.1:8946/stats
 python3 "$shared/bench/blogserver.py" --write-urls 1000 8946 > "$work/w1b.txt"
 sed 's|^http://127.0.0.1:8946||' "$work/w1b.txt" > "$work/w1b-paths.txt"
 "$crawl" -q --crawlers 64 --no-robots "$work/w1b.txt" >/dev/null # its pages render on first request
@@ -82,6 +89,29 @@ LUA
 w1_pairs "$work/w1b.txt" "$work/paths.lua" http://127.0.0.1:8946/
 wrk_b_rps=$w1_wrk; w1b_crawl_ps=$w1_multi; w1b_async_ps=$w1_async; w1b_ratio=$w1_multi_r; w1b_async_ratio=$w1_async_r
 w1b_fetch_ps=$w1_fetch; w1b_fetch_ratio=$w1_fetch_r
+
+# ---- W1 on 5000 pages: the steady state, and CPU per page ---------------------------------
+# On blogserver.py, since crawl serve has 4096 list pages at most.
+python3 "$shared/bench/blogserver.py" --write-urls 5000 8946 > "$work/w5.txt"
+"$crawl" -q --crawlers 64 --no-robots "$work/w5.txt" >/dev/null # render every page once
+cat > "$work/cycle5.lua" <<'LUA'
+local n = 0
+request = function() n = n % 5000 + 1; return wrk.format("GET", "/list/" .. n .. ".html") end
+LUA
+cpu_ms() { python3 -c "print(f'{($2 + $3) * 1000 / $1:.3f}')"; } # pages user-s sys-s -> CPU ms per page
+w5_wrk=() w5_ps=() w5_r=() w5_cpu=()
+for _ in $(seq "$pairs"); do
+    w=$(wrk -t2 -c64 -d3s -s "$work/cycle5.lua" http://127.0.0.1:8946/ | awk '/Requests\/sec/ {print $2}')
+    /usr/bin/time -o "$work/time" -f "%e %U %S" "$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$work/w5.txt" >/dev/null
+    read -r e u sy < "$work/time"
+    m=$(rate 5000 "$e")
+    w5_wrk+=("$w"); w5_ps+=("$m"); w5_r+=("$(python3 -c "print($m / $w)")"); w5_cpu+=("$(cpu_ms 5000 "$u" "$sy")")
+done
+w5_wrk_rps=$(median "${w5_wrk[@]}"); w5_crawl_ps=$(median "${w5_ps[@]}"); w5_ratio=$(ratios "${w5_r[@]}")
+w5_cpu_ms=$(python3 -c "import statistics, sys; print(f'{statistics.median(float(x) for x in sys.argv[1:]):.3f}')" "${w5_cpu[@]}")
+/usr/bin/time -o "$work/time" -f "%e %U %S" python3 "$shared/peers/scrapy_crawler.py" "$work/w5.txt" "$work/scrapy5.jsonl" 64 a.post-item-title >/dev/null 2>&1
+read -r e u sy < "$work/time"
+w5_scrapy_ps=$(rate 5000 "$e"); w5_scrapy_cpu=$(cpu_ms 5000 "$u" "$sy")
 
 # ---- W2 -------------------------------------------------------------------------------------
 serve_corpus "$shared/corpus/blog-a" 8942
@@ -103,13 +133,21 @@ limit=$(python3 -c "print(f'{$stream_core * $cores:.1f}')")
 w2_crawl_ps=$(rate "$w2_n" "$w2_crawl"); w2_scrapy_ps=$(rate "$w2_n" "$w2_scrapy"); w2_seed_ps=$(rate "$w2_n" "$w2_seed")
 
 # ---- Memory ---------------------------------------------------------------------------------
-rss() { # URL count -> peak RSS in MB
-    for i in $(seq "$1"); do echo "http://127.0.0.1:8943/list/$((i % 1000 + 1)).html?r=$i"; done > "$work/m.txt"
-    /usr/bin/time -f %M "$crawl" -q --no-robots --crawlers 64 "$work/m.txt" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'
+# URL lines with no link following, the corpus pages from W2's nginx (a query makes each line a
+# URL of its own), crawl's default pools. Sets rss_N (MB) and rss_N_s (seconds).
+rss() { # URL count
+    python3 -c "import sys
+paths = open(sys.argv[2], 'rb').read().split()
+out = sys.stdout.buffer
+for i in range(int(sys.argv[1])): out.write(b'http://127.0.0.1:8942/%s?m=%d\n' % (paths[i % len(paths)], i))" "$1" "$work/paths.txt" > "$work/m.txt"
+    local t0 t1; t0=$(date +%s.%N)
+    /usr/bin/time -o "$work/rss" -f %M "$crawl" -q --no-robots "$work/m.txt" >/dev/null
+    t1=$(date +%s.%N)
+    printf -v "rss_$1" '%s' "$(awk '{printf "%.1f", $1 / 1024}' "$work/rss")"
+    printf -v "rss_$1_s" '%s' "$(python3 -c "print(f'{$t1 - $t0:.0f}')")"
 }
-"$crawl" serve --port 8943 --latency 0ms --pages 1000 2>/dev/null & pids+=($!)
-sleep 0.5
-rss_5k=$(rss 5000); rss_50k=$(rss 50000)
+rss 10000; rss 100000; rss 1000000
+rm -f "$work/m.txt"
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 cat <<TABLE
@@ -119,7 +157,8 @@ median of each round's ratio, with the lowest and highest. W2: crawl's best of t
 
 | workload | crawl pages/s | limit | crawl / limit | Scrapy pages/s | crawl / Scrapy | seed pages/s | crawl / seed |
 | --- | --- | --- | --- | --- | --- | --- | --- |
-| W1: 1000 list pages, 50 ms latency, 64 concurrent | $w1_crawl_ps | wrk -c64: $wrk_rps | $w1_ratio | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
+| W1: 5000 list pages on blogserver.py, 50 ms latency, 64 concurrent | $w5_crawl_ps | wrk -c64: $w5_wrk_rps | $w5_ratio | $w5_scrapy_ps | $(ratio "$w5_crawl_ps" "$w5_scrapy_ps") | | |
+| W1 start-up: 1000 list pages, same load | $w1_crawl_ps | wrk -c64: $wrk_rps | $w1_ratio | $w1_scrapy_ps | $(ratio "$w1_crawl_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_crawl_ps" "$w1_seed_ps") |
 | W1, --mode async | $w1_async_ps | wrk -c64: $wrk_rps | $w1_async_ratio | $w1_scrapy_ps | $(ratio "$w1_async_ps" "$w1_scrapy_ps") | $w1_seed_ps | $(ratio "$w1_async_ps" "$w1_seed_ps") |
 | W1, fetch step alone (bench-fetch) | $w1_fetch_ps | wrk -c64: $wrk_rps | $w1_fetch_ratio | | | | |
 | W1 on blogserver.py (aiohttp), same load | $w1b_crawl_ps | wrk -c64: $wrk_b_rps | $w1b_ratio | | | | |
@@ -128,5 +167,15 @@ median of each round's ratio, with the lowest and highest. W2: crawl's best of t
 | W2: $w2_n fetches of blog-a, nginx, no latency | $w2_crawl_ps | parse-only, one tree per page: $cores x $tree_core = $tree_limit | $(ratio "$w2_crawl_ps" "$tree_limit") | $w2_scrapy_ps | $(ratio "$w2_crawl_ps" "$w2_scrapy_ps") | $w2_seed_ps | $(ratio "$w2_crawl_ps" "$w2_seed_ps") |
 | W2, against crawl's own parse step | $w2_crawl_ps | parse-only, streaming: $cores x $stream_core = $limit | $(ratio "$w2_crawl_ps" "$limit") | | | | |
 
-peak RSS: 5 000 URLs $rss_5k MB, 50 000 URLs $rss_50k MB ($(ratio "$rss_50k" "$rss_5k"))
+W1 on 5000 pages, CPU per page (user+sys over pages): crawl $w5_cpu_ms ms (median of the rounds), Scrapy $w5_scrapy_cpu ms: Scrapy / crawl $(ratio "$w5_scrapy_cpu" "$w5_cpu_ms")
+
+| URL lines (no --depth, blog-a pages from nginx) | peak RSS | against 10 000 | time |
+| --- | --- | --- | --- |
+| 10 000 | $rss_10000 MB | 1.00x | $rss_10000_s s |
+| 100 000 | $rss_100000 MB | $(ratio "$rss_100000" "$rss_10000") | $rss_100000_s s |
+| 1 000 000 | $rss_1000000 MB | $(ratio "$rss_1000000" "$rss_10000") | $rss_1000000_s s |
+
 TABLE
+# W3 and bytes per seen URL start their own servers and stop them; ports are picked free.
+ROUNDS=${W3_ROUNDS:-5} bench/w3.sh
+if [ "${SEEN:-}" = 1 ]; then echo; bench/seen.sh; fi
