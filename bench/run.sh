@@ -91,7 +91,7 @@ wrk_b_rps=$w1_wrk; w1b_crawl_ps=$w1_multi; w1b_async_ps=$w1_async; w1b_ratio=$w1
 w1b_fetch_ps=$w1_fetch; w1b_fetch_ratio=$w1_fetch_r
 
 # ---- W1 on 5000 pages: the steady state, and CPU per page ---------------------------------
-# On blogserver.py, since crawl serve has 4096 list pages at most.
+# On blogserver.py, the issue's other W1 server.
 python3 "$shared/bench/blogserver.py" --write-urls 5000 8946 > "$work/w5.txt"
 "$crawl" -q --crawlers 64 --no-robots "$work/w5.txt" >/dev/null # render every page once
 cat > "$work/cycle5.lua" <<'LUA'

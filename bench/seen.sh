@@ -5,19 +5,13 @@
 # pages): the binary, its pools and buffers, without the million URLs. The big crawl's --depth is
 # past the site's deepest page, so the crawl ends when nothing is left, and every URL it saw has
 # a record: the URLs seen are its records.
-#   bench/seen.sh                 72 s measured on 2 cores (PAGES=5000 for a quick look)
-#   SITE=serve bench/seen.sh      the same crawl against `crawl serve --pages 50000 --latency 0ms`
-# The default site is bench/pagerserver.py: crawl serve's links (the same URLs at the same
-# depths) in small pages rendered on each request, since crawl serve keeps every page it has
-# rendered, some 20 GB for this site. Needs python3; SITE=serve needs the memory.
+#   bench/seen.sh                 about 2 min on 2 cores (PAGES=5000 for a quick look)
+# The site is `crawl serve --pages 50000 --latency 0ms`, which keeps its first pages rendered
+# (about 0.5 GB) and renders the rest on each request. Needs python3 and curl.
 . "$(dirname "$0")/common.sh"
-pages=${PAGES:-50000} site=${SITE:-pager}
+pages=${PAGES:-50000} site=serve
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-if [ "$site" = serve ]; then
-    "$crawl" serve --port "$port" --latency 0ms --pages "$pages" 2>/dev/null & pids+=($!)
-else
-    python3 bench/pagerserver.py "$port" "$pages" 2>/dev/null & pids+=($!)
-fi
+"$crawl" serve --port "$port" --latency 0ms --pages "$pages" 2>/dev/null & pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/robots.txt" >/dev/null && break; sleep 0.1; done
 seed=http://127.0.0.1:$port/list/1.html
 
