@@ -92,15 +92,18 @@ fn stats_are_measured_and_agree_with_the_records() {
         .iter()
         .map(|r| r["parse_ms"].as_f64().unwrap())
         .collect();
-    for p in [50.0, 90.0, 99.0] {
-        assert_eq!(
-            stats["fetch_ms"][format!("p{p}")].as_f64(),
-            Some(nearest_rank(fetch.clone(), p))
-        );
-        assert_eq!(
-            stats["parse_ms"][format!("p{p}")].as_f64(),
-            Some(nearest_rank(parse.clone(), p))
-        );
+    // Percentiles keep 3 significant digits: never below the record's value, at most 0.1% above.
+    for (name, values) in [("fetch_ms", &fetch), ("parse_ms", &parse)] {
+        for p in [50.0, 90.0, 99.0] {
+            let got = stats[name][format!("p{p}")].as_f64().unwrap();
+            let want = nearest_rank(values.clone(), p);
+            assert!(
+                got >= want && got <= want * 1.001,
+                "{name} p{p}: {got} for {want}"
+            );
+        }
+        let max = values.iter().copied().fold(0.0, f64::max);
+        assert_eq!(stats[name]["max"].as_f64(), Some(max), "{name} max");
     }
     let bytes: u64 = records.iter().map(|r| r["bytes"].as_u64().unwrap()).sum();
     assert_eq!(stats["bytes"], bytes);

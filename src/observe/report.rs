@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::mode::Mode;
-use crate::observe::stats::{self, percentiles, Busy, Measured, Skipped, Stats};
+use crate::observe::stats::{self, Busy, Measured, Skipped, Stats};
 use crate::observe::timeline::{self, Lane};
 use crate::output::record::ErrorKind;
 
@@ -140,8 +140,8 @@ impl Summary {
             bytes: self.measured.bytes,
             elapsed_s: (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             pages_per_s: (self.pages_per_s() * 10.0).round() / 10.0,
-            fetch_ms: percentiles(&self.measured.fetch_ms),
-            parse_ms: percentiles(&self.measured.parse_ms),
+            fetch_ms: self.measured.fetch_ms.percentiles(),
+            parse_ms: self.measured.parse_ms.percentiles(),
             busy,
             errors: self.measured.errors.clone(),
             skipped: self.tallies.skipped,
