@@ -10,6 +10,10 @@
 #                                    stragglers' runs take 18 s each
 #   ROUNDS=7 CRAWL=/path/to/crawl W3_FLAGS=--no-robots PEERS="scrapy spider" bench/w3.sh
 # PEERS picks the peers (default "scrapy spider wget2"; PEERS= runs crawl alone).
+# Besides the issue's round bound, ceil(requests / 64) rounds, it gives the dependency floor
+# (bench/w3_floor.py over crawl's own records): the fewest rounds any crawler that obeys
+# robots.txt needs for these pages, since a page can be asked for only once a page linking to it
+# has answered, so the first rounds carry 1, 1 and a few dozen requests.
 # Each round runs, back to back: wrk -c64 for 2 s over the pages crawl visits (the latency
 # round is 64 / its rate), crawl, Scrapy, spider-rs, Wget2, then crawl on the stragglers'
 # server. Ratios are medians of the rounds' own ratios, with the lowest and highest. Requests
@@ -65,9 +69,9 @@ local n = 0
 request = function() n = n % #paths + 1; return wrk.format("GET", paths[n]) end
 LUA
 
-tools=(crawl); [ -n "$scrapy" ] && tools+=(scrapy); [ -n "$spider" ] && tools+=(spider); [ -n "$wget2" ] && tools+=(wget2)
+tools=(crawl); [ -n "$scrapy" ] && tools+=(scrapy scrapywall); [ -n "$spider" ] && tools+=(spider); [ -n "$wget2" ] && tools+=(wget2)
 declare -A times reqs speedup
-frac=() lat=() added=() slow_t=()
+frac=() frac_floor=() lat=() added=() slow_t=()
 for r in $(seq "$rounds"); do
     rps=$(wrk -t2 -c64 -d2s -s "$work/paths.lua" "$plain/" | awk '/Requests\/sec/ {print $2}')
     round=$(py 'f"{64 / a[0]:.5f}"' "$rps"); lat+=("$round")
@@ -77,6 +81,7 @@ for r in $(seq "$rounds"); do
         run scrapy "$plain" python3 "$shared/peers/scrapy_site.py" "$plain/list/1.html" "$work/scrapy.jsonl" 64 10
         # Scrapy's own timer: from its crawl's start, without Python's start-up.
         own=$(sed -n 's/^scrapy: .* in \([0-9.]*\)s$/\1/p' "$work/scrapy.err")
+        t_scrapywall=$t_scrapy n_scrapywall=$n_scrapy
         [ -n "$own" ] && t_scrapy=$own
         line+="; Scrapy $t_scrapy s $n_scrapy req"
     fi
@@ -98,6 +103,8 @@ for r in $(seq "$rounds"); do
         speedup[$t]+=" $(py 'f"{a[1] / a[0]}"' "$t_crawl" "${!tt}")"
     done
     frac+=("$(py 'f"{math.ceil(a[0] / 64) * a[1] / a[2]}"' "$n_crawl" "$round" "$t_crawl")")
+    floor=$(python3 bench/w3_floor.py 64 < "$work/crawl.out")
+    frac_floor+=("$(py 'f"{a[0] * a[1] / a[2]}"' "$floor" "$round" "$t_crawl")")
     run slowcrawl "$slow" "$crawl" "${flags[@]}" <(echo "$slow/list/1.html")
     slow_t+=("$t_slowcrawl"); added+=("$(py 'f"{a[1] - a[0]:.3f}"' "$t_crawl" "$t_slowcrawl")")
     echo "$line; with stragglers crawl $t_slowcrawl s $n_slowcrawl req" >&2
@@ -107,6 +114,7 @@ read -r s_levels s_count s_sum < <(python3 bench/stragglers.py 50 2000 < "$work/
 name() { case $1 in
     crawl) echo "crawl (\`--depth 10 --crawlers 64${W3_FLAGS:+ $W3_FLAGS}\`)" ;;
     scrapy) echo "Scrapy (\`scrapy_site.py\`, DEPTH_LIMIT 10; its own timer)" ;;
+    scrapywall) echo "Scrapy, the same runs by the wall clock (Python's start-up included)" ;;
     spider) echo "spider-rs (\`spider --limit $limit\`)" ;;
     wget2) echo "GNU Wget2 (\`-r -l 10 --max-threads 64\`)" ;;
 esac; }
@@ -126,6 +134,7 @@ done
 cat <<TABLE
 
 round bound: ceil($n_med / 64) x $round_ms ms (64 / wrk -c64's rate on the same pages) = $(py 'f"{math.ceil(a[0] / 64) * a[1] / 1000:.3f}"' "$n_med" "$round_ms") s; crawl reaches $(spread "${frac[@]}") of it
+dependency floor: $floor rounds (bench/w3_floor.py: robots.txt, then each page once the page that led to it has answered, 64 at a time) x $round_ms ms = $(py 'f"{a[0] * a[1] / 1000:.3f}"' "$floor" "$round_ms") s; crawl reaches $(spread "${frac_floor[@]}") of it
 W3 with stragglers (--slow-every 50 --slow-ms 2000): crawl $(med 3 "${slow_t[@]}") s, $(med 3 "${added[@]}") s more than the plain run of its round ($(py 'f"{min(a):.3f} to {max(a):.3f}"' "${added[@]}") s)
 stragglers' delays added up per level: $s_count stragglers on $s_levels levels (by crawl's records' depth) x 2 s = $s_sum s; added time / that = $(py 'f"{statistics.median(a[1:]) / a[0]:.2f}"' "$s_sum" "${added[@]}")
 TABLE
