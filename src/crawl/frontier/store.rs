@@ -225,8 +225,12 @@ impl Store for MemoryStore {
     }
 
     fn may_finish(&self, depth: u32, park: &mut dyn FnMut()) -> bool {
+        // URL lines and their sitemaps' entries never wait: no lock for a list crawl's pages.
+        if depth == 0 {
+            return true;
+        }
         let levels = lock(&self.levels);
-        let open = depth == 0 || levels.complete.is_some_and(|c| c + 1 >= depth);
+        let open = levels.complete.is_some_and(|c| c + 1 >= depth);
         if !open {
             park();
         }
