@@ -40,9 +40,10 @@ impl Refollow {
 }
 
 impl Work {
-    /// --resume: the pages recorded before are seen, and with --depth their links wait for
-    /// the first level after the new URL lines, as if those pages had just been parsed; the
-    /// entries of the sitemaps recorded before join the first level, as they did then.
+    /// --resume: the pages recorded before are seen, and with --depth their links are claimed
+    /// as if those pages had just finished (a URL line's once every line is read), so they are
+    /// fetched at once and finish in their level's turn; the entries of the sitemaps recorded
+    /// before join the sitemap's level, as they did then.
     pub(super) fn follow_recorded(
         &self,
         frontier: &Frontier,
