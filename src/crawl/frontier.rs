@@ -171,12 +171,13 @@ impl Frontier {
     /// one claimed for the next level, whose job then makes no record.
     /// `depth` is that of the page redirected.
     pub fn landed(&self, url: &Url, depth: u32) {
-        self.inner.store.claim(print(url), depth);
+        self.inner.store.land(print(url), depth);
     }
 
-    /// A page's response is in. Where it was redirected to is claimed at once if the page may
-    /// finish now, rather than when it is parsed, so that a link to that URL fetched ahead
-    /// meanwhile is less often fetched for nothing; later, it would make no record either way.
+    /// A page's response is in. If it was redirected and will finish as it is, a link to where
+    /// it landed claimed for a deeper level waits, rather than be fetched for no record: the
+    /// page claims that URL when it finishes. The claim itself waits for then, so that it keeps
+    /// its place among the other claims of its level.
     pub fn arrived(&self, job: &Job, landed: Option<&Url>) {
         let redirected = |url: &&Url| job.target.as_ref().is_ok_and(|asked| asked != *url);
         if let Some(url) = landed.filter(redirected) {
@@ -185,7 +186,7 @@ impl Frontier {
             if self.inner.store.may_finish(job.depth, &mut || {})
                 && self.standing(job) != Standing::Gone
             {
-                self.landed(url, job.depth);
+                self.inner.store.expect(print(url), job.depth);
             }
         }
     }
@@ -618,7 +619,7 @@ mod tests {
     }
 
     #[test]
-    fn where_a_page_landed_is_claimed_when_it_arrives_only_if_it_may_finish_and_stands() {
+    fn a_link_to_where_a_page_of_the_level_above_landed_waits_for_that_page_to_claim_it() {
         let (frontier, links, lines, _) = frontier(Scope {
             depth: 3,
             ..Scope::default()
@@ -627,34 +628,38 @@ mod tests {
         seed(&frontier, "http://a.test/");
         drop(feeding);
         let home = lines.try_recv().unwrap();
-        discover(
-            &frontier,
-            "http://a.test/",
-            0,
-            &["http://a.test/1", "http://a.test/2"],
-        );
+        let level1 = [
+            "http://a.test/1",
+            "http://a.test/2",
+            "http://a.test/3",
+            "http://a.test/4",
+        ];
+        discover(&frontier, "http://a.test/", 0, &level1);
         drop(home);
         let mut level1 = jobs(&links);
-        discover(
-            &frontier,
-            "http://a.test/1",
-            1,
-            &["http://a.test/x", "http://a.test/y"],
-        );
+        let hrefs = ["http://a.test/x", "http://a.test/y", "http://a.test/z"];
+        discover(&frontier, "http://a.test/1", 1, &hrefs);
         let ahead = jobs(&links);
-        // /x (depth 2) landed on /z while level 1 is in flight: not claimed yet.
-        frontier.arrived(&ahead[0], Some(&url("http://a.test/z")));
-        // /2 lands on /x: /x's job is gone, so where /x landed is never claimed by it.
+        let [x, y, z] = [&ahead[0], &ahead[1], &ahead[2]];
+        // /2 was redirected to /x: /x's job waits, and is gone once /2 finishes and claims it.
+        frontier.arrived(&level1[1], Some(&url("http://a.test/x")));
+        assert_eq!(frontier.standing(x), Standing::Awaited);
         frontier.landed(&url("http://a.test/x"), 1);
-        drop(level1.pop());
-        drop(level1.pop());
-        frontier.arrived(&ahead[0], Some(&url("http://a.test/z")));
-        // /y (depth 2) stands and may finish: where it landed is claimed at once.
-        frontier.arrived(&ahead[1], Some(&url("http://a.test/w")));
+        assert_eq!(frontier.standing(x), Standing::Gone);
+        // /3 is itself gone (a sitemap of the level above listed it): its landing waits for
+        // nothing.
         let host: Arc<str> = "a.test".into();
-        let both = found(&["http://a.test/z", "http://a.test/w"]);
-        frontier.discovered(&url("http://a.test/y"), true, 2, &host, &both);
-        assert_eq!(sent(&links), ["http://a.test/z"]);
+        let map = url("http://a.test/map.xml");
+        frontier.listed(&map, true, 0, 0, &host, &found(&["http://a.test/3"]));
+        let _entry = jobs(&links);
+        frontier.arrived(&level1[2], Some(&url("http://a.test/y")));
+        assert_eq!(frontier.standing(y), Standing::Live { unguarded: false });
+        // /4 was redirected to /z but never claimed it (its links panicked, say): /z stands
+        // again once level 1 is complete.
+        frontier.arrived(&level1[3], Some(&url("http://a.test/z")));
+        assert_eq!(frontier.standing(z), Standing::Awaited);
+        level1.clear();
+        assert_eq!(frontier.standing(z), Standing::Live { unguarded: false });
     }
 
     #[test]

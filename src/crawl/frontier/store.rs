@@ -30,6 +30,9 @@ pub enum Standing {
     Live { unguarded: bool },
     /// A shallower claim took the URL: the job is dropped without a record.
     Gone,
+    /// A page of the level above was redirected to the URL and will claim it when it finishes:
+    /// the job waits rather than fetch a page that will make no record.
+    Awaited,
 }
 
 /// What finishing a job changed.
@@ -46,8 +49,13 @@ pub trait Store: Send + Sync {
     /// Marks a URL as seen without claiming it for a level (a page an earlier run recorded).
     fn see(&self, print: Print);
     /// Claims a URL for a page at `depth` (a URL line or a sitemap entry): taking it from a link
-    /// claimed for a deeper level if one has it.
+    /// claimed for a deeper level if one has it, or from where a redirect of its own level
+    /// landed.
     fn claim(&self, print: Print, depth: u32) -> Claim;
+    /// A page at `depth` was redirected to `print`: the URL is seen, and a link to it claimed for
+    /// a deeper level is taken. A sitemap entry of the same level may still claim it, so that
+    /// which of the two pages finished first does not decide whether the entry has a record.
+    fn land(&self, print: Print, depth: u32);
     /// Links found for level `depth`: each one claimed, those new or taken (a new one only while
     /// the budget lasts) counted in flight and returned to be sent; links of level 1 found while
     /// URL lines are still being read are held until they are all read, since a later line is
@@ -57,6 +65,9 @@ pub trait Store: Send + Sync {
     fn found(&self, depth: u32, links: Vec<(Print, Job)>) -> Vec<Job>;
     /// Whether the job for `print` at `depth` still stands.
     fn standing(&self, print: Print, depth: u32) -> Standing;
+    /// A page at `depth` that will finish was redirected to `print`: a link to it claimed for a
+    /// deeper level is Awaited until the page finishes and claims it, or its level completes.
+    fn expect(&self, print: Print, depth: u32);
     /// Whether a page at `depth` may finish now: every shallower level is complete. If not,
     /// `park` runs before any level can complete, so that whatever it keeps is let go by the
     /// Step that opens `depth`.
@@ -95,12 +106,17 @@ struct Levels {
     /// shallower one until the level above it is complete, so its job is checked against it
     /// before it is fetched and before it finishes.
     links: BTreeMap<u32, HashMap<Print, Link>>,
+    /// Where redirects of each level not yet complete landed, first claimed so, and whether
+    /// that took the admission of a deeper link.
+    landed: BTreeMap<u32, HashMap<Print, bool>>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Link {
     taken: bool,
     unguarded: bool,
+    /// A redirect of the level above landed here; its page will take this link.
+    awaited: bool,
 }
 
 /// The state, even after a panic while it was held: a bug that one page trips (its links are
@@ -121,6 +137,7 @@ impl MemoryStore {
                 complete: None,
                 held: Vec::new(),
                 links: BTreeMap::new(),
+                landed: BTreeMap::new(),
             }),
             admitted: AtomicU64::new(0),
         }
@@ -129,6 +146,9 @@ impl MemoryStore {
     fn claim_in(&self, levels: &mut Levels, print: Print, depth: u32) -> Claim {
         if self.seen.insert(print) {
             return Claim::New;
+        }
+        if let Some(admitted) = levels.landed.get_mut(&depth).and_then(|l| l.remove(&print)) {
+            return if admitted { Claim::Taken } else { Claim::New };
         }
         for links in levels.links.range_mut(depth + 1..).map(|(_, links)| links) {
             if let Some(link) = links.get_mut(&print).filter(|link| !link.taken) {
@@ -160,6 +180,16 @@ impl Levels {
             self.complete = Some(next);
             // No claim can take a link of a complete level any more, and its jobs are done.
             self.links = self.links.split_off(&(next + 1));
+            self.landed = self.landed.split_off(&(next + 1));
+            // Every page of that level has finished: a landing it expected has happened.
+            for link in self
+                .links
+                .get_mut(&(next + 1))
+                .into_iter()
+                .flat_map(|l| l.values_mut())
+            {
+                link.awaited = false;
+            }
         }
         Step {
             opened: (self.complete != before).then(|| self.complete.map_or(0, |c| c + 1)),
@@ -179,6 +209,23 @@ impl Store for MemoryStore {
 
     fn claim(&self, print: Print, depth: u32) -> Claim {
         self.claim_in(&mut lock(&self.levels), print, depth)
+    }
+
+    fn land(&self, print: Print, depth: u32) {
+        let mut levels = lock(&self.levels);
+        // Claimed at this depth or above already (a line, a link, an entry): nothing to add.
+        let first = match self.claim_in(&mut levels, print, depth) {
+            Claim::New => Some(false),
+            Claim::Taken => Some(true),
+            Claim::Seen => None,
+        };
+        if let Some(admitted) = first {
+            levels
+                .landed
+                .entry(depth)
+                .or_default()
+                .insert(print, admitted);
+        }
     }
 
     fn found(&self, depth: u32, links: Vec<(Print, Job)>) -> Vec<Job> {
@@ -201,8 +248,8 @@ impl Store for MemoryStore {
                 continue;
             }
             let link = Link {
-                taken: false,
                 unguarded: !job.guarded,
+                ..Link::default()
             };
             levels.links.entry(depth).or_default().insert(print, link);
             if depth == 1 && levels.feeding {
@@ -218,9 +265,19 @@ impl Store for MemoryStore {
     fn standing(&self, print: Print, depth: u32) -> Standing {
         match lock(&self.levels).link(print, depth) {
             Some(link) if link.taken => Standing::Gone,
+            Some(link) if link.awaited => Standing::Awaited,
             link => Standing::Live {
                 unguarded: link.is_some_and(|l| l.unguarded),
             },
+        }
+    }
+
+    fn expect(&self, print: Print, depth: u32) {
+        let mut levels = lock(&self.levels);
+        for links in levels.links.range_mut(depth + 1..).map(|(_, links)| links) {
+            if let Some(link) = links.get_mut(&print).filter(|link| !link.taken) {
+                link.awaited = true;
+            }
         }
     }
 
@@ -334,6 +391,30 @@ mod tests {
             store.found(1, vec![job("http://a/old", 1)]).is_empty(),
             "recorded before"
         );
+    }
+
+    #[test]
+    fn a_sitemap_entry_claims_where_a_redirect_of_its_own_level_landed_in_either_order() {
+        let store = fed();
+        let x = Print::of("http://a/x");
+        store.found(2, vec![job("http://a/x", 2)]);
+        store.land(x, 1);
+        assert_eq!(
+            store.standing(x, 2),
+            Standing::Gone,
+            "the link of level 2 is taken"
+        );
+        assert_eq!(store.claim(x, 1), Claim::Taken, "with the link's admission");
+        assert_eq!(store.claim(x, 1), Claim::Seen, "once");
+        // The other order: the entry first, then the landing, which changes nothing.
+        let y = Print::of("http://a/y");
+        assert_eq!(store.claim(y, 1), Claim::New);
+        store.land(y, 1);
+        assert_eq!(store.claim(y, 1), Claim::Seen);
+        // A landing of level 1 does not let an entry of level 2 in.
+        let z = Print::of("http://a/z");
+        store.land(z, 1);
+        assert_eq!(store.claim(z, 2), Claim::Seen);
     }
 
     #[test]

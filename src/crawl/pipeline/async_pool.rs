@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::crawler::cut_short;
+use super::crawler::{cut_short, AWAITED};
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
 use crate::crawl::frontier::{Job, Msg, Standing};
@@ -101,9 +101,17 @@ impl Pool {
             }
             // A shallower claim may have taken its URL while it waited: a redirect that landed
             // there, say.
-            if shared.frontier.standing(&job) == Standing::Gone {
-                work.begun.fetch_sub(1, Ordering::Relaxed);
-                continue;
+            match shared.frontier.standing(&job) {
+                Standing::Gone => {
+                    work.begun.fetch_sub(1, Ordering::Relaxed);
+                    continue;
+                }
+                Standing::Awaited => {
+                    work.begun.fetch_sub(1, Ordering::Relaxed);
+                    shared.later(job, AWAITED);
+                    continue;
+                }
+                Standing::Live { .. } => {}
             }
             let (fetcher, pages, stop) =
                 (self.fetcher.clone(), pages.clone(), work.plan.stop.clone());

@@ -1,6 +1,7 @@
 //! The crawler's half of the work: robots.txt, the host's turn and the network, for one job.
 
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use url::Url;
 
@@ -13,6 +14,10 @@ use crate::host::robots::Rules;
 use crate::observe::timeline::SpanKind;
 use crate::output::record::{ErrorKind, PageError};
 use crate::stop::Stop;
+
+/// How long a job whose URL a redirect of the level above is about to claim waits before it is
+/// looked at again: about a parse.
+pub(super) const AWAITED: Duration = Duration::from_millis(5);
 
 impl Shared<'_> {
     /// The crawler's half of the work: robots.txt, politeness and the network.
@@ -65,6 +70,7 @@ impl Shared<'_> {
         // A link fetched ahead of its level whose URL a shallower claim has taken since.
         match self.frontier.standing(&job) {
             Standing::Gone => return Err(Crawled::Skipped),
+            Standing::Awaited => return Err(Crawled::Later(job, AWAITED)),
             Standing::Live { unguarded } => job.guarded &= !unguarded,
         }
         let url = match &job.target {

@@ -55,6 +55,8 @@ impl Shared<'_> {
                 .is_some_and(|e| e.kind == ErrorKind::Blocked)
         };
         match self.frontier.standing(&page.job) {
+            // Awaited cannot outlast the level above, which is complete by now.
+            Standing::Awaited => {}
             Standing::Live { unguarded }
                 if !(unguarded && page.job.guarded && refused(&page.fetched)) => {}
             standing => {
