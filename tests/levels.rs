@@ -410,3 +410,37 @@ fn a_sitemap_entry_and_a_redirect_landing_on_it_in_one_level_give_the_same_recor
         assert_eq!(urls, &runs[0].2, "sitemap at {ms} ms, {mode}: {runs:?}");
     }
 }
+
+#[test]
+fn a_sitemap_reached_by_a_redirect_that_lists_itself_has_no_record_of_its_own() {
+    // /r redirects to /map.xml, which lists itself and /x: the record of /r is the sitemap's.
+    each_case(["single", "multi", "async"], |mode| {
+        let server = Server::start(|req, _| {
+            let host = req.header("host").unwrap().to_string();
+            match req.path.as_str() {
+                "/" => page("home", &["/r"]),
+                "/r" => Response::status(301).header("Location", "/map.xml"),
+                "/map.xml" => {
+                    let locs = [format!("http://{host}/map.xml"), format!("http://{host}/x")];
+                    Response::new(
+                        200,
+                        "application/xml",
+                        sitemap("urlset", &locs).into_bytes(),
+                    )
+                }
+                _ => page("x", &[]),
+            }
+        });
+        let args = ["--mode", mode, "--no-robots", "-q", "--depth", "1", "-"];
+        let run = crawl(&args, &server.url("/"));
+        assert_eq!(
+            by_path(&server, &run.records()),
+            expect(&[
+                ("/", 0, "", "/"),
+                ("/r", 1, "/", "/map.xml"),
+                ("/x", 1, "/map.xml", "/x"),
+            ]),
+            "{mode}"
+        );
+    });
+}

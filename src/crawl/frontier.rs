@@ -243,10 +243,16 @@ impl Frontier {
             ..
         } = &*self.inner;
         let guarded = from_public && !rules.allow_private;
+        // The sitemap itself, where a redirect may have just landed it: an entry listing it is
+        // no page of its own.
+        let itself = print(sitemap);
         for loc in locs {
             let Some((key, url)) = self.inner.follows(&loc.href, scope, guarded) else {
                 continue;
             };
+            if Print::of(&key) == itself {
+                continue;
+            }
             // A link waiting for the next level is deeper than this entry: the entry takes it,
             // with the admission it already had.
             let admitted = match store.claim(Print::of(&key), depth) {
