@@ -8,17 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{crawl, each_case, hrefs, sitemap, Response, Server};
-
-fn page(title: &str, links: &[&str]) -> Response {
-    let anchors: String = links
-        .iter()
-        .map(|l| format!("<a href=\"{l}\">{l}</a>\n"))
-        .collect();
-    Response::html(format!(
-        "<html lang=\"en\"><head><title>{title}</title></head><body>{anchors}</body></html>"
-    ))
-}
+use support::{crawl, each_case, hrefs, page, sitemap, Response, Server};
 
 /// A small blog with cycles, pagination, a Chinese path linked raw and encoded, an off-host
 /// link, robots.txt rules, sitemaps and an endless trap.

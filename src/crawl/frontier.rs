@@ -491,6 +491,27 @@ mod tests {
         frontier.may_finish(depth, &mut || {})
     }
 
+    /// A crawl of http://a.test/ whose one line is done, having linked to `level1`: the
+    /// frontier, where its jobs come out, and the jobs of level 1, in flight.
+    fn at_level_1(scope: Scope, level1: &[&str]) -> (Frontier, Receiver<Msg>, Vec<Job>) {
+        let (frontier, links, lines, _) = frontier(scope);
+        let feeding = frontier.feeder();
+        seed(&frontier, "http://a.test/");
+        drop(feeding);
+        let home = lines.try_recv().unwrap();
+        discover(&frontier, "http://a.test/", 0, level1);
+        drop(home);
+        let jobs = jobs(&links);
+        (frontier, links, jobs)
+    }
+
+    fn depth(depth: u32) -> Scope {
+        Scope {
+            depth,
+            ..Scope::default()
+        }
+    }
+
     #[test]
     fn links_of_the_lines_wait_until_every_line_is_read_and_the_crawl_ends_with_quit() {
         let (frontier, links, lines, _) = frontier(Scope {
@@ -579,22 +600,8 @@ mod tests {
 
     #[test]
     fn a_link_fetched_ahead_is_gone_once_a_sitemap_or_a_redirect_of_the_level_above_claims_it() {
-        let (frontier, links, lines, _) = frontier(Scope {
-            depth: 3,
-            ..Scope::default()
-        });
-        let feeding = frontier.feeder();
-        seed(&frontier, "http://a.test/");
-        drop(feeding);
-        let home = lines.try_recv().unwrap();
-        discover(
-            &frontier,
-            "http://a.test/",
-            0,
-            &["http://a.test/1", "http://a.test/map.xml"],
-        );
-        drop(home);
-        let level1 = jobs(&links);
+        let level1 = ["http://a.test/1", "http://a.test/map.xml"];
+        let (frontier, links, level1) = at_level_1(depth(3), &level1);
         discover(
             &frontier,
             "http://a.test/1",
@@ -626,23 +633,13 @@ mod tests {
 
     #[test]
     fn a_link_to_where_a_page_of_the_level_above_landed_waits_for_that_page_to_claim_it() {
-        let (frontier, links, lines, _) = frontier(Scope {
-            depth: 3,
-            ..Scope::default()
-        });
-        let feeding = frontier.feeder();
-        seed(&frontier, "http://a.test/");
-        drop(feeding);
-        let home = lines.try_recv().unwrap();
         let level1 = [
             "http://a.test/1",
             "http://a.test/2",
             "http://a.test/3",
             "http://a.test/4",
         ];
-        discover(&frontier, "http://a.test/", 0, &level1);
-        drop(home);
-        let mut level1 = jobs(&links);
+        let (frontier, links, mut level1) = at_level_1(depth(3), &level1);
         let hrefs = ["http://a.test/x", "http://a.test/y", "http://a.test/z"];
         discover(&frontier, "http://a.test/1", 1, &hrefs);
         let ahead = jobs(&links);
@@ -670,23 +667,12 @@ mod tests {
 
     #[test]
     fn a_link_found_again_on_a_private_page_of_its_level_stands_unguarded() {
-        let (frontier, links, lines, _) = frontier(Scope {
-            depth: 2,
+        let scope = Scope {
             all_hosts: true,
-            ..Scope::default()
-        });
-        let feeding = frontier.feeder();
-        seed(&frontier, "http://a.test/");
-        drop(feeding);
-        let home = lines.try_recv().unwrap();
-        discover(
-            &frontier,
-            "http://a.test/",
-            0,
-            &["http://a.test/1", "http://a.test/2"],
-        );
-        drop(home);
-        let _level1 = jobs(&links);
+            ..depth(2)
+        };
+        let level1 = ["http://a.test/1", "http://a.test/2"];
+        let (frontier, links, _level1) = at_level_1(scope, &level1);
         discover(&frontier, "http://a.test/1", 1, &["http://c.test/"]);
         let ahead = jobs(&links);
         assert!(ahead[0].guarded);

@@ -295,6 +295,17 @@ pub fn blog_page(title: &str, posts: &[&str]) -> String {
     html
 }
 
+/// An HTML page with a title and one anchor per link.
+pub fn page(title: &str, links: &[&str]) -> Response {
+    let anchors: String = links
+        .iter()
+        .map(|l| format!("<a href=\"{l}\">{l}</a>\n"))
+        .collect();
+    Response::html(format!(
+        "<html lang=\"en\"><head><title>{title}</title></head><body>{anchors}</body></html>"
+    ))
+}
+
 /// A sitemap body: `root` is "urlset" for page URLs, anything else for an index of sitemaps.
 pub fn sitemap(root: &str, locs: &[String]) -> String {
     let (outer, inner) = if root == "urlset" {
