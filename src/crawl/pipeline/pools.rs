@@ -5,12 +5,12 @@ use std::io;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{bounded, select_biased, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, select_biased, Receiver, Sender, TryRecvError, TrySendError};
 
 use super::lanes::Track;
 use super::lines::jobs;
 use super::writer::POLL;
-use super::{async_pool, Crawled, Line, Page, Shared};
+use super::{async_pool, Crawled, Held, Line, Page, Shared};
 use crate::crawl::frontier::{Job, Msg, Ticket, WAITING_ROOM};
 use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
@@ -183,19 +183,31 @@ impl Shared<'_> {
     fn parser(self, i: usize, pages: &Receiver<Page>, lines: &Sender<Line>) {
         let mut track = Track::new(format!("parser-{i}"), self.work);
         loop {
-            let finished = select_biased! {
-                recv(self.ready) -> held => match held {
-                    Ok(held) => track.time(SpanKind::Parse, || self.settle(held)),
-                    Err(_) => return,
-                },
-                recv(pages) -> page => match page {
-                    Ok(page) => track.time(SpanKind::Parse, || self.take_up(page)),
-                    Err(_) => return,
-                },
+            let finished = match self.next_for_parser(pages) {
+                Some(Parse::Held(held)) => track.time(SpanKind::Parse, || self.settle(held)),
+                Some(Parse::Page(page)) => track.time(SpanKind::Parse, || self.take_up(page)),
+                None => return,
             };
             if !self.send(finished, lines) {
                 return;
             }
+        }
+    }
+
+    /// A parser's next piece of work: a page kept for its level that may finish now first, then
+    /// a fetched page; None once the crawlers are gone. Waiting on both channels costs more than
+    /// taking from one, so only an idle parser does.
+    fn next_for_parser(self, pages: &Receiver<Page>) -> Option<Parse> {
+        if let Ok(held) = self.ready.try_recv() {
+            return Some(Parse::Held(held));
+        }
+        match pages.try_recv() {
+            Ok(page) => Some(Parse::Page(page)),
+            Err(TryRecvError::Disconnected) => None,
+            Err(TryRecvError::Empty) => select_biased! {
+                recv(self.ready) -> held => held.ok().map(Parse::Held),
+                recv(pages) -> page => page.ok().map(Parse::Page),
+            },
         }
     }
 
@@ -215,6 +227,12 @@ impl Shared<'_> {
         drop(ticket);
         sent
     }
+}
+
+/// What a parser takes up next.
+enum Parse {
+    Held(Held),
+    Page(Page),
 }
 
 /// The next job for a crawler: found links first, then URL lines; None when the crawl is over
