@@ -184,7 +184,7 @@ impl Shared<'_> {
         let mut track = Track::new(format!("parser-{i}"), self.work);
         loop {
             let finished = match self.next_for_parser(pages) {
-                Some(Parse::Held(held)) => track.time(SpanKind::Parse, || self.settle(held)),
+                Some(Parse::Held(held)) => track.time(SpanKind::Parse, || self.settle(*held)),
                 Some(Parse::Page(page)) => track.time(SpanKind::Parse, || self.take_up(page)),
                 None => return,
             };
@@ -199,13 +199,13 @@ impl Shared<'_> {
     /// taking from one, so only an idle parser does.
     fn next_for_parser(self, pages: &Receiver<Page>) -> Option<Parse> {
         if let Ok(held) = self.ready.try_recv() {
-            return Some(Parse::Held(held));
+            return Some(Parse::Held(Box::new(held)));
         }
         match pages.try_recv() {
             Ok(page) => Some(Parse::Page(page)),
             Err(TryRecvError::Disconnected) => None,
             Err(TryRecvError::Empty) => select_biased! {
-                recv(self.ready) -> held => held.ok().map(Parse::Held),
+                recv(self.ready) -> held => held.ok().map(|held| Parse::Held(Box::new(held))),
                 recv(pages) -> page => page.ok().map(Parse::Page),
             },
         }
@@ -231,7 +231,8 @@ impl Shared<'_> {
 
 /// What a parser takes up next.
 enum Parse {
-    Held(Held),
+    /// Boxed: rare, and larger than a page by its parsed links.
+    Held(Box<Held>),
     Page(Page),
 }
 
