@@ -15,11 +15,15 @@ use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::parse::{self, Parsed};
 
+/// A page's line for the writer and the ticket to give back once it is on its way; None when the
+/// page is kept for its level, or makes no record.
+pub(super) type Finished = Option<(Line, Ticket)>;
+
 impl Shared<'_> {
     /// Parses a page, and finishes it if its level may finish now: its line, and the ticket to
     /// give back once the line is on its way. None when the page is kept for its level, or makes
     /// no record.
-    pub(super) fn take_up(self, mut page: Page) -> Option<(Line, Ticket)> {
+    pub(super) fn take_up(self, mut page: Page) -> Finished {
         let ticket = std::mem::take(&mut page.job.ticket);
         let (parsed, parse_ms) = self.take_apart(&mut page.fetched);
         // Only the record is still to come, which needs no body: a page kept costs its links.
@@ -42,7 +46,7 @@ impl Shared<'_> {
 
     /// Finishes a page whose level may finish: unless a shallower claim took its URL meanwhile,
     /// or it was refused by the guard that no longer applies to it, when it is sent again.
-    pub(super) fn settle(self, held: Held) -> Option<(Line, Ticket)> {
+    pub(super) fn settle(self, held: Held) -> Finished {
         let Held {
             page,
             parsed,

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, select_biased, Receiver, Sender, TryRecvError, TrySendError};
 
+use super::finish::Finished;
 use super::lanes::Track;
 use super::lines::jobs;
 use super::writer::POLL;
-use super::{async_pool, Crawled, Held, Line, Page, Shared};
-use crate::crawl::frontier::{Job, Msg, Ticket, WAITING_ROOM};
+use super::{async_pool, Crawled, Line, Page, Shared};
+use crate::crawl::frontier::{Job, Msg, WAITING_ROOM};
 use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
@@ -182,31 +183,32 @@ impl Shared<'_> {
     /// until the crawlers are gone or the writer is.
     fn parser(self, i: usize, pages: &Receiver<Page>, lines: &Sender<Line>) {
         let mut track = Track::new(format!("parser-{i}"), self.work);
-        loop {
-            let finished = match self.next_for_parser(pages) {
-                Some(Parse::Held(held)) => track.time(SpanKind::Parse, || self.settle(*held)),
-                Some(Parse::Page(page)) => track.time(SpanKind::Parse, || self.take_up(page)),
-                None => return,
-            };
+        while let Some(finished) = self.parse_next(pages, &mut track) {
             if !self.send(finished, lines) {
                 return;
             }
         }
     }
 
-    /// A parser's next piece of work: a page kept for its level that may finish now first, then
-    /// a fetched page; None once the crawlers are gone. Waiting on both channels costs more than
-    /// taking from one, so only an idle parser does.
-    fn next_for_parser(self, pages: &Receiver<Page>) -> Option<Parse> {
+    /// A parser's next piece of work, done: a page kept for its level that may finish now
+    /// first, then a fetched page; None once the crawlers are gone. Waiting on both channels
+    /// costs more than taking from one, so only an idle parser does.
+    fn parse_next(self, pages: &Receiver<Page>, track: &mut Track) -> Option<Finished> {
         if let Ok(held) = self.ready.try_recv() {
-            return Some(Parse::Held(Box::new(held)));
+            return Some(track.time(SpanKind::Parse, || self.settle(held)));
         }
         match pages.try_recv() {
-            Ok(page) => Some(Parse::Page(page)),
+            Ok(page) => Some(track.time(SpanKind::Parse, || self.take_up(page))),
             Err(TryRecvError::Disconnected) => None,
             Err(TryRecvError::Empty) => select_biased! {
-                recv(self.ready) -> held => held.ok().map(|held| Parse::Held(Box::new(held))),
-                recv(pages) -> page => page.ok().map(Parse::Page),
+                recv(self.ready) -> held => {
+                    let held = held.ok()?;
+                    Some(track.time(SpanKind::Parse, || self.settle(held)))
+                }
+                recv(pages) -> page => {
+                    let page = page.ok()?;
+                    Some(track.time(SpanKind::Parse, || self.take_up(page)))
+                }
             },
         }
     }
@@ -219,7 +221,7 @@ impl Shared<'_> {
 
     /// Sends a finished page's record to the writer; false once the writer is gone. The job is
     /// done once its record is on its way (its ticket is given back then).
-    fn send(self, finished: Option<(Line, Ticket)>, lines: &Sender<Line>) -> bool {
+    fn send(self, finished: Finished, lines: &Sender<Line>) -> bool {
         let Some((line, ticket)) = finished else {
             return true;
         };
@@ -227,13 +229,6 @@ impl Shared<'_> {
         drop(ticket);
         sent
     }
-}
-
-/// What a parser takes up next.
-enum Parse {
-    /// Boxed: rare, and larger than a page by its parsed links.
-    Held(Box<Held>),
-    Page(Page),
 }
 
 /// The next job for a crawler: found links first, then URL lines; None when the crawl is over
