@@ -20,9 +20,7 @@ use crate::parse::{self, Parsed};
 pub(super) type Finished = Option<(Line, Ticket)>;
 
 impl Shared<'_> {
-    /// Parses a page, and finishes it if its level may finish now: its line, and the ticket to
-    /// give back once the line is on its way. None when the page is kept for its level, or makes
-    /// no record.
+    /// Parses a page, and finishes it if its level may finish now; otherwise keeps it in the lot.
     pub(super) fn take_up(self, mut page: Page) -> Finished {
         let ticket = std::mem::take(&mut page.job.ticket);
         let (parsed, parse_ms) = self.take_apart(&mut page.fetched);
