@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use super::job::{Job, Print};
+use crate::crawl::lock;
 use seen::Seen;
 
 mod seen;
@@ -87,13 +88,14 @@ pub trait Store: Send + Sync {
 /// The store of a crawl that runs in this process.
 pub struct MemoryStore {
     max_pages: Option<u64>,
-    seen: Seen,
     levels: Mutex<Levels>,
     admitted: AtomicU64,
 }
 
-/// The levels still open, and the links claimed for them.
+/// The URLs seen, the levels still open, and the links claimed for them: one lock, since a claim
+/// asks both.
 struct Levels {
+    seen: Seen,
     /// URL lines are still being read: level 0 is not complete, and may still take links.
     feeding: bool,
     /// Jobs sent and not yet done, by depth; no entry for a depth with none.
@@ -119,19 +121,13 @@ struct Link {
     awaited: bool,
 }
 
-/// The state, even after a panic while it was held: a bug that one page trips (its links are
-/// followed under a catch, see pipeline's finish) may lose that page's links, never the crawl.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl MemoryStore {
     /// URL lines are being read from the start, until `fed`.
     pub fn new(max_pages: Option<u64>) -> MemoryStore {
         MemoryStore {
             max_pages,
-            seen: Seen::default(),
             levels: Mutex::new(Levels {
+                seen: Seen::default(),
                 feeding: true,
                 in_flight: BTreeMap::new(),
                 complete: None,
@@ -144,19 +140,19 @@ impl MemoryStore {
     }
 
     fn claim_in(&self, levels: &mut Levels, print: Print, depth: u32) -> Claim {
-        if self.seen.insert(print) {
+        if levels.seen.insert(print) {
             return Claim::New;
         }
         if let Some(admitted) = levels.landed.get_mut(&depth).and_then(|l| l.remove(&print)) {
             return if admitted { Claim::Taken } else { Claim::New };
         }
-        for links in levels.links.range_mut(depth + 1..).map(|(_, links)| links) {
-            if let Some(link) = links.get_mut(&print).filter(|link| !link.taken) {
+        match levels.deeper_link(print, depth) {
+            Some(link) => {
                 link.taken = true;
-                return Claim::Taken;
+                Claim::Taken
             }
+            None => Claim::Seen,
         }
-        Claim::Seen
     }
 }
 
@@ -200,11 +196,19 @@ impl Levels {
     fn link(&mut self, print: Print, depth: u32) -> Option<&mut Link> {
         self.links.get_mut(&depth)?.get_mut(&print)
     }
+
+    /// The link to `print` claimed for a level deeper than `depth` and not taken: a claim at
+    /// `depth` is shorter. A URL has one such link at most.
+    fn deeper_link(&mut self, print: Print, depth: u32) -> Option<&mut Link> {
+        self.links
+            .range_mut(depth + 1..)
+            .find_map(|(_, links)| links.get_mut(&print).filter(|link| !link.taken))
+    }
 }
 
 impl Store for MemoryStore {
     fn see(&self, print: Print) {
-        self.seen.insert(print);
+        lock(&self.levels).seen.insert(print);
     }
 
     fn claim(&self, print: Print, depth: u32) -> Claim {
@@ -273,11 +277,8 @@ impl Store for MemoryStore {
     }
 
     fn expect(&self, print: Print, depth: u32) {
-        let mut levels = lock(&self.levels);
-        for links in levels.links.range_mut(depth + 1..).map(|(_, links)| links) {
-            if let Some(link) = links.get_mut(&print).filter(|link| !link.taken) {
-                link.awaited = true;
-            }
+        if let Some(link) = lock(&self.levels).deeper_link(print, depth) {
+            link.awaited = true;
         }
     }
 

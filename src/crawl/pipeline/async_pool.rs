@@ -9,10 +9,10 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::crawler::{cut_short, AWAITED};
+use super::crawler::cut_short;
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
-use crate::crawl::frontier::{Job, Msg, Standing};
+use crate::crawl::frontier::{Job, Msg};
 use crate::fetch::{AsyncFetcher, Request};
 use crate::observe::timeline::{Lane, Span, SpanKind};
 
@@ -74,6 +74,13 @@ impl Pool {
         let (keep, started) = (work.keep_spans, work.started);
         while let Some(job) = next_job(links, seeds, &work.plan.stop) {
             work.begun.fetch_add(1, Ordering::Relaxed);
+            // Not fetched now, and so not in flight: put back if it is to wait.
+            let set_aside = |crawled: Crawled| {
+                work.begun.fetch_sub(1, Ordering::Relaxed);
+                if let Crawled::Later(job, wait) = crawled {
+                    shared.later(job, wait);
+                }
+            };
             let (job, url, slot) = match shared.admit(job, None) {
                 Ok(admitted) => admitted,
                 Err(Crawled::Page(page)) => {
@@ -83,10 +90,7 @@ impl Pool {
                     continue;
                 }
                 Err(other) => {
-                    work.begun.fetch_sub(1, Ordering::Relaxed);
-                    if let Crawled::Later(job, wait) = other {
-                        shared.later(job, wait);
-                    }
+                    set_aside(other);
                     continue;
                 }
             };
@@ -101,18 +105,13 @@ impl Pool {
             }
             // A shallower claim may have taken its URL while it waited: a redirect that landed
             // there, say.
-            match shared.frontier.standing(&job) {
-                Standing::Gone => {
-                    work.begun.fetch_sub(1, Ordering::Relaxed);
+            let job = match shared.stands(job) {
+                Ok(job) => job,
+                Err(crawled) => {
+                    set_aside(crawled);
                     continue;
                 }
-                Standing::Awaited => {
-                    work.begun.fetch_sub(1, Ordering::Relaxed);
-                    shared.later(job, AWAITED);
-                    continue;
-                }
-                Standing::Live { .. } => {}
-            }
+            };
             let (fetcher, pages, stop) =
                 (self.fetcher.clone(), pages.clone(), work.plan.stop.clone());
             let (gate, frontier) = (work.gate.clone(), shared.frontier.clone());

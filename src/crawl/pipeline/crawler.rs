@@ -17,7 +17,7 @@ use crate::stop::Stop;
 
 /// How long a job whose URL a redirect of the level above is about to claim waits before it is
 /// looked at again: about a parse.
-pub(super) const AWAITED: Duration = Duration::from_millis(5);
+const AWAITED: Duration = Duration::from_millis(5);
 
 impl Shared<'_> {
     /// The crawler's half of the work: robots.txt, politeness and the network.
@@ -64,15 +64,10 @@ impl Shared<'_> {
     #[allow(clippy::result_large_err)]
     pub(super) fn admit(
         self,
-        mut job: Job,
+        job: Job,
         track: Option<&mut Track>,
     ) -> Result<(Job, Url, Slot), Crawled> {
-        // A link fetched ahead of its level whose URL a shallower claim has taken since.
-        match self.frontier.standing(&job) {
-            Standing::Gone => return Err(Crawled::Skipped),
-            Standing::Awaited => return Err(Crawled::Later(job, AWAITED)),
-            Standing::Live { unguarded } => job.guarded &= !unguarded,
-        }
+        let job = self.stands(job)?;
         let url = match &job.target {
             Ok(url) => {
                 let mut url = url.clone();
@@ -117,6 +112,24 @@ impl Shared<'_> {
                         return Err(Crawled::Skipped);
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Shared<'_> {
+    /// The job as it stands now: a link fetched ahead of its level whose URL a shallower claim
+    /// has taken since is Skipped, one a redirect is about to take waits (Later), and one that
+    /// no longer needs the guard loses it.
+    // Err carries the page on, by value, like the channel it goes to next.
+    #[allow(clippy::result_large_err)]
+    pub(super) fn stands(self, mut job: Job) -> Result<Job, Crawled> {
+        match self.frontier.standing(&job) {
+            Standing::Gone => Err(Crawled::Skipped),
+            Standing::Awaited => Err(Crawled::Later(job, AWAITED)),
+            Standing::Live { unguarded } => {
+                job.guarded &= !unguarded;
+                Ok(job)
             }
         }
     }

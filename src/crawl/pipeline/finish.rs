@@ -51,23 +51,16 @@ impl Shared<'_> {
             parse_ms,
             ticket,
         } = held;
-        let refused = |f: &Fetched| {
-            f.error
-                .as_ref()
-                .is_some_and(|e| e.kind == ErrorKind::Blocked)
-        };
-        match self.frontier.standing(&page.job) {
-            // Awaited cannot outlast the level above, which is complete by now.
-            Standing::Awaited => {}
-            Standing::Live { unguarded }
-                if !(unguarded && page.job.guarded && refused(&page.fetched)) => {}
-            standing => {
-                self.work.begun.fetch_sub(1, Ordering::Relaxed);
-                if standing != Standing::Gone {
-                    self.frontier.again(page.job);
-                }
-                return None;
+        // Awaited cannot outlast the level above, which is complete by now: it counts as Live.
+        let standing = self.frontier.standing(&page.job);
+        let refused = page.fetched.error.as_ref().map(|e| e.kind) == Some(ErrorKind::Blocked);
+        let again = standing == Standing::Live { unguarded: true } && page.job.guarded && refused;
+        if standing == Standing::Gone || again {
+            self.work.begun.fetch_sub(1, Ordering::Relaxed);
+            if again {
+                self.frontier.again(page.job);
             }
+            return None;
         }
         let Page { job, mut fetched } = page;
         if let Err(error) = self.follow(&job, &fetched, &parsed) {

@@ -3,12 +3,13 @@
 //! order.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use super::Page;
 use crate::crawl::frontier::{Opened, Ticket};
+use crate::crawl::lock;
 use crate::parse::Parsed;
 
 /// A page parsed and not yet finished: its record and links wait for its level.
@@ -38,8 +39,7 @@ impl Lot {
     }
 
     pub(super) fn park(&self, depth: u32, held: Held) {
-        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        waiting.entry(depth).or_default().push(held);
+        lock(&self.waiting).entry(depth).or_default().push(held);
     }
 
     /// What the frontier calls when pages down to a depth may finish.
@@ -54,7 +54,7 @@ impl Lot {
 
     fn open(&self, depth: u32) {
         let going = {
-            let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut waiting = lock(&self.waiting);
             let later = waiting.split_off(&(depth + 1));
             std::mem::replace(&mut *waiting, later)
         };
