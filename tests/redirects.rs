@@ -673,8 +673,9 @@ fn a_location_with_bytes_that_are_not_utf8_is_followed_escaped() {
     let server = Server::start(|req: &Request, _| match req.path.as_str() {
         "/latin" => Response::raw(|w| {
             use std::io::Write;
-            let head =
-                b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9.html\r\nContent-Length: 0\r\n\r\n";
+            // A raw response ends the connection, so it says so: otherwise the client may send
+            // the next hop on it as the server closes it.
+            let head = b"HTTP/1.1 302 Found\r\nLocation: /caf\xe9.html\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             let _ = w.write_all(head);
         }),
         "/caf%E9.html" => page("café", &[]),
