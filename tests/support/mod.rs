@@ -1,6 +1,8 @@
 //! The shared test harness: a counting HTTP server on 127.0.0.1:0 and a helper that runs the crawl binary.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, ExitStatus, Stdio};
