@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Stdio};
+use std::process::{Child, ChildStderr, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -29,8 +29,8 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 struct Site {
     child: Child,
     base: String,
-    // Held open: `crawl serve` ends quietly on a closed stdout.
-    _stdout: BufReader<ChildStdout>,
+    // Held open, so that nothing `crawl serve` says later meets a closed pipe.
+    _stderr: BufReader<ChildStderr>,
 }
 
 impl Site {
@@ -38,13 +38,13 @@ impl Site {
         let mut child = bin()
             .args(["serve", "--port", "0", "--pages", &pages.to_string()])
             .args(["--latency", latency])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+        stderr.read_line(&mut line).unwrap();
         // "crawl: serving a blog of N list pages at http://127.0.0.1:PORT/ with ..."
         let base = line
             .split_whitespace()
@@ -55,7 +55,7 @@ impl Site {
         Site {
             child,
             base,
-            _stdout: stdout,
+            _stderr: stderr,
         }
     }
 
