@@ -540,7 +540,7 @@ fn redis_killed_mid_crawl_ends_cleanly_and_a_restart_finishes() {
     );
 
     redis.restart();
-    let seen = redis.conn().query(&["EXISTS", "crash:seen"]).int();
+    let seen: i64 = redis.conn().query(&["EXISTS", "crash:seen"]);
     assert_eq!(
         seen, 1,
         "Redis came back without the job: the test's appendonly did not hold"

@@ -1,8 +1,8 @@
 //! A redis-server of the test's own on a free loopback port, for the shared-crawl tests, and a few
 //! queries against it; a machine without redis-server skips those tests loudly, and CI fails them.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::collections::HashMap;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -173,8 +173,8 @@ impl RedisServer {
             if let Ok(mut conn) = Conn::open(self.port) {
                 // While it loads its append-only file, Redis answers -LOADING: not ready yet.
                 if conn
-                    .try_query(&["PING"])
-                    .is_ok_and(|v| v == Value::status("PONG"))
+                    .try_query::<String>(&["PING"])
+                    .is_ok_and(|pong| pong == "PONG")
                 {
                     self.child = Some(child);
                     return true;
@@ -207,129 +207,38 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A RESP2 reply.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    Status(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Value>>),
-}
-
-impl Value {
-    pub fn status(s: &str) -> Value {
-        Value::Status(s.to_string())
-    }
-
-    pub fn int(&self) -> i64 {
-        match self {
-            Value::Int(n) => *n,
-            Value::Bulk(Some(b)) => std::str::from_utf8(b).unwrap().parse().unwrap(),
-            other => panic!("not a number: {other:?}"),
-        }
-    }
-
-    /// A bulk or status string; None for a nil.
-    pub fn text(&self) -> Option<String> {
-        match self {
-            Value::Bulk(Some(b)) => Some(String::from_utf8_lossy(b).into_owned()),
-            Value::Status(s) => Some(s.clone()),
-            Value::Bulk(None) | Value::Array(None) => None,
-            other => panic!("not a string: {other:?}"),
-        }
-    }
-
-    pub fn items(&self) -> &[Value] {
-        match self {
-            Value::Array(Some(items)) => items,
-            Value::Array(None) => &[],
-            other => panic!("not an array: {other:?}"),
-        }
-    }
-}
-
-/// One connection speaking RESP2, enough for the few queries the tests make: the tests read the
-/// job's state in Redis as an operator would, independently of the crawler's own client.
-pub struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
+/// A connection to the test's server, for reading the job's state in Redis as an operator
+/// would: through the `redis` crate, as the crawler itself talks to it.
+pub struct Conn(::redis::Connection);
 
 impl Conn {
-    pub fn open(port: u16) -> std::io::Result<Conn> {
-        let stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        Ok(Conn {
-            reader: BufReader::new(stream.try_clone()?),
-            writer: stream,
-        })
+    pub fn open(port: u16) -> ::redis::RedisResult<Conn> {
+        let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}/0"))?;
+        let conn = client.get_connection_with_timeout(Duration::from_secs(10))?;
+        conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Conn(conn))
     }
 
-    /// Sends a command; an error reply fails the test.
-    pub fn query(&mut self, args: &[&str]) -> Value {
-        match self.try_query(args) {
-            Ok(Value::Error(e)) => panic!("redis {args:?}: {e}"),
-            Ok(v) => v,
-            Err(e) => panic!("redis {args:?}: {e}"),
-        }
+    /// Sends a command; an error fails the test.
+    pub fn query<T: ::redis::FromRedisValue>(&mut self, args: &[&str]) -> T {
+        self.try_query(args)
+            .unwrap_or_else(|e| panic!("redis {args:?}: {e}"))
     }
 
-    pub fn try_query(&mut self, args: &[&str]) -> std::io::Result<Value> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a.as_bytes());
-            out.extend_from_slice(b"\r\n");
+    pub fn try_query<T: ::redis::FromRedisValue>(
+        &mut self,
+        args: &[&str],
+    ) -> ::redis::RedisResult<T> {
+        let mut cmd = ::redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
         }
-        self.writer.write_all(&out)?;
-        self.read_value()
-    }
-
-    fn read_value(&mut self) -> std::io::Result<Value> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(1);
-        let number = || -> std::io::Result<i64> {
-            rest.parse()
-                .map_err(|_| std::io::Error::other(format!("bad RESP line {line:?}")))
-        };
-        Ok(match kind {
-            "+" => Value::Status(rest.to_string()),
-            "-" => Value::Error(rest.to_string()),
-            ":" => Value::Int(number()?),
-            "$" => match number()? {
-                n if n < 0 => Value::Bulk(None),
-                n => {
-                    let mut body = vec![0; n as usize + 2];
-                    std::io::Read::read_exact(&mut self.reader, &mut body)?;
-                    body.truncate(n as usize);
-                    Value::Bulk(Some(body))
-                }
-            },
-            "*" => match number()? {
-                n if n < 0 => Value::Array(None),
-                n => Value::Array(Some(
-                    (0..n)
-                        .map(|_| self.read_value())
-                        .collect::<Result<_, _>>()?,
-                )),
-            },
-            _ => return Err(std::io::Error::other(format!("bad RESP line {line:?}"))),
-        })
+        cmd.query(&mut self.0)
     }
 
     /// Keys matching `pattern`, sorted.
     pub fn keys(&mut self, pattern: &str) -> Vec<String> {
-        let mut keys: Vec<String> = self
-            .query(&["KEYS", pattern])
-            .items()
-            .iter()
-            .filter_map(Value::text)
-            .collect();
+        let mut keys: Vec<String> = self.query(&["KEYS", pattern]);
         keys.sort();
         keys
     }
@@ -348,26 +257,19 @@ impl Conn {
 
     /// The consumer names in `group` of `stream`.
     pub fn consumers(&mut self, stream: &str, group: &str) -> Vec<String> {
-        self.query(&["XINFO", "CONSUMERS", stream, group])
-            .items()
+        let consumers: Vec<HashMap<String, ::redis::Value>> =
+            self.query(&["XINFO", "CONSUMERS", stream, group]);
+        consumers
             .iter()
-            .map(|c| {
-                // Each consumer is a flat list of field, value pairs.
-                let fields = c.items();
-                let at = fields
-                    .iter()
-                    .position(|f| f.text().as_deref() == Some("name"))
-                    .expect("a consumer has a name");
-                fields[at + 1].text().unwrap()
-            })
+            .map(|c| ::redis::from_redis_value_ref(&c["name"]).expect("a consumer has a name"))
             .collect()
     }
 
     /// Entries of `stream` delivered to `consumer` of `group` and not acknowledged.
     pub fn pending(&mut self, stream: &str, group: &str, consumer: &str) -> usize {
-        self.query(&["XPENDING", stream, group, "-", "+", "1000000", consumer])
-            .items()
-            .len()
+        let entries: Vec<::redis::Value> =
+            self.query(&["XPENDING", stream, group, "-", "+", "1000000", consumer]);
+        entries.len()
     }
 
     /// Entries delivered to `consumer` in group `crawl` and not acknowledged, over every level
