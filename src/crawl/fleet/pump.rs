@@ -30,7 +30,7 @@ pub fn pump(fleet: &Fleet, frontier: &Frontier, room: usize, stop: &Stop) {
         let Ok(batch) = fleet.take(free, due) else {
             break;
         };
-        if batch.over {
+        if batch.over || fleet.still_there(&batch).is_err() {
             break;
         }
         let taken = batch.jobs.len();
