@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::crawl::frontier::{Job, Print};
 use crate::stop::Stop;
@@ -319,30 +319,6 @@ fn consumer() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
     format!("{host}:{}", std::process::id())
-}
-
-/// When a worker last renewed its jobs and reclaimed others'.
-pub struct Beat {
-    last: Instant,
-    every: Duration,
-}
-
-impl Beat {
-    pub fn new(every: Duration) -> Beat {
-        Beat {
-            last: Instant::now() - every,
-            every,
-        }
-    }
-
-    /// Whether it is time, and if so, the time is now.
-    pub fn due(&mut self) -> bool {
-        let due = self.last.elapsed() >= self.every;
-        if due {
-            self.last = Instant::now();
-        }
-        due
-    }
 }
 
 /// A URL's print, for claims made outside the frontier (URL lines).
