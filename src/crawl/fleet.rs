@@ -52,6 +52,8 @@ pub struct Taken {
     pub job: String,
     pub unguarded: bool,
     pub deliveries: u64,
+    /// Taken over after two crashes: to be handed out alone, once DELIVER counts it.
+    pub suspect: bool,
 }
 
 /// What one take found.
@@ -158,6 +160,7 @@ impl Fleet {
                 .arg(&self.consumer)
                 .arg(n)
                 .arg(lease.to_string())
+                .arg(MAX_DELIVERIES)
                 .invoke(conn)
         })?;
         Ok(batch(value))
@@ -184,6 +187,21 @@ impl Fleet {
             self.ledger.put_back(ready);
         }
         sent.map(drop)
+    }
+
+    /// Counts the delivery of a suspect this worker is about to hand out alone; false if it
+    /// is no longer pending.
+    pub fn deliver(&self, entry: &Entry) -> Result<bool, Fault> {
+        let (level, id) = entry.id();
+        self.link.call(|conn| {
+            scripts::DELIVER
+                .arg(&self.job)
+                .arg(&self.consumer)
+                .arg(level)
+                .arg(id)
+                .invoke::<i64>(conn)
+                .map(|n| n == 1)
+        })
     }
 
     /// Resets the idle time of every job this worker holds.
@@ -289,12 +307,13 @@ fn batch(value: Vec<Value>) -> Batch {
     let jobs = value
         .get(2..)
         .unwrap_or_default()
-        .chunks_exact(4)
+        .chunks_exact(5)
         .map(|row| Taken {
             id: text(&row[0]),
             job: text(&row[1]),
             unguarded: int(&row[2]) == 1,
             deliveries: int(&row[3]).max(1) as u64,
+            suspect: int(&row[4]) == 1,
         })
         .collect();
     Batch {

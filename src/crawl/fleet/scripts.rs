@@ -64,14 +64,23 @@ return out
 
 /// Finds the open level, the shallowest with jobs not yet acked (only level 0 while URL lines
 /// may still come), and hands this worker up to COUNT new jobs of it; with a lease, first those
-/// of other workers idle longer than it (at least 16 of them, whatever the count). ARGV: prefix, consumer, count, lease in ms (0: none).
-/// Returns `{state, level, id, job, unguarded, deliveries, ...}`: state is 1 once every level
-/// is done and the URL lines are all in, 2 while no worker has queued all its URL lines yet. A job a shallower claim took since it was queued is acked
-/// here, with no record.
+/// of other workers idle longer than it (at least 16 of them, whatever the count). A job a
+/// shallower claim took since it was queued is acked here, with no record.
+///
+/// A job taken over from a dead worker counts as handed out again, unless it had been handed
+/// out twice already: then it was in flight through two crashes, and may be what crashes
+/// workers, so it is only taken over (XAUTOCLAIM JUSTID, its count unchanged) as a suspect, for
+/// this worker to hand out alone (DELIVER), where it crashes nothing else. One handed out
+/// MAX times already is taken over to end as `lost`.
+///
+/// ARGV: prefix, consumer, count, lease in ms (0: no takeover), MAX. Returns `{state, level,
+/// id, job, unguarded, deliveries, suspect, ...}`: state is 1 once every level is done and the
+/// URL lines are all in, 2 while no worker has queued all its URL lines yet.
 pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local p, me, n, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local max = tonumber(ARGV[5])
 local counts, seen = p .. ':counts', p .. ':seen'
 local seeded = redis.call('EXISTS', p .. ':seeded') == 1
 local top = tonumber(redis.call('HGET', counts, 'top') or '-1')
@@ -92,7 +101,7 @@ if open < 0 then
 end
 local stream = p .. ':level:' .. open
 local out = {0, open}
-local function hand(id, fields, deliveries)
+local function hand(id, fields, deliveries, suspect)
   local print, job = fields[2], fields[4]
   local was = tonumber(redis.call('HGET', seen, print) or '-1')
   if was >= 0 and math.floor(was / 4) < open then
@@ -107,26 +116,45 @@ local function hand(id, fields, deliveries)
     return
   end
   local unguarded = math.floor(was / 2) % 2
-  for _, v in ipairs({id, job, unguarded, deliveries}) do
+  for _, v in ipairs({id, job, unguarded, deliveries, suspect}) do
     out[#out + 1] = v
   end
 end
 if lease > 0 then
-  local claimed = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16))
-  for _, e in ipairs(claimed[2]) do
-    if e[2] then
-      local pending = redis.call('XPENDING', stream, 'crawl', e[1], e[1], 1)
-      hand(e[1], e[2], pending[1] and pending[1][4] or 1)
+  local over = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16), 'JUSTID')
+  for _, id in ipairs(over[2]) do
+    local pending = redis.call('XPENDING', stream, 'crawl', id, id, 1)
+    local e = redis.call('XRANGE', stream, id, id)
+    local handed = pending[1] and pending[1][4] or 1
+    if e[1] then
+      if handed >= 2 and handed < max then
+        hand(id, e[1][2], handed, 1)
+      else
+        redis.call('XCLAIM', stream, 'crawl', me, 0, id)
+        hand(id, e[1][2], handed + 1, 0)
+      end
     end
   end
 end
 local got = n > 0 and redis.call('XREADGROUP', 'GROUP', 'crawl', me, 'COUNT', n, 'STREAMS', stream, '>')
 if got then
   for _, e in ipairs(got[1][2]) do
-    hand(e[1], e[2], 1)
+    hand(e[1], e[2], 1, 0)
   end
 end
 return out
+",
+    )
+});
+
+/// Hands out a suspect this worker took over: counts the delivery. ARGV: prefix, consumer,
+/// level, id. Returns 1 if it is still pending (no other worker finished it meanwhile).
+pub static DELIVER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local stream = ARGV[1] .. ':level:' .. ARGV[3]
+local got = redis.call('XCLAIM', stream, 'crawl', ARGV[2], 0, ARGV[4])
+return (got[1] and got[1][2]) and 1 or 0
 ",
     )
 });
