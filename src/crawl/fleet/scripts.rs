@@ -20,42 +20,41 @@ pub static QUEUE: LazyLock<Script> = LazyLock::new(|| {
 local p, d, kind, budget = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local seen, counts = p .. ':seen', p .. ':counts'
 local stream = p .. ':level:' .. d
-local out = {}
+local out, queued = {}, 0
 for i = 5, #ARGV, 3 do
   local print, unguarded, job = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
-  local was = tonumber(redis.call('HGET', seen, print) or '-1')
+  local mark = d * 4 + (unguarded and 2 or 0)
   local code = 0
-  if was < 0 then
+  -- Most URLs are new, or seen at a level no deeper: one command decides those.
+  if redis.call('HSETNX', seen, print, mark) == 1 then
     code = 1
   else
+    local was = tonumber(redis.call('HGET', seen, print))
     local at = math.floor(was / 4)
-    if at > d then
-      code = 2
-    elseif at == d and kind == 'entry' and was % 2 == 1 then
-      code = 1
+    if at > d or (at == d and kind == 'entry' and was % 2 == 1) then
+      code = at > d and 2 or 1
+      redis.call('HSET', seen, print, mark)
     elseif at == d and unguarded and math.floor(was / 2) % 2 == 0 then
       redis.call('HSET', seen, print, was + 2)
     end
   end
-  if code > 0 then
-    redis.call('HSET', seen, print, d * 4 + (unguarded and 2 or 0))
-    -- Every queued job holds one admission; one a shallower claim takes gives it back when
-    -- it is taken from its stream.
-    if budget >= 0 and redis.call('INCR', p .. ':admitted') > budget then
-      redis.call('DECR', p .. ':admitted')
-      code = 3
-    end
+  -- Every queued job holds one admission; one a shallower claim takes gives it back when it
+  -- is taken from its stream.
+  if code > 0 and budget >= 0 and redis.call('INCR', p .. ':admitted') > budget then
+    redis.call('DECR', p .. ':admitted')
+    code = 3
   end
   if (code == 1 or code == 2) and job ~= '' then
     redis.call('XADD', stream, '*', 'print', print, 'job', job)
-    if redis.call('HINCRBY', counts, 'q:' .. d, 1) == 1 then
-      redis.pcall('XGROUP', 'CREATE', stream, 'crawl', '0', 'MKSTREAM')
-      if d > tonumber(redis.call('HGET', counts, 'top') or '-1') then
-        redis.call('HSET', counts, 'top', d)
-      end
-    end
+    queued = queued + 1
   end
   out[#out + 1] = code
+end
+if queued > 0 and redis.call('HINCRBY', counts, 'q:' .. d, queued) == queued then
+  redis.pcall('XGROUP', 'CREATE', stream, 'crawl', '0', 'MKSTREAM')
+  if d > tonumber(redis.call('HGET', counts, 'top') or '-1') then
+    redis.call('HSET', counts, 'top', d)
+  end
 end
 return out
 ",
@@ -168,7 +167,7 @@ pub static ACK: LazyLock<Script> = LazyLock::new(|| {
         r"
 local p = ARGV[1]
 local counts = p .. ':counts'
-local n = 0
+local n, tally = 0, {}
 for i = 2, #ARGV, 3 do
   local d, id, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local stream = p .. ':level:' .. d
@@ -180,10 +179,14 @@ for i = 2, #ARGV, 3 do
       end
     end
     redis.call('XDEL', stream, id)
-    redis.call('HINCRBY', counts, 'a:' .. d, 1)
-    redis.call('HINCRBY', counts, outcome .. ':' .. d, 1)
+    for _, field in ipairs({'a:' .. d, outcome .. ':' .. d}) do
+      tally[field] = (tally[field] or 0) + 1
+    end
     n = n + 1
   end
+end
+for field, by in pairs(tally) do
+  redis.call('HINCRBY', counts, field, by)
 end
 return n
 ",
