@@ -2,10 +2,11 @@
 
 use crate::cli::config;
 use crate::cli::{Cli, Command, CrawlArgs};
+use crate::crawl::fleet::Fleet;
 use crate::crawl::pipeline;
 use crate::demo::{self, bench, compare};
 use crate::exit::{note, ExitCode, Stopped, UsageError};
-use crate::observe::report::{Ending, OutputFailed};
+use crate::observe::report::{Ending, LeftShared, OutputFailed};
 use crate::output;
 use crate::stop::Stop;
 
@@ -22,6 +23,9 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
 }
 
 fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    if args.status {
+        return status(&args, stop);
+    }
     let config = config::Config::from_args(args, stop)?;
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
     let (summary, mut code) = match pipeline::run(config.crawl) {
@@ -29,16 +33,22 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
             let code = match summary.ending {
                 Ending::Interrupted(signal) => ExitCode::for_signal(signal),
                 Ending::Complete | Ending::OutputClosed => ExitCode::Success,
-                Ending::OutputFailed => ExitCode::Failure,
+                Ending::OutputFailed | Ending::LeftShared => ExitCode::Failure,
             };
             (summary, code)
         }
-        Err(e) => {
-            let failed = e.downcast::<OutputFailed>()?;
-            note(format_args!("error: {failed}"));
-            note(failed.advice());
-            (failed.summary, ExitCode::Failure)
-        }
+        Err(e) => match e.downcast::<OutputFailed>() {
+            Ok(failed) => {
+                note(format_args!("error: {failed}"));
+                note(failed.advice());
+                (failed.summary, ExitCode::Failure)
+            }
+            Err(e) => {
+                let left = e.downcast::<LeftShared>()?;
+                note(format_args!("error: {left}"));
+                (left.summary, ExitCode::Failure)
+            }
+        },
     };
     if !quiet && summary.ending != Ending::OutputClosed {
         note(&summary);
@@ -61,6 +71,21 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// `--status`: the shared crawl's figures as one JSON object on stdout.
+fn status(args: &CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    let member = config::membership(args).expect("clap requires --redis and --job");
+    let fleet = Fleet::join(&member, None, stop.for_crawl()).map_err(anyhow::Error::msg)?;
+    let status = fleet.status().map_err(|fault| anyhow::anyhow!(fault.0))?;
+    let mut line = serde_json::to_vec(&status)?;
+    line.push(b'\n');
+    let mut out = output::Output::stdout();
+    match out.write_line(&line).and_then(|()| out.finish()) {
+        Ok(()) | Err(output::WriteError::Closed) => {}
+        Err(output::WriteError::Failed(e)) => return Err(e.into()),
+    }
+    Ok(ExitCode::Success)
 }
 
 /// What an error that ended the run says on stderr, and the exit code it means.

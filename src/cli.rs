@@ -99,7 +99,7 @@ pub use crate::mode::Mode;
 #[derive(Debug, Clone, Args)]
 pub struct CrawlArgs {
     /// File with one URL per line, or '-' for stdin. Blank lines and '#' comments are skipped.
-    #[arg(value_name = "URLS", required = true)]
+    #[arg(value_name = "URLS", required_unless_present = "status")]
     pub urls: Option<PathBuf>,
 
     /// single: one thread does everything; multi: crawler and parser thread pools; async: a tokio
@@ -223,6 +223,25 @@ pub struct CrawlArgs {
     /// No progress bar and no summary on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Join a crawl shared through the Redis at URL (redis://HOST:PORT/DB) as one of its
+    /// workers; every worker runs the same command, each with its own -o.
+    #[arg(long, value_name = "URL", requires = "job", value_parser = redis_url)]
+    pub redis: Option<String>,
+
+    /// The shared crawl's name; every key it keeps in Redis starts with NAME:.
+    #[arg(long, value_name = "NAME", requires = "redis", value_parser = job_name)]
+    pub job: Option<String>,
+
+    /// How long a shared crawl's job may go without word from the worker holding it before
+    /// another worker takes it over.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub lease: Duration,
+
+    /// Print the shared crawl's figures (queued, in flight, done, failed, dead, per level) as
+    /// JSON, and exit.
+    #[arg(long, requires = "redis")]
+    pub status: bool,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +322,28 @@ fn site_pages(s: &str) -> Result<usize, String> {
     match page_count(s)? {
         n if n > MAX_PAGES as u64 => Err(format!("must be at most {MAX_PAGES}")),
         n => Ok(n as usize),
+    }
+}
+
+/// A Redis URL the client can use: redis://[:PASSWORD@]HOST[:PORT][/DB].
+fn redis_url(s: &str) -> Result<String, String> {
+    if !s.starts_with("redis://") {
+        return Err("must be redis://HOST[:PORT][/DB]".into());
+    }
+    redis::Client::open(s)
+        .map(|_| s.to_string())
+        .map_err(|e| format!("not a Redis URL: {e}"))
+}
+
+/// A shared crawl's name: the start of every key it keeps, so nothing that could read as a
+/// key's own separator or need quoting in a shell.
+fn job_name(s: &str) -> Result<String, String> {
+    let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    match s {
+        "" => Err("must not be empty".into()),
+        s if s.len() > 100 => Err("must be at most 100 characters".into()),
+        s if !s.chars().all(fits) => Err("may hold only letters, digits, '-', '_' and '.'".into()),
+        s => Ok(s.to_string()),
     }
 }
 

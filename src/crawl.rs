@@ -1,6 +1,7 @@
 //! The crawl itself: the frontier decides which URLs are visited, and when the crawl is done;
 //! the pipeline moves them through fetch, parse and write on its threads.
 
+pub mod fleet;
 pub mod frontier;
 pub mod pipeline;
 

@@ -98,6 +98,7 @@ fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Confi
                 fields: Vec::new(),
                 tag_mode: false,
                 passwords: Default::default(),
+                fleet: None,
             },
             fetching: Fetching {
                 fetcher: Fetcher::new(Limits::default())?,

@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use crate::cli::CrawlArgs;
+use crate::cli::{CrawlArgs, Mode};
+use crate::crawl::fleet::{Fleet, Membership};
 use crate::crawl::frontier::Scope;
 use crate::crawl::pipeline::lines::jobs;
 use crate::crawl::pipeline::resume::Refollow;
@@ -17,7 +18,7 @@ use crate::host::robots;
 use crate::observe::progress::ProgressConfig;
 use crate::observe::progress::Total;
 use crate::observe::stats;
-use crate::output::resume::{self, ResumeError};
+use crate::output::resume::{self, ResumeError, Resumed};
 use crate::output::Output;
 use crate::stop::Stop;
 use crate::urls::redact::Passwords;
@@ -50,6 +51,10 @@ impl Config {
     /// output's creation), so that a usage error leaves every file as it was. `stop` is the
     /// process's, installed before anything else.
     pub fn from_args(args: CrawlArgs, stop: &Stop) -> anyhow::Result<Config> {
+        if args.redis.is_some() && args.mode == Mode::Single {
+            let why = "--redis shares the crawl between worker threads and processes";
+            return Err(UsageError(format!("{why}: use --mode multi or async")).into());
+        }
         if args.resume && args.output.is_none() {
             let why = "it skips the URLs that already have a record in that file";
             return Err(UsageError(format!("--resume needs -o FILE: {why}")).into());
@@ -102,6 +107,7 @@ impl Config {
             _ => None,
         };
         let parsers = args.parsers.unwrap_or_else(default_parsers);
+        let member = membership(&args);
         let limits = Limits {
             timeout: args.timeout,
             connect_timeout: args.connect_timeout,
@@ -115,6 +121,14 @@ impl Config {
             resolve: args.resolve,
         };
         let fetcher = Fetcher::new(limits)?;
+        // Before any file changes: a Redis that is not there fails the run with nothing done.
+        let fleet = match member {
+            Some(member) => Some(Arc::new(
+                Fleet::join(&member, args.max_pages, stop.for_crawl())
+                    .map_err(anyhow::Error::msg)?,
+            )),
+            None => None,
+        };
 
         // Every check has passed: from here on files change.
         let mut done = HashSet::new();
@@ -126,16 +140,12 @@ impl Config {
                     recorded
                         .cut_torn_record(path)
                         .map_err(|e| cannot_open(path, e))?;
-                    done = recorded.done;
-                    // A sitemap's entries are crawled at its own depth, so they are owed even at
-                    // --depth 0; a page's links only with --depth.
-                    if (args.depth > 0 && !done.is_empty()) || !recorded.sitemaps.is_empty() {
-                        passwords = url_passwords(args.urls.as_deref());
-                        resumed = Some(Refollow {
-                            path: path.clone(),
-                            sitemaps: recorded.sitemaps,
-                            depths: recorded.depths,
-                        });
+                    // A shared crawl keeps what is done in Redis: its file is only appended to.
+                    if fleet.is_none() {
+                        (done, resumed) = refollowed(recorded, path, args.depth);
+                        if resumed.is_some() {
+                            passwords = url_passwords(args.urls.as_deref());
+                        }
                     }
                 }
                 Output::append(path).map_err(|e| cannot_open(path, e))?
@@ -146,7 +156,8 @@ impl Config {
         // Counting a file's lines first costs one extra read, worth it only for a bar to show,
         // and only when no links will be followed, so the lines and the sitemap entries they
         // bring (counted as they are listed, see Progress) are all there is.
-        let total = match (&args.urls, show && args.depth == 0) {
+        // A shared crawl's lines are other workers' too.
+        let total = match (&args.urls, show && args.depth == 0 && fleet.is_none()) {
             (Some(path), true) if path.as_os_str() != "-" => {
                 lines_left(path, &done).map(|lines| Total {
                     lines,
@@ -181,6 +192,7 @@ impl Config {
                     fields: args.field,
                     tag_mode: false,
                     passwords,
+                    fleet,
                 },
                 fetching: Fetching {
                     fetcher,
@@ -197,6 +209,28 @@ impl Config {
             timeline: args.timeline,
         })
     }
+}
+
+/// What --resume takes from the records already in `path`: the URL lines done, and what to
+/// follow again. A sitemap's entries are crawled at its own depth, so they are owed even at
+/// --depth 0; a page's links only with --depth.
+fn refollowed(recorded: Resumed, path: &Path, depth: u32) -> (HashSet<String>, Option<Refollow>) {
+    let refollow = (depth > 0 && !recorded.done.is_empty()) || !recorded.sitemaps.is_empty();
+    let resumed = refollow.then(|| Refollow {
+        path: path.to_path_buf(),
+        sitemaps: recorded.sitemaps,
+        depths: recorded.depths,
+    });
+    (recorded.done, resumed)
+}
+
+/// The shared crawl to join, if --redis names one.
+pub fn membership(args: &CrawlArgs) -> Option<Membership> {
+    Some(Membership {
+        address: args.redis.clone()?,
+        job: args.job.clone()?,
+        lease: args.lease,
+    })
 }
 
 /// Reads the URL lines of a file ahead of the crawl, by the feeder's own rules, skipping those

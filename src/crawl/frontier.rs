@@ -147,6 +147,17 @@ impl Frontier {
         true
     }
 
+    /// Jobs queued for the takers: found links, and jobs put back or handed over.
+    pub fn backlog(&self) -> usize {
+        self.inner.transport.jobs.len()
+    }
+
+    /// Tells every taker the crawl is over, whatever the counts say: a shared crawl's counts
+    /// live elsewhere.
+    pub fn close(&self) {
+        self.inner.quit();
+    }
+
     /// Whether other jobs are queued, so one whose host must wait can let them go first.
     pub fn others_waiting(&self) -> bool {
         let transport = &self.inner.transport;
@@ -246,35 +257,29 @@ impl Frontier {
         // The sitemap itself, where a redirect may have just landed it: an entry listing it is
         // no page of its own.
         let itself = print(sitemap);
-        for loc in locs {
-            let Some((key, url)) = self.inner.follows(&loc.href, scope, guarded) else {
-                continue;
-            };
-            if Print::of(&key) == itself {
-                continue;
-            }
-            // A link waiting for the next level is deeper than this entry: the entry takes it,
-            // with the admission it already had.
-            let admitted = match store.claim(Print::of(&key), depth) {
-                Claim::Seen => continue,
-                Claim::Taken => true,
-                Claim::New => false,
-            };
-            // Counted before --max-pages has its say: the bar's total applies the cap to the
-            // lines and the entries together.
-            entries.listed.fetch_add(1, Ordering::Relaxed);
-            if admitted || store.admit() {
+        let found = locs
+            .iter()
+            .filter_map(|loc| self.inner.follows(&loc.href, scope, guarded))
+            .filter(|(key, _)| Print::of(key) != itself)
+            .map(|(key, url)| {
                 let mut job = job(key, url, depth, &parent, scope, guarded);
                 job.sitemaps = nesting + 1;
-                store.begin(depth, 1);
-                self.inner.dispatch(depth, vec![job]);
-            }
-        }
+                (Print::of(&job.line), job)
+            })
+            .collect();
+        let (send, listed) = store.list(depth, found);
+        // Counted before --max-pages has its say: the bar's total applies the cap to the
+        // lines and the entries together.
+        entries.listed.fetch_add(listed as u64, Ordering::Relaxed);
+        self.inner.dispatch(depth, send);
     }
 
     /// A link or sitemap entry robots.txt disallows gets no record: the summary counts it, and
     /// an entry no longer counts towards the progress bar's total.
     pub fn disallowed(&self, job: &Job) {
+        if let Some(entry) = &job.entry {
+            entry.skip();
+        }
         self.inner.skipped.robots.fetch_add(1, Ordering::Relaxed);
         if job.sitemaps > 0 {
             self.inner
@@ -337,9 +342,13 @@ impl Inner {
             (self.opened)(depth);
         }
         if step.over {
-            for _ in 0..self.transport.takers {
-                let _ = self.transport.jobs.send(Msg::Quit);
-            }
+            self.quit();
+        }
+    }
+
+    fn quit(&self) {
+        for _ in 0..self.transport.takers {
+            let _ = self.transport.jobs.send(Msg::Quit);
         }
     }
 
@@ -384,9 +393,8 @@ impl Scope {
     }
 }
 
-/// A URL's fingerprint, by its normalized form.
 fn print(url: &Url) -> Print {
-    Print::of(normalize(url).as_str())
+    Print::url(url)
 }
 
 fn job(
@@ -406,6 +414,7 @@ fn job(
         sitemaps: 0,
         guarded,
         ticket: Ticket::default(),
+        entry: None,
     }
 }
 

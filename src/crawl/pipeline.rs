@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, unbounded, Sender};
 
-use crate::crawl::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Transport};
+use crate::crawl::fleet::{Entry, Fleet, RedisStore};
+use crate::crawl::frontier::{Frontier, Job, MemoryStore, Msg, Scope, Store, Transport};
 use crate::fetch::Fetched;
 use crate::fetch::Fetcher;
-use crate::host::polite::Politeness;
+use crate::host::polite::{Politeness, Turns};
+use crate::host::robots::Shelf;
 use crate::mode::Mode;
 use crate::observe::progress::{Progress, ProgressConfig};
-use crate::observe::report::{Ending, OutputFailed, Summary, Tallies};
+use crate::observe::report::{Ending, LeftShared, OutputFailed, Summary, Tallies};
 use crate::observe::stats::Measured;
 use crate::observe::tally::Entries;
 use crate::output::record::ErrorKind;
@@ -76,6 +78,8 @@ pub struct Plan {
     pub tag_mode: bool,
     /// The URL lines' passwords, for the masked ones --resume reads back.
     pub passwords: Passwords,
+    /// The shared crawl this worker is one of (--redis); None for a crawl of its own.
+    pub fleet: Option<Arc<Fleet>>,
 }
 
 /// The client and the rules every request keeps to.
@@ -100,6 +104,8 @@ struct Line {
     fetch_ms: Option<f64>,
     parse_ms: Option<f64>,
     error: Option<ErrorKind>,
+    /// In a shared crawl, the job's entry, acked once the line is flushed.
+    entry: Option<Box<Entry>>,
 }
 
 /// What a crawler made of a job.
@@ -156,10 +162,13 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
         delay,
         per_host,
     } = fetching;
+    let fleet = plan.fleet.clone();
+    let turns = fleet.clone().map(|f| f as Arc<dyn Turns>);
     let gate = Gate::new(
         fetcher,
         robots,
-        Politeness::new(delay, per_host),
+        fleet.clone().map(|f| f as Arc<dyn Shelf>),
+        Politeness::shared(delay, per_host, turns),
         stop.clone(),
         counts.skipped.clone(),
     );
@@ -189,6 +198,7 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
     // Whatever happened, the engine must not block on a writer that is gone.
     drop(line_rx);
     let mut failed = None;
+    let lost = fleet.as_ref().and_then(|fleet| settle_up(fleet));
     let ending = match written {
         Ok(None) => match engine.join() {
             Ok(Ok(())) => Ending::Complete,
@@ -224,6 +234,13 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
         ending,
         tallies,
     };
+    if let Some(why) = lost {
+        let summary = Summary {
+            ending: Ending::LeftShared,
+            ..summary
+        };
+        return Err(LeftShared { summary, why }.into());
+    }
     match failed {
         None => Ok(summary),
         Some(error) => Err(OutputFailed {
@@ -234,6 +251,18 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
         }
         .into()),
     }
+}
+
+/// A worker's last acks, for the records flushed since the pump's last round; and if it lost
+/// Redis, what to tell the user.
+fn settle_up(fleet: &Fleet) -> Option<String> {
+    let _ = fleet.ack();
+    let fault = fleet.fault()?;
+    Some(format!(
+        "{}; the records written are in the output, and the job is kept in Redis: run the \
+         workers again (with --resume to append to each -o) to continue job '{}'",
+        fault.0, fleet.job
+    ))
 }
 
 impl Work {
@@ -252,9 +281,13 @@ impl Work {
             takers,
         };
         let (lot, ready) = Lot::new();
+        let store: Box<dyn Store> = match &self.plan.fleet {
+            Some(fleet) => Box::new(RedisStore::new(fleet.clone())),
+            None => Box::new(MemoryStore::new(self.plan.scope.max_pages)),
+        };
         let frontier = Frontier::new(
             self.plan.scope.clone(),
-            Box::new(MemoryStore::new(self.plan.scope.max_pages)),
+            store,
             transport,
             self.counts.skipped.clone(),
             self.entries.clone(),

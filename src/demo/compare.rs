@@ -80,6 +80,7 @@ pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         (crawl.resume, "--resume"),
         (crawl.stats.is_some(), "--stats"),
         (crawl.timeline.is_some(), "--timeline"),
+        (crawl.redis.is_some(), "--redis"),
     ] {
         if given {
             let why = "compare runs every mode on the same URLs and prints its own figures";

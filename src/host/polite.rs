@@ -14,6 +14,18 @@ pub struct Politeness {
     delay: Duration,
     per_host: Option<usize>,
     hosts: Mutex<HashMap<String, Host>>,
+    /// In a shared crawl, the turns every worker keeps to; this process's own still spare a
+    /// call when they say to wait.
+    turns: Option<Arc<dyn Turns>>,
+}
+
+/// Hosts' turns kept where every worker of a shared crawl sees them, so that --delay and
+/// Crawl-delay hold for the workers together.
+pub trait Turns: Send + Sync {
+    /// Takes `host`'s turn if it has come, else says how long until it does.
+    fn try_take(&self, host: &str, gap: Duration) -> Result<(), Duration>;
+    /// Books `host`'s first turn at least `after` from now, and says how far from now it is.
+    fn book(&self, host: &str, gap: Duration, after: Duration) -> Duration;
 }
 
 /// A request slot on one host; dropping it frees the slot.
@@ -41,10 +53,20 @@ impl Drop for Slot {
 
 impl Politeness {
     pub fn new(delay: Duration, per_host: Option<usize>) -> Arc<Politeness> {
+        Politeness::shared(delay, per_host, None)
+    }
+
+    /// Politeness that also keeps to `turns`, shared with other workers.
+    pub fn shared(
+        delay: Duration,
+        per_host: Option<usize>,
+        turns: Option<Arc<dyn Turns>>,
+    ) -> Arc<Politeness> {
         Arc::new(Politeness {
             delay,
             per_host,
             hosts: Mutex::new(HashMap::new()),
+            turns,
         })
     }
 
@@ -65,6 +87,13 @@ impl Politeness {
         if let Some(at) = state.next_start.filter(|at| *at > now) {
             return Err(at - now);
         }
+        if let Some(turns) = self.turns.as_ref().filter(|_| !gap.is_zero()) {
+            if let Err(wait) = turns.try_take(host, gap) {
+                // Known here too, so that this worker's crawlers do not ask again meanwhile.
+                state.next_start = Some(now + wait);
+                return Err(wait);
+            }
+        }
         state.active += 1;
         state.next_start = (!gap.is_zero()).then(|| now + gap);
         Ok(Slot {
@@ -80,7 +109,11 @@ impl Politeness {
         let gap = gap.max(self.delay);
         let mut hosts = self.hosts.lock().unwrap();
         let state = hosts.entry(host.to_string()).or_default();
-        let start = state.next_start.map_or(earliest, |at| at.max(earliest));
+        let mut start = state.next_start.map_or(earliest, |at| at.max(earliest));
+        if let Some(turns) = self.turns.as_ref().filter(|_| !gap.is_zero()) {
+            let now = Instant::now();
+            start = now + turns.book(host, gap, start.saturating_duration_since(now));
+        }
         state.next_start = (!gap.is_zero()).then(|| start + gap);
         start
     }

@@ -128,6 +128,14 @@ pub fn agent_token(user_agent: &str) -> &str {
         .unwrap_or("crawl")
 }
 
+/// robots.txt responses kept where every worker of a shared crawl sees them, so that one
+/// worker fetches each host's.
+pub trait Shelf: Send + Sync {
+    /// The response to robots.txt at `origin`: one kept there, or else `fetch`'s (called at most
+    /// once), kept for the others when it is a verdict.
+    fn fetched(&self, origin: &str, fetch: &mut dyn FnMut() -> Fetched) -> Fetched;
+}
+
 /// One robots.txt per host for the whole crawl. Crawlers that need the same host's rules wait
 /// for the first one to fetch them instead of fetching them again.
 #[derive(Default)]

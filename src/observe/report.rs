@@ -31,7 +31,25 @@ pub enum Ending {
     OutputClosed,
     /// Records could not be written (a full disk); see `OutputFailed`.
     OutputFailed,
+    /// A shared crawl's Redis was gone for longer than the lease; see `LeftShared`.
+    LeftShared,
 }
+
+/// A shared crawl this worker had to leave, Redis being gone: the records it flushed are in its
+/// output, and the job, kept in Redis, goes on when the workers are started again.
+#[derive(Debug)]
+pub struct LeftShared {
+    pub summary: Summary,
+    pub why: String,
+}
+
+impl fmt::Display for LeftShared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+impl std::error::Error for LeftShared {}
 
 /// A crawl the output broke off: the crawl could not go on, yet its figures and what to do
 /// next are still owed to the user.
@@ -259,15 +277,18 @@ impl fmt::Display for Summary {
         match self.ending {
             Ending::Interrupted(signal) => write!(f, "; interrupted by {}", signal_name(signal))?,
             Ending::OutputFailed => f.write_str("; stopped: records could not be written")?,
+            Ending::LeftShared => f.write_str("; stopped: Redis was lost")?,
             Ending::Complete | Ending::OutputClosed => {}
         }
         // After a stop, the pages never reached might have matched: the warning says which pages
         // it speaks for, and with no page parsed there is nothing to speak for.
         let (unmatched, pages) = match self.ending {
-            Ending::Interrupted(_) | Ending::OutputFailed if self.measured.parse_ms.is_empty() => {
+            Ending::Interrupted(_) | Ending::OutputFailed | Ending::LeftShared
+                if self.measured.parse_ms.is_empty() =>
+            {
                 (&[][..], "")
             }
-            Ending::Interrupted(_) | Ending::OutputFailed => (
+            Ending::Interrupted(_) | Ending::OutputFailed | Ending::LeftShared => (
                 &self.tallies.unmatched_fields[..],
                 " parsed before the stop",
             ),

@@ -105,6 +105,9 @@ pub enum ErrorKind {
     Robots,
     /// Taking the page (or its host's robots.txt) apart panicked: a bug in crawl.
     Parse,
+    /// A shared crawl (--redis) handed the page out more than MAX_DELIVERIES times without
+    /// getting its record back: the workers that took it died. It was not fetched again.
+    Lost,
 }
 
 impl ErrorKind {
@@ -122,6 +125,7 @@ impl ErrorKind {
             ErrorKind::Blocked => "blocked",
             ErrorKind::Robots => "robots",
             ErrorKind::Parse => "parse",
+            ErrorKind::Lost => "lost",
         }
     }
 }

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::Inner;
+use crate::crawl::fleet::Entry;
 use crate::output::record::PageError;
+use crate::urls::normalize::normalize;
 
 /// A URL on its way to a crawler. All but its ticket is data, so that a store outside this
 /// process can hold it.
@@ -27,6 +29,9 @@ pub struct Job {
     pub guarded: bool,
     #[serde(skip)]
     pub ticket: Ticket,
+    /// In a shared crawl, its entry in its level's stream, acked once the job is done.
+    #[serde(skip)]
+    pub entry: Option<Box<Entry>>,
 }
 
 impl Job {
@@ -40,6 +45,7 @@ impl Job {
             sitemaps: 0,
             guarded: false,
             ticket: Ticket::default(),
+            entry: None,
         }
     }
 }
@@ -53,6 +59,11 @@ pub struct Print(pub u128);
 impl Print {
     pub fn of(key: &str) -> Print {
         Print(xxhash_rust::xxh3::xxh3_128(key.as_bytes()))
+    }
+
+    /// A URL's print, by its normalized form.
+    pub fn url(url: &Url) -> Print {
+        Print::of(normalize(url).as_str())
     }
 }
 

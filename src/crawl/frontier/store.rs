@@ -64,6 +64,29 @@ pub trait Store: Send + Sync {
     /// unguarded (on a page from a private address) stands unguarded: which page of a level is
     /// parsed first must not decide it.
     fn found(&self, depth: u32, links: Vec<(Print, Job)>) -> Vec<Job>;
+    /// Sitemap entries listed for level `depth`: each claimed, and those new there or taken
+    /// (a new one only while the budget lasts) counted in flight and returned to be sent, with
+    /// how many were claimed, budget aside.
+    fn list(&self, depth: u32, entries: Vec<(Print, Job)>) -> (Vec<Job>, usize) {
+        let mut send = Vec::new();
+        let mut listed = 0;
+        for (print, job) in entries {
+            // A link waiting for the next level is deeper than this entry: the entry takes it,
+            // with the admission it already had.
+            let admitted = match self.claim(print, depth) {
+                Claim::Seen => continue,
+                Claim::Taken => true,
+                Claim::New => false,
+            };
+            listed += 1;
+            if admitted || self.admit() {
+                self.begin(depth, 1);
+                send.push(job);
+            }
+        }
+        (send, listed)
+    }
+
     /// Whether the job for `print` at `depth` still stands.
     fn standing(&self, print: Print, depth: u32) -> Standing;
     /// A page at `depth` that will finish was redirected to `print`: a link to it claimed for a

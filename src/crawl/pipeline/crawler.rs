@@ -7,6 +7,7 @@ use url::Url;
 
 use super::lanes::Track;
 use super::{Crawled, Page, Shared};
+use crate::crawl::fleet::MAX_DELIVERIES;
 use crate::crawl::frontier::{Job, Standing};
 use crate::fetch::{Fetched, Request};
 use crate::host::polite::Slot;
@@ -68,6 +69,16 @@ impl Shared<'_> {
         track: Option<&mut Track>,
     ) -> Result<(Job, Url, Slot), Crawled> {
         let job = self.stands(job)?;
+        // Redis is lost: no record of this job could be acked, so the worker that takes it up
+        // after the restart would record it again.
+        let fleet = self.work.plan.fleet.as_ref();
+        if job.entry.is_some() && fleet.is_some_and(|f| f.fault().is_some()) {
+            return Err(Crawled::Skipped);
+        }
+        if job.entry.as_ref().is_some_and(|e| e.lost()) {
+            let fetched = Fetched::failed(PageError::new(ErrorKind::Lost, lost_message()));
+            return Err(Crawled::Page(Page { job, fetched }));
+        }
         let url = match &job.target {
             Ok(url) => {
                 let mut url = url.clone();
@@ -133,6 +144,14 @@ impl Shared<'_> {
             }
         }
     }
+}
+
+/// Why a shared crawl's job was given up without a fetch.
+fn lost_message() -> String {
+    format!(
+        "handed out more than {MAX_DELIVERIES} times without a record coming back (the workers \
+         that took it died); not fetched again, and moved to the job's dead stream"
+    )
 }
 
 /// Whether a fetch ended for the stop rather than on its own: a wait before a retry was cut, or

@@ -62,12 +62,18 @@ impl Shared<'_> {
             }
             return None;
         }
-        let Page { job, mut fetched } = page;
+        let Page {
+            mut job,
+            mut fetched,
+        } = page;
         if let Err(error) = self.follow(&job, &fetched, &parsed) {
             fetched.error = Some(error);
         }
+        let entry = job.entry.take();
         let record = self.record(job, fetched, parsed, parse_ms);
-        Some((Line::of(&record), ticket))
+        let mut line = Line::of(&record);
+        line.entry = entry;
+        Some((line, ticket))
     }
 
     /// Parses a page that arrived whole, timed; a parser that panicked leaves its error on the
@@ -186,6 +192,7 @@ impl Line {
             fetch_ms: record.fetch_ms,
             parse_ms: record.parse_ms,
             error: record.error.as_ref().map(|e| e.kind),
+            entry: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::lanes::Track;
 use crate::crawl::frontier::Skipped;
 use crate::fetch::{Fetched, Fetcher, Hops, NoRules, Request};
 use crate::host::polite::Politeness;
-use crate::host::robots::{RobotsCache, Rules};
+use crate::host::robots::{RobotsCache, Rules, Shelf};
 use crate::observe::timeline::SpanKind;
 use crate::output::record::{ErrorKind, PageError};
 use crate::stop::Stop;
@@ -23,6 +23,8 @@ pub(super) struct Gate {
     /// The robots.txt of each host, and the product token its groups are matched against;
     /// None with --no-robots.
     robots: Option<(RobotsCache, String)>,
+    /// In a shared crawl, where the workers' robots.txt responses are kept.
+    shelf: Option<Arc<dyn Shelf>>,
     pub(super) politeness: Arc<Politeness>,
     stop: Stop,
     skipped: Arc<Skipped>,
@@ -32,6 +34,7 @@ impl Gate {
     pub(super) fn new(
         fetcher: Fetcher,
         robots: Option<String>,
+        shelf: Option<Arc<dyn Shelf>>,
         politeness: Arc<Politeness>,
         stop: Stop,
         skipped: Arc<Skipped>,
@@ -39,6 +42,7 @@ impl Gate {
         Gate {
             fetcher,
             robots: robots.map(|agent| (RobotsCache::default(), agent)),
+            shelf,
             politeness,
             stop,
             skipped,
@@ -81,6 +85,16 @@ impl Gate {
                 Some(track) => track.time(SpanKind::Fetch, fetch),
                 None => fetch(),
             }
+        };
+        let fetch = |robots: &Url| match &self.shelf {
+            Some(shelf) => {
+                let mut once = Some(fetch);
+                let origin = robots.origin().ascii_serialization();
+                shelf.fetched(&origin, &mut || {
+                    once.take().map_or_else(Fetched::default, |f| f(robots))
+                })
+            }
+            None => fetch(robots),
         };
         Some(cache.rules(url, fetch, agent))
     }

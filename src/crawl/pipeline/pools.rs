@@ -12,10 +12,14 @@ use super::lanes::Track;
 use super::lines::jobs;
 use super::writer::POLL;
 use super::{async_pool, Crawled, Line, Page, Shared};
+use crate::crawl::fleet::{print_of, pump, Fleet};
 use crate::crawl::frontier::{Job, Msg, WAITING_ROOM};
 use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
+
+/// URL lines queued in a shared crawl per call: few calls, and no call long for Redis.
+const SEED_BATCH: usize = 256;
 
 impl Shared<'_> {
     /// One thread, in order: take a job (found links first, then the next URL line), fetch,
@@ -103,6 +107,14 @@ impl Shared<'_> {
         let pool = (plan.mode == Mode::Async).then(|| async_pool::Pool::new(self.work));
         let read = thread::scope(|s| {
             let feeder = spawn(s, "feeder".into(), move || self.feed());
+            if let Some(fleet) = &plan.fleet {
+                // Enough for every crawler's next job, and few enough that the jobs this worker
+                // holds are never many for another to wait on.
+                let room = 2 * plan.crawlers;
+                spawn(s, "pump".into(), move || {
+                    pump::pump(fleet, self.frontier, room, &plan.stop)
+                });
+            }
             match &pool {
                 Some(pool) => {
                     for i in 1..=async_pool::dispatchers(plan.crawlers) {
@@ -145,6 +157,9 @@ impl Shared<'_> {
         // Dropped however feeding ends, a read error included.
         let _feeding = self.frontier.feeder();
         let plan = &self.work.plan;
+        if let Some(fleet) = &plan.fleet {
+            return self.seed_shared(fleet);
+        }
         let mut input = jobs(&plan.done);
         let mut reader = plan.input.lock().unwrap();
         while let Some(job) = input.next(&mut *reader) {
@@ -152,6 +167,39 @@ impl Shared<'_> {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Queues the URL lines in the shared crawl, a batch per call; every worker may read the
+    /// same file, since a line seen already is not queued again. Then says the lines are all in,
+    /// unless a stop cut the reading short: a worker started again reads them again.
+    fn seed_shared(self, fleet: &Fleet) -> io::Result<()> {
+        let plan = &self.work.plan;
+        let mut input = jobs(&plan.done);
+        let mut reader = plan.input.lock().unwrap();
+        let mut batch = Vec::with_capacity(SEED_BATCH);
+        loop {
+            let next = input.next(&mut *reader).transpose()?;
+            let end = next.is_none();
+            batch.extend(next.map(|job| (print_of(&job), job)));
+            if batch.len() >= SEED_BATCH || end {
+                let Ok(codes) = fleet.queue(0, "line", &batch) else {
+                    return Ok(());
+                };
+                batch.clear();
+                // Over the budget: no later line can be taken in either.
+                if codes.contains(&3) {
+                    break;
+                }
+            }
+            if plan.stop.is_requested() {
+                return Ok(());
+            }
+            if end {
+                break;
+            }
+        }
+        let _ = fleet.seeded();
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
 use super::Line;
+use crate::crawl::fleet::Entry;
 use crate::observe::progress::Progress;
 use crate::observe::stats::Measured;
 use crate::output::{Output, WriteError};
@@ -27,11 +28,13 @@ pub(super) fn write_all(
     stop: &Stop,
 ) -> Result<Option<i32>, WriteError> {
     let mut deadline = None;
+    let mut unflushed = Unflushed::default();
     loop {
         if let Some(signal) = stop.signal() {
             let deadline = *deadline.get_or_insert_with(|| Instant::now() + GRACE);
             if Instant::now() >= deadline {
                 output.finish()?;
+                unflushed.flushed();
                 return Ok(Some(signal));
             }
         }
@@ -40,6 +43,7 @@ pub(super) fn write_all(
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) => {
                 output.flush()?;
+                unflushed.flushed();
                 match lines.recv_timeout(POLL) {
                     Ok(line) => line,
                     Err(RecvTimeoutError::Timeout) => {
@@ -53,7 +57,25 @@ pub(super) fn write_all(
         output.write_line(&line.json)?;
         measured.add(line.bytes, line.fetch_ms, line.parse_ms, line.error);
         progress.record(line.error.is_some());
+        if let Some(entry) = line.entry {
+            unflushed.0.push((entry, line.error.is_some()));
+        }
     }
     output.finish()?;
+    unflushed.flushed();
     Ok(stop.signal())
+}
+
+/// The entries of a shared crawl's lines written since the last flush, with whether each
+/// record has an error: acked only once the flush succeeds, so that a worker killed before it
+/// leaves them to another.
+#[derive(Default)]
+struct Unflushed(Vec<(Box<Entry>, bool)>);
+
+impl Unflushed {
+    fn flushed(&mut self) {
+        for (entry, failed) in self.0.drain(..) {
+            entry.flushed(failed);
+        }
+    }
 }

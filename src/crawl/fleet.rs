@@ -1,0 +1,326 @@
+//! One crawl shared by many worker processes, on one machine or many, through Redis: the levels'
+//! streams, the seen set, the budget, each host's turn and robots.txt live there, and each
+//! worker takes jobs from the open level, writes their records to its own output and acks them
+//! only once they are flushed. A worker that dies holds its jobs only until their lease runs out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::crawl::frontier::{Job, Print};
+use crate::stop::Stop;
+pub use entry::{Entry, Ledger, Outcome, MAX_DELIVERIES};
+pub use link::Fault;
+use link::Link;
+use redis::Value;
+
+mod entry;
+mod host;
+mod link;
+pub mod pump;
+mod scripts;
+pub mod status;
+mod store;
+
+pub use store::RedisStore;
+
+/// What a worker needs to join a shared crawl, as the command line gave it.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub address: String,
+    pub job: String,
+    pub lease: Duration,
+}
+
+/// This worker's side of the shared crawl.
+pub struct Fleet {
+    link: Link,
+    /// Every key of the job starts with it and a colon.
+    pub job: String,
+    consumer: String,
+    pub lease: Duration,
+    pub ledger: Arc<Ledger>,
+    budget: Option<u64>,
+}
+
+/// One job handed to this worker: its entry id, the job as queued, whether some page that
+/// found it was private, and how many times it has been handed out.
+pub struct Taken {
+    pub id: String,
+    pub job: String,
+    pub unguarded: bool,
+    pub deliveries: u64,
+}
+
+/// What one take found.
+pub struct Batch {
+    /// Every level is done and the URL lines are all in.
+    pub over: bool,
+    pub level: Option<u32>,
+    pub jobs: Vec<Taken>,
+}
+
+impl Fleet {
+    /// Joins the crawl: connects, so that a Redis that is not there is reported before anything
+    /// starts.
+    pub fn join(member: &Membership, budget: Option<u64>, stop: Stop) -> Result<Fleet, String> {
+        let link = Link::open(&member.address, member.lease, stop)
+            .map_err(|e| format!("cannot reach Redis at {}: {e}", member.address))?;
+        Ok(Fleet {
+            link,
+            job: member.job.clone(),
+            consumer: consumer(),
+            lease: member.lease,
+            ledger: Arc::default(),
+            budget,
+        })
+    }
+
+    /// Why this worker gave up on Redis, if it has.
+    pub fn fault(&self) -> Option<&Fault> {
+        self.link.fault()
+    }
+
+    /// The key of `name` in this job.
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.job)
+    }
+
+    fn budget(&self) -> i64 {
+        self.budget.map_or(-1, |b| b.min(i64::MAX as u64) as i64)
+    }
+
+    /// Claims URLs for level `depth` and queues those new there, as `kind` (`line`, `link` or
+    /// `entry`); each is its print, whether it is unguarded, and its job. The codes QUEUE
+    /// returns, one per URL.
+    pub fn queue(&self, depth: u32, kind: &str, jobs: &[(Print, Job)]) -> Result<Vec<u8>, Fault> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args: Vec<Vec<u8>> = Vec::with_capacity(4 + 3 * jobs.len());
+        args.push(self.job.clone().into_bytes());
+        args.push(depth.to_string().into_bytes());
+        args.push(kind.as_bytes().to_vec());
+        args.push(self.budget().to_string().into_bytes());
+        for (print, job) in jobs {
+            args.push(hex(*print).into_bytes());
+            args.push(if job.guarded {
+                b"0".to_vec()
+            } else {
+                b"1".to_vec()
+            });
+            args.push(serde_json::to_vec(job).expect("a job serializes"));
+        }
+        self.link.call(|conn| {
+            let mut call = scripts::QUEUE.prepare_invoke();
+            for arg in &args {
+                call.arg(arg);
+            }
+            call.invoke(conn)
+        })
+    }
+
+    /// Every URL line of this worker is queued: the line level may complete.
+    pub fn seeded(&self) -> Result<(), Fault> {
+        let key = self.key("seeded");
+        self.link
+            .call(|conn| redis::cmd("SET").arg(&key).arg(1).query::<()>(conn))
+    }
+
+    /// Up to `n` jobs of the open level for this worker, and with `reclaim`, first those other
+    /// workers have held longer than the lease.
+    pub fn take(&self, n: usize, reclaim: bool) -> Result<Batch, Fault> {
+        let lease = if reclaim { self.lease.as_millis() } else { 0 };
+        let value: Vec<Value> = self.link.call(|conn| {
+            scripts::TAKE
+                .arg(&self.job)
+                .arg(&self.consumer)
+                .arg(n)
+                .arg(lease.to_string())
+                .invoke(conn)
+        })?;
+        Ok(batch(value))
+    }
+
+    /// Acks what is ready; what cannot be sent stays ready for the next call.
+    pub fn ack(&self) -> Result<(), Fault> {
+        let ready = self.ledger.take_ready();
+        if ready.is_empty() {
+            return Ok(());
+        }
+        let mut args = vec![self.job.clone()];
+        for ((level, id), outcome) in &ready {
+            args.extend([level.to_string(), id.clone(), outcome.code().to_string()]);
+        }
+        let sent = self.link.call(|conn| {
+            let mut call = scripts::ACK.prepare_invoke();
+            for arg in &args {
+                call.arg(arg);
+            }
+            call.invoke::<i64>(conn)
+        });
+        if sent.is_err() {
+            self.ledger.put_back(ready);
+        }
+        sent.map(drop)
+    }
+
+    /// Resets the idle time of every job this worker holds.
+    pub fn renew(&self) -> Result<(), Fault> {
+        let held = self.ledger.held();
+        if held.is_empty() {
+            return Ok(());
+        }
+        self.link.call(|conn| {
+            let mut call = scripts::RENEW.prepare_invoke();
+            call.arg(&self.job).arg(&self.consumer);
+            for (level, id) in &held {
+                call.arg(level).arg(id);
+            }
+            call.invoke::<i64>(conn)
+        })?;
+        Ok(())
+    }
+
+    /// A page at `depth` was redirected to `url`'s print.
+    pub fn land(&self, print: Print, depth: u32) -> Result<(), Fault> {
+        self.link.call(|conn| {
+            scripts::LAND
+                .arg(&self.job)
+                .arg(depth)
+                .arg(hex(print))
+                .invoke::<i64>(conn)
+        })?;
+        Ok(())
+    }
+
+    /// Claims a URL for level `depth` without queueing a job for it: the code QUEUE returns.
+    pub fn claim(&self, print: Print, depth: u32, kind: &str) -> Result<u8, Fault> {
+        self.link.call(|conn| {
+            scripts::QUEUE
+                .arg(&self.job)
+                .arg(depth)
+                .arg(kind)
+                .arg(self.budget())
+                .arg(hex(print))
+                .arg(0)
+                .arg("")
+                .invoke::<Vec<u8>>(conn)
+                .map(|codes| codes.first().copied().unwrap_or(0))
+        })
+    }
+
+    /// Takes one page from the budget.
+    pub fn admit(&self) -> Result<bool, Fault> {
+        let Some(budget) = self.budget else {
+            return Ok(true);
+        };
+        self.link.call(|conn| {
+            scripts::ADMIT
+                .arg(&self.job)
+                .arg(budget)
+                .invoke::<i64>(conn)
+                .map(|n| n == 1)
+        })
+    }
+
+    /// Gives one page back to the budget.
+    pub fn refund(&self) -> Result<(), Fault> {
+        let key = self.key("admitted");
+        self.link
+            .call(|conn| redis::cmd("DECR").arg(&key).query::<i64>(conn))
+            .map(drop)
+    }
+
+    /// A job as a worker takes it up, with its entry.
+    pub fn job(&self, level: u32, taken: Taken) -> Option<Job> {
+        let mut job: Job = serde_json::from_str(&taken.job).ok()?;
+        job.guarded &= !taken.unguarded;
+        job.entry = Some(Box::new(Entry::new(
+            (level, taken.id),
+            taken.deliveries,
+            &self.ledger,
+        )));
+        Some(job)
+    }
+
+    /// How often the jobs this worker holds are renewed and others' reclaimed: often enough
+    /// that a live worker's jobs never reach the lease.
+    pub fn beat(&self) -> Duration {
+        (self.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+    }
+}
+
+/// TAKE's answer, read.
+fn batch(value: Vec<Value>) -> Batch {
+    let int = |v: &Value| match v {
+        Value::Int(n) => *n,
+        _ => 0,
+    };
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        _ => String::new(),
+    };
+    let over = value.first().map(int) == Some(1);
+    let level = value.get(1).map(int).and_then(|l| u32::try_from(l).ok());
+    let jobs = value
+        .get(2..)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|row| Taken {
+            id: text(&row[0]),
+            job: text(&row[1]),
+            unguarded: int(&row[2]) == 1,
+            deliveries: int(&row[3]).max(1) as u64,
+        })
+        .collect();
+    Batch { over, level, jobs }
+}
+
+/// A print as the seen set's field: 32 hex digits.
+fn hex(print: Print) -> String {
+    format!("{:032x}", print.0)
+}
+
+/// This worker's name in the consumer groups: HOST:PID, so that a dead worker's jobs can be
+/// told from a live one's.
+fn consumer() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// When a worker last renewed its jobs and reclaimed others'.
+pub struct Beat {
+    last: Instant,
+    every: Duration,
+}
+
+impl Beat {
+    pub fn new(every: Duration) -> Beat {
+        Beat {
+            last: Instant::now() - every,
+            every,
+        }
+    }
+
+    /// Whether it is time, and if so, the time is now.
+    pub fn due(&mut self) -> bool {
+        let due = self.last.elapsed() >= self.every;
+        if due {
+            self.last = Instant::now();
+        }
+        due
+    }
+}
+
+/// A URL's print, for claims made outside the frontier (URL lines).
+pub fn print_of(job: &Job) -> Print {
+    match &job.target {
+        Ok(url) => Print::url(url),
+        Err(_) => Print::of(&job.line),
+    }
+}

@@ -1,0 +1,230 @@
+//! The Lua that makes each step of a shared crawl one atomic step on the Redis server, so that
+//! workers racing on the same URL, level or host agree without a lock of their own.
+//!
+//! The seen set maps a URL's print to `depth * 4 + flags`: 1 where a redirect of that depth
+//! landed (a sitemap entry of its level may still claim it), 2 where some claim came from a
+//! private page, so the guard no longer applies. Every script can be run twice with the same
+//! arguments to the same end, since a call that timed out may have been carried out.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// Claims URLs for a level and queues the jobs of those that are new there. ARGV: prefix,
+/// depth, kind (`line`, `link` or `entry`), budget (-1 for none), then per URL its print, `1`
+/// if unguarded, and its job (empty to claim without queueing). Returns a code per URL: 0 seen
+/// already, 1 new, 2 taken from a deeper level, 3 new but over the budget.
+pub static QUEUE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p, d, kind, budget = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local seen, counts = p .. ':seen', p .. ':counts'
+local stream = p .. ':level:' .. d
+local out = {}
+for i = 5, #ARGV, 3 do
+  local print, unguarded, job = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
+  local was = tonumber(redis.call('HGET', seen, print) or '-1')
+  local code = 0
+  if was < 0 then
+    code = 1
+  else
+    local at = math.floor(was / 4)
+    if at > d then
+      code = 2
+    elseif at == d and kind == 'entry' and was % 2 == 1 then
+      code = 1
+    elseif at == d and unguarded and math.floor(was / 2) % 2 == 0 then
+      redis.call('HSET', seen, print, was + 2)
+    end
+  end
+  if code > 0 then
+    redis.call('HSET', seen, print, d * 4 + (unguarded and 2 or 0))
+    -- Every queued job holds one admission; one a shallower claim takes gives it back when
+    -- it is taken from its stream.
+    if budget >= 0 and redis.call('INCR', p .. ':admitted') > budget then
+      redis.call('DECR', p .. ':admitted')
+      code = 3
+    end
+  end
+  if (code == 1 or code == 2) and job ~= '' then
+    redis.call('XADD', stream, '*', 'print', print, 'job', job)
+    if redis.call('HINCRBY', counts, 'q:' .. d, 1) == 1 then
+      redis.pcall('XGROUP', 'CREATE', stream, 'crawl', '0', 'MKSTREAM')
+      if d > tonumber(redis.call('HGET', counts, 'top') or '-1') then
+        redis.call('HSET', counts, 'top', d)
+      end
+    end
+  end
+  out[#out + 1] = code
+end
+return out
+",
+    )
+});
+
+/// Finds the open level, the shallowest with jobs not yet acked (only level 0 while URL lines
+/// may still come), and hands this worker up to COUNT new jobs of it; with a lease, first those
+/// of other workers idle longer than it (at least 16 of them, whatever the count). ARGV: prefix, consumer, count, lease in ms (0: none).
+/// Returns `{over, level, id, job, unguarded, deliveries, ...}`: over is 1 once every level is
+/// done and the URL lines are all in. A job a shallower claim took since it was queued is acked
+/// here, with no record.
+pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p, me, n, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local counts, seen = p .. ':counts', p .. ':seen'
+local seeded = redis.call('EXISTS', p .. ':seeded') == 1
+local top = tonumber(redis.call('HGET', counts, 'top') or '-1')
+local open = -1
+for d = 0, top do
+  local q = tonumber(redis.call('HGET', counts, 'q:' .. d) or '0')
+  local a = tonumber(redis.call('HGET', counts, 'a:' .. d) or '0')
+  if q > a then
+    open = d
+    break
+  end
+end
+if open < 0 then
+  return {seeded and 1 or 0, -1}
+end
+if open > 0 and not seeded then
+  return {0, -1}
+end
+local stream = p .. ':level:' .. open
+local out = {0, open}
+local function hand(id, fields, deliveries)
+  local print, job = fields[2], fields[4]
+  local was = tonumber(redis.call('HGET', seen, print) or '-1')
+  if was >= 0 and math.floor(was / 4) < open then
+    if redis.call('XACK', stream, 'crawl', id) == 1 then
+      redis.call('XDEL', stream, id)
+      redis.call('HINCRBY', counts, 'a:' .. open, 1)
+      redis.call('HINCRBY', counts, 's:' .. open, 1)
+      if redis.call('EXISTS', p .. ':admitted') == 1 then
+        redis.call('DECR', p .. ':admitted')
+      end
+    end
+    return
+  end
+  local unguarded = math.floor(was / 2) % 2
+  for _, v in ipairs({id, job, unguarded, deliveries}) do
+    out[#out + 1] = v
+  end
+end
+if lease > 0 then
+  local claimed = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16))
+  for _, e in ipairs(claimed[2]) do
+    if e[2] then
+      local pending = redis.call('XPENDING', stream, 'crawl', e[1], e[1], 1)
+      hand(e[1], e[2], pending[1] and pending[1][4] or 1)
+    end
+  end
+end
+local got = n > 0 and redis.call('XREADGROUP', 'GROUP', 'crawl', me, 'COUNT', n, 'STREAMS', stream, '>')
+if got then
+  for _, e in ipairs(got[1][2]) do
+    hand(e[1], e[2], 1)
+  end
+end
+return out
+",
+    )
+});
+
+/// Acks jobs whose records are flushed, or that make none. ARGV: prefix, then per job its
+/// level, id and outcome: `r` a record, `f` a record with an error, `s` no record, `x` lost
+/// (the job is copied to PREFIX:dead). An entry acked already (another worker reclaimed it and
+/// finished first) counts once. Returns how many were acked here.
+pub static ACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p = ARGV[1]
+local counts = p .. ':counts'
+local n = 0
+for i = 2, #ARGV, 3 do
+  local d, id, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local stream = p .. ':level:' .. d
+  if redis.call('XACK', stream, 'crawl', id) == 1 then
+    if outcome == 'x' then
+      local e = redis.call('XRANGE', stream, id, id)
+      if e[1] then
+        redis.call('XADD', p .. ':dead', '*', 'level', d, 'id', id, unpack(e[1][2]))
+      end
+    end
+    redis.call('XDEL', stream, id)
+    redis.call('HINCRBY', counts, 'a:' .. d, 1)
+    redis.call('HINCRBY', counts, outcome .. ':' .. d, 1)
+    n = n + 1
+  end
+end
+return n
+",
+    )
+});
+
+/// Keeps this worker's jobs its own: resets their idle time, so that only a dead worker's jobs
+/// outlast the lease. ARGV: prefix, consumer, then per job its level and id.
+pub static RENEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local p, me = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 2 do
+  redis.call('XCLAIM', p .. ':level:' .. ARGV[i], 'crawl', me, 0, ARGV[i + 1], 'JUSTID')
+end
+return 0
+",
+    )
+});
+
+/// A page of depth D was redirected to a URL: it is seen at D, and a job of a deeper level for
+/// it is taken. ARGV: prefix, depth, print.
+pub static LAND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local seen, d = ARGV[1] .. ':seen', tonumber(ARGV[2])
+local was = tonumber(redis.call('HGET', seen, ARGV[3]) or '-1')
+if was < 0 or math.floor(was / 4) > d then
+  redis.call('HSET', seen, ARGV[3], d * 4 + 1)
+end
+return 0
+",
+    )
+});
+
+/// A host's turn, on Redis's clock, for every worker together. KEYS: the host's key. ARGV: the
+/// gap in ms, `try` or `book`, and for `book` the earliest start as ms from now. `try` takes
+/// the turn if it has come (0) or says how many ms until it does; `book` takes the first turn
+/// at or after the earliest start and says how many ms from now it is.
+pub static PACE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local gap = tonumber(ARGV[1])
+local start = now
+if ARGV[2] == 'try' then
+  if nxt > now then
+    return nxt - now
+  end
+else
+  start = math.max(nxt, now + tonumber(ARGV[3]))
+end
+redis.call('SET', KEYS[1], start + gap, 'PX', start + gap - now + 60000)
+return start - now
+",
+    )
+});
+
+/// Takes one page from the budget; 1 if there was one. ARGV: prefix, budget.
+pub static ADMIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('INCR', ARGV[1] .. ':admitted') > tonumber(ARGV[2]) then
+  redis.call('DECR', ARGV[1] .. ':admitted')
+  return 0
+end
+return 1
+",
+    )
+});
