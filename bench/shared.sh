@@ -10,7 +10,7 @@
 # 4 workers. Per configuration: pages/s (records over the wall time from the first worker's start
 # to the last one's exit), Redis commands per page (INFO stats total_commands_processed over the
 # run: commands the workers sent plus those their Lua scripts ran), the workers' CPU per page
-# (user+sys from /usr/bin/time, summed) and redis-server's (from /proc). Figures are medians of
+# (user+sys summed, bench/shared_cpu.py) and redis-server's (/proc/PID/task/*/schedstat); medians of
 # the rounds; ratios are medians of each round's own ratio (lowest to highest).
 # Then one 4-worker run under MONITOR, not timed: the commands the workers sent per page (their
 # round trips, but that a pipeline counts each of its commands) apart from those run inside Lua.
@@ -51,8 +51,7 @@ for _ in $(seq 50); do [ "$(rcli ping 2>/dev/null)" = PONG ] && break; sleep 0.1
 [ "$(rcli ping)" = PONG ] || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
 redis=redis://127.0.0.1:$rport/0
 commands() { rcli info stats | sed -n 's/^total_commands_processed:\([0-9]*\)$/\1/p'; }
-ticks() { awk '{print $14 + $15}' "/proc/$rpid/stat"; } # redis-server's user+sys, clock ticks
-hz=$(getconf CLK_TCK)
+redis_ns() { cat /proc/"$rpid"/task/*/schedstat | awk '{ns += $1} END {print ns}'; } # its CPU time, all threads
 jobs=0
 
 # tally OUT... -> sets t_records t_distinct t_lost t_dup t_broken t_lostkind against the URL file
@@ -65,49 +64,53 @@ tally() {
 # (ms of CPU per page, the workers' and redis-server's); warns unless every URL line has exactly
 # one record and every worker exited 0.
 shared() {
-    local n=$1 job i p c0 c1 k0 k1 t0 t1 cpu=0 u s e bad=() wpids=()
+    local n=$1 job i c0 c1 k0 k1 t0 t1 cpu=0 u s e bad=() wpids=()
     job=bench-$$-$((++jobs))
     rcli flushall >/dev/null
     rm -f "$work"/out.*
-    c0=$(commands); k0=$(ticks); t0=$(date +%s.%N)
+    c0=$(commands); k0=$(redis_ns); t0=$(date +%s.%N)
     for i in $(seq "$n"); do
-        /usr/bin/time -o "$work/time.$i" -f "%e %U %S" "$crawl" "${flags[@]}" --redis "$redis" \
+        python3 bench/shared_cpu.py "$work/time.$i" "$crawl" "${flags[@]}" --redis "$redis" \
             --job "$job" -o "$work/out.$i" "$work/urls.txt" 2>"$work/err.$i" & wpids+=($!)
     done
     for i in $(seq "$n"); do wait "${wpids[i-1]}" || bad+=("$i"); done
-    t1=$(date +%s.%N); k1=$(ticks); c1=$(commands)
+    t1=$(date +%s.%N); k1=$(redis_ns); c1=$(commands)
     for i in $(seq "$n"); do
-        read -r e u s < <(tail -1 "$work/time.$i"); cpu=$(py 'f"{a[0] + a[1] + a[2]}"' "$cpu" "$u" "$s")
+        read -r e u s < "$work/time.$i"; cpu=$(py 'f"{a[0] + a[1] + a[2]}"' "$cpu" "$u" "$s")
     done
     tally "$work"/out.*
     r_pages=$t_records
     r_ps=$(py 'f"{a[0] / (a[2] - a[1]):.1f}"' "$r_pages" "$t0" "$t1")
     r_cmd=$(py 'f"{(a[1] - a[0] - 1) / a[2]:.2f}"' "$c0" "$c1" "$r_pages") # less the first INFO
-    r_cpu=$(py 'f"{a[0] * 1000 / a[1]:.3f}"' "$cpu" "$r_pages")
-    r_rcpu=$(py 'f"{(a[1] - a[0]) / a[2] * 1000 / a[3]:.3f}"' "$k0" "$k1" "$hz" "$r_pages")
+    r_cpu=$(py 'f"{a[0] * 1000 / a[1]:.4f}"' "$cpu" "$r_pages")
+    r_rcpu=$(py 'f"{(a[1] - a[0]) / 1e6 / a[2]:.4f}"' "$k0" "$k1" "$r_pages")
     for i in "${bad[@]}"; do echo "worker $i of $n failed: $(tail -3 "$work/err.$i")" >&2; done
     if [ "$t_records" != "$pages" ] || [ "$t_distinct" != "$pages" ] || [ "$t_broken" != 0 ]; then
         echo "$n workers: $t_records records, $t_distinct URLs, $t_lost lost, $t_dup duplicated, $t_broken broken lines (of $pages URL lines)" >&2
     fi
 }
 
-declare -A ps cmd cpu rcpu
+declare -A ps cmd cpu rcpu over overr
 ratio4=() ratio2=() limit=() plain_cpu=() plain_ps=() wrk16=() wrk64=()
 for r in $(seq "$rounds"); do
     w16=$(wrk -t2 -c16 -d2s -s "$work/paths.lua" "http://127.0.0.1:$site_port/" | awk '/Requests\/sec/ {print $2}')
     w64=$(wrk -t2 -c64 -d2s -s "$work/paths.lua" "http://127.0.0.1:$site_port/" | awk '/Requests\/sec/ {print $2}')
     wrk16+=("$w16"); wrk64+=("$w64"); limit+=("$(py 'a[1] / a[0]' "$w16" "$w64")")
-    /usr/bin/time -o "$work/time.plain" -f "%e %U %S" "$crawl" "${flags[@]}" "$work/urls.txt" > "$work/plain.out"
-    read -r e u s < <(tail -1 "$work/time.plain")
+    python3 bench/shared_cpu.py "$work/time.plain" "$crawl" "${flags[@]}" "$work/urls.txt" > "$work/plain.out"
+    read -r e u s < "$work/time.plain"
     tally "$work/plain.out"
     [ "$t_distinct" = "$pages" ] || echo "plain run: $t_distinct URLs of $pages have a record" >&2
     plain_ps+=("$(py 'f"{a[0] / a[1]:.1f}"' "$t_records" "$e")")
-    plain_cpu+=("$(py 'f"{(a[1] + a[2]) * 1000 / a[0]:.3f}"' "$t_records" "$u" "$s")")
+    plain_cpu+=("$(py 'f"{(a[1] + a[2]) * 1000 / a[0]:.4f}"' "$t_records" "$u" "$s")")
     line="round $r: wrk -c16 $w16/s, -c64 $w64/s; plain ${plain_ps[-1]}/s"
     for n in 1 2 4; do
         shared "$n"
         ps[$n]+=" $r_ps"; cmd[$n]+=" $r_cmd"; cpu[$n]+=" $r_cpu"; rcpu[$n]+=" $r_rcpu"
         printf -v "ps_$n" '%s' "$r_ps"
+        # this round's Redis overhead: the workers' CPU per page over the plain run's, without
+        # and with redis-server's, as shares of the plain run's
+        over[$n]+=" $(py '(a[1] - a[0]) / a[0] * 100' "${plain_cpu[-1]}" "$r_cpu")"
+        overr[$n]+=" $(py '(a[1] + a[2] - a[0]) / a[0] * 100' "${plain_cpu[-1]}" "$r_cpu" "$r_rcpu")"
         line+="; ${n}w $r_ps/s"
     done
     ratio2+=("$(py 'a[1] / a[0]' "$ps_1" "$ps_2")"); ratio4+=("$(py 'a[1] / a[0]' "$ps_1" "$ps_4")")
@@ -144,6 +147,7 @@ for _ in $(seq 600); do
     sleep 0.05
 done
 kill -9 "$victim"
+{ wait "$victim"; } 2>/dev/null || true # no "Killed" line from the shell
 k_at=$(cat "$work"/out.* | wc -l)
 # The killed worker's consumer (HOSTNAME:PID) in each level's group: the entries it had
 # delivered and not acked, the most that can be recorded twice.
@@ -154,9 +158,10 @@ for stream in $(rcli --scan --pattern "$kjob:level:*"); do
     in_flight=$((in_flight + n))
 done
 codes=()
-for i in 1 2 3; do
-    if { wait "${wpids[i-1]}"; } 2>/dev/null; then codes+=(0); else codes+=($?); fi
+for i in 1 3; do
+    if wait "${wpids[i-1]}"; then codes+=(0); else codes+=($?); fi
 done
+k_own=$(wc -l < "$work/out.2")
 k1=$(date +%s.%N)
 tally "$work"/out.*
 status=$("$crawl" --redis "$redis" --job "$kjob" --status 2>&1 | python3 -c 'import json, sys
@@ -171,25 +176,25 @@ medians of $rounds rounds; ratios are medians of each round's own ratio (lowest 
 
 | run | pages/s | Redis commands / page | workers' CPU / page | redis-server CPU / page |
 | --- | --- | --- | --- | --- |
-| plain, no --redis | $(med 1 "${plain_ps[@]}") | | $(med 3 "${plain_cpu[@]}") ms | |
+| plain, no --redis | $(med 1 "${plain_ps[@]}") | | $(med 4 "${plain_cpu[@]}") ms | |
 TABLE
 for n in 1 2 4; do
-    echo "| $n worker$([ "$n" = 1 ] || echo s) | $(med 1 ${ps[$n]}) | $(med 2 ${cmd[$n]}) | $(med 3 ${cpu[$n]}) ms | $(med 3 ${rcpu[$n]}) ms |"
+    echo "| $n worker$([ "$n" = 1 ] || echo s) | $(med 1 ${ps[$n]}) | $(med 2 ${cmd[$n]}) | $(med 4 ${cpu[$n]}) ms | $(med 4 ${rcpu[$n]}) ms |"
 done
-pc=$(med 3 "${plain_cpu[@]}")
-overhead() { # WORKERS -> the workers' CPU per page over the plain run's, as a share of it, then with redis-server's added
-    py 'f"{(a[1] - a[0]) / a[0] * 100:.1f}% ({(a[1] + a[2] - a[0]) / a[0] * 100:.1f}% with redis-server)"' \
-        "$pc" "$(med 3 ${cpu[$1]})" "$(med 3 ${rcpu[$1]})"
+pc=$(med 4 "${plain_cpu[@]}")
+overhead() { # WORKERS -> the median of the rounds' overheads, without and with redis-server's CPU
+    py 'f"{statistics.median(a[:len(a) // 2]):.1f}% ({statistics.median(a[len(a) // 2:]):.1f}% with redis-server\x27s)"' ${over[$1]} ${overr[$1]}
 }
 cat <<TABLE
 
 4 workers / 1 worker: $(spread "${ratio4[@]}") (target 3.5x); 2 / 1: $(spread "${ratio2[@]}")
 the server's own limit, wrk -c64 / wrk -c16 on the same pages: $(spread "${limit[@]}") ($(med 1 "${wrk64[@]}") / $(med 1 "${wrk16[@]}") pages/s)
-Redis overhead per page (workers' CPU per page over the plain run's $pc ms): 1 worker $(overhead 1); 4 workers $(overhead 4) (target under 10%)
+Redis overhead per page, the workers' CPU per page over the plain run's of the same round, as a share of it (the plain run's median: $pc ms):
+  1 worker $(overhead 1); 2 workers $(overhead 2); 4 workers $(overhead 4) (target under 10%)
 Redis commands are INFO stats total_commands_processed over a run, Lua's own commands included.
-round trips (one 4-worker run under MONITOR): the workers sent $m_sent commands per page ($m_top), and their Lua scripts ran $m_lua
+round trips (one 4-worker run under MONITOR): the workers sent $m_sent commands per page ($m_top), a pipeline's commands counted one by one; their Lua scripts ran $m_lua more
 
-kill -9: 3 workers with --lease 2s, worker 2 killed after $k_at records with $in_flight entries pending; the others exited ${codes[1-1]} and ${codes[3-1]}, the crawl took $(py 'f"{a[1] - a[0]:.1f}"' "$k0" "$k1") s
+kill -9: 3 workers with --lease 2s, worker 2 killed once the outputs had $k_at records ($k_own its own), with $in_flight entries pending; the others exited ${codes[0]} and ${codes[1]}, the crawl took $(py 'f"{a[1] - a[0]:.1f}"' "$k0" "$k1") s
 across the outputs: $t_records records, lost $t_lost, duplicated $t_dup (at most $in_flight), broken lines $t_broken, records of kind lost $t_lostkind
 --status after: $status
 TABLE
