@@ -77,7 +77,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
 fn status(args: &CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let member = config::membership(args).expect("clap requires --redis and --job");
     let fleet = Fleet::join(&member, None, stop.for_crawl()).map_err(anyhow::Error::msg)?;
-    let status = fleet.status().map_err(|fault| anyhow::anyhow!(fault.0))?;
+    let status = fleet.status().map_err(|fault| anyhow::anyhow!(fault.why))?;
     let mut line = serde_json::to_vec(&status)?;
     line.push(b'\n');
     let mut out = output::Output::stdout();

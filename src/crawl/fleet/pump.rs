@@ -2,9 +2,9 @@
 //! renews what is held, takes jobs of the open level while there is room, and tells the takers
 //! to quit once the crawl is over, the worker stops, or Redis is lost.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{Beat, Fleet};
+use super::Fleet;
 use crate::crawl::frontier::Frontier;
 use crate::stop::Stop;
 
@@ -30,7 +30,7 @@ pub fn pump(fleet: &Fleet, frontier: &Frontier, room: usize, stop: &Stop) {
         let Ok(batch) = fleet.take(free, due) else {
             break;
         };
-        if batch.over {
+        if batch.over || fleet.still_there(&batch).is_err() {
             break;
         }
         let taken = batch.jobs.len();
@@ -45,4 +45,28 @@ pub fn pump(fleet: &Fleet, frontier: &Frontier, room: usize, stop: &Stop) {
         }
     }
     frontier.close();
+}
+
+/// When a worker last renewed its jobs and reclaimed others'.
+struct Beat {
+    last: Instant,
+    every: Duration,
+}
+
+impl Beat {
+    fn new(every: Duration) -> Beat {
+        Beat {
+            last: Instant::now() - every,
+            every,
+        }
+    }
+
+    /// Whether it is time, and if so, the time is now.
+    fn due(&mut self) -> bool {
+        let due = self.last.elapsed() >= self.every;
+        if due {
+            self.last = Instant::now();
+        }
+        due
+    }
 }

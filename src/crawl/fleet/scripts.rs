@@ -65,8 +65,8 @@ return out
 /// Finds the open level, the shallowest with jobs not yet acked (only level 0 while URL lines
 /// may still come), and hands this worker up to COUNT new jobs of it; with a lease, first those
 /// of other workers idle longer than it (at least 16 of them, whatever the count). ARGV: prefix, consumer, count, lease in ms (0: none).
-/// Returns `{over, level, id, job, unguarded, deliveries, ...}`: over is 1 once every level is
-/// done and the URL lines are all in. A job a shallower claim took since it was queued is acked
+/// Returns `{state, level, id, job, unguarded, deliveries, ...}`: state is 1 once every level
+/// is done and the URL lines are all in, 2 while no worker has queued all its URL lines yet. A job a shallower claim took since it was queued is acked
 /// here, with no record.
 pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -84,11 +84,11 @@ for d = 0, top do
     break
   end
 end
-if open < 0 then
-  return {seeded and 1 or 0, -1}
+if not seeded and open ~= 0 then
+  return {2, -1}
 end
-if open > 0 and not seeded then
-  return {0, -1}
+if open < 0 then
+  return {1, -1}
 end
 local stream = p .. ':level:' .. open
 local out = {0, open}
