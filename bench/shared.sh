@@ -146,8 +146,7 @@ for _ in $(seq 600); do
     [ "$(cat "$work"/out.* 2>/dev/null | wc -l)" -ge $((pages / 4)) ] && break
     sleep 0.05
 done
-kill -9 "$victim"
-{ wait "$victim"; } 2>/dev/null || true # no "Killed" line from the shell
+{ kill -9 "$victim"; wait "$victim"; } 2>/dev/null || true # no "Killed" line from the shell
 k_at=$(cat "$work"/out.* | wc -l)
 # The killed worker's consumer (HOSTNAME:PID) in each level's group: the entries it had
 # delivered and not acked, the most that can be recorded twice.
