@@ -58,6 +58,11 @@ impl Ledger {
         lock(&self.held).iter().cloned().collect()
     }
 
+    /// How many acks are ready.
+    pub fn ready(&self) -> usize {
+        lock(&self.ready).len()
+    }
+
     /// How many entries are held now: taken and not yet acked or let go.
     pub fn holding(&self) -> usize {
         lock(&self.held).len()

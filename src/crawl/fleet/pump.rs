@@ -14,6 +14,10 @@ use crate::stop::Stop;
 /// a full backlog.
 const IDLE: Duration = Duration::from_millis(20);
 
+/// Acks wait for this long, or for as many as the backlog holds, so that each call carries
+/// many: a call's fixed cost on the server is several pages' worth of acks.
+const ACK_EVERY: Duration = Duration::from_millis(100);
+
 /// Keeps up to `room` jobs waiting for this worker's takers until the crawl is over. Suspects
 /// (jobs taken over after two crashes) wait apart, and go one at a time once this worker holds
 /// nothing else: a page that crashes workers then takes no other page down with it.
@@ -22,9 +26,13 @@ pub fn pump(fleet: &Fleet, frontier: &Frontier, room: usize, stop: &Stop) {
     let mut suspects: VecDeque<Job> = VecDeque::new();
     // A suspect is in flight: nothing else is taken until it is done.
     let mut alone = false;
+    let mut acked = Instant::now();
     while !stop.is_requested() && fleet.fault().is_none() {
         // Acks first: a level completes on them, here or for another worker.
-        let _ = fleet.ack();
+        if acked.elapsed() >= ACK_EVERY || fleet.ledger.ready() >= room {
+            let _ = fleet.ack();
+            acked = Instant::now();
+        }
         let due = beat.due();
         if due {
             let _ = fleet.renew();
@@ -49,8 +57,10 @@ pub fn pump(fleet: &Fleet, frontier: &Frontier, room: usize, stop: &Stop) {
             stop.sleep(IDLE);
             continue;
         }
-        let free = room.saturating_sub(frontier.backlog());
-        if free == 0 && !due {
+        // Taken in batches of at least half the room, so that each call carries many.
+        let backlog = frontier.backlog();
+        let free = room.saturating_sub(backlog);
+        if backlog > room / 2 && !due {
             stop.sleep(IDLE);
             continue;
         }

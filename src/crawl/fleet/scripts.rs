@@ -114,10 +114,9 @@ local function hand(id, fields, deliveries, suspect)
     end
     return
   end
-  local unguarded = math.floor(was / 2) % 2
-  for _, v in ipairs({id, job, unguarded, deliveries, suspect}) do
-    out[#out + 1] = v
-  end
+  local at = #out
+  out[at + 1], out[at + 2], out[at + 3] = id, job, math.floor(was / 2) % 2
+  out[at + 4], out[at + 5] = deliveries, suspect
 end
 if lease > 0 then
   local over = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16), 'JUSTID')
@@ -167,10 +166,14 @@ pub static ACK: LazyLock<Script> = LazyLock::new(|| {
         r"
 local p = ARGV[1]
 local counts = p .. ':counts'
-local n, tally = 0, {}
+local n, tally, streams = 0, {}, {}
 for i = 2, #ARGV, 3 do
   local d, id, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local stream = p .. ':level:' .. d
+  local stream = streams[d]
+  if not stream then
+    stream = p .. ':level:' .. d
+    streams[d] = stream
+  end
   if redis.call('XACK', stream, 'crawl', id) == 1 then
     if outcome == 'x' then
       local e = redis.call('XRANGE', stream, id, id)
@@ -179,9 +182,9 @@ for i = 2, #ARGV, 3 do
       end
     end
     redis.call('XDEL', stream, id)
-    for _, field in ipairs({'a:' .. d, outcome .. ':' .. d}) do
-      tally[field] = (tally[field] or 0) + 1
-    end
+    local field = outcome .. ':' .. d
+    tally[field] = (tally[field] or 0) + 1
+    tally['a:' .. d] = (tally['a:' .. d] or 0) + 1
     n = n + 1
   end
 end
