@@ -13,6 +13,8 @@
 #      pages from nginx; the million took 126 to 142 s here.
 #   W3 whole site: bench/w3.sh (ROUNDS=$W3_ROUNDS, default 5), its table printed after this one.
 #   SEEN=1 adds bench/seen.sh (bytes per seen URL on a million-page depth crawl, about 75 s).
+#   SHARED=1 adds bench/shared.sh (1, 2 and 4 workers on one job through Redis, then kill -9;
+#   ROUNDS=$SHARED_ROUNDS, default 3, about 3 minutes).
 # Needs: nginx and wrk (apt-get install nginx-light wrk), python3 with scrapy, requests,
 # beautifulsoup4 and aiohttp (pip install ...), spider-rs and wget2 for W3 (see bench/w3.sh), and
 # ../shared (the peers and the corpus). Prints a table of ratios; absolute times vary on a noisy
@@ -179,3 +181,4 @@ TABLE
 # W3 and bytes per seen URL start their own servers and stop them; ports are picked free.
 ROUNDS=${W3_ROUNDS:-5} bench/w3.sh
 if [ "${SEEN:-}" = 1 ]; then echo; bench/seen.sh; fi
+if [ "${SHARED:-}" = 1 ]; then echo; ROUNDS=${SHARED_ROUNDS:-3} bench/shared.sh; fi

@@ -28,6 +28,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     }
     let config = config::Config::from_args(args, stop)?;
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
+    let fleet = config.crawl.plan.fleet.clone();
     let (summary, mut code) = match pipeline::run(config.crawl) {
         Ok(summary) => {
             let code = match summary.ending {
@@ -53,6 +54,10 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     if !quiet && summary.ending != Ending::OutputClosed {
         note(&summary);
         note(summary.advice());
+        // The summary speaks for this worker's pages; the job's own figures speak for all.
+        if let Some(status) = fleet.and_then(|f| f.status().ok()) {
+            note(status.line());
+        }
     }
     // Each is written if it can be, even after the output failed: they are on other files.
     let stats_json = || Ok(serde_json::to_string_pretty(&summary.stats())? + "\n");
@@ -77,7 +82,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
 fn status(args: &CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let member = config::membership(args).expect("clap requires --redis and --job");
     let fleet = Fleet::join(&member, None, stop.for_crawl()).map_err(anyhow::Error::msg)?;
-    let status = fleet.status().map_err(|fault| anyhow::anyhow!(fault.0))?;
+    let status = fleet.status().map_err(|fault| anyhow::anyhow!(fault.why))?;
     let mut line = serde_json::to_vec(&status)?;
     line.push(b'\n');
     let mut out = output::Output::stdout();

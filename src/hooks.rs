@@ -38,3 +38,14 @@ pub fn panic_on(pass: &str, body: &[u8]) {
         }
     }
 }
+
+/// `CRAWL_TEST_CRASH=MARKER` kills the process outright (abort, as a segfault would) when it
+/// takes apart a body that contains MARKER: a page that crashes every worker that takes it.
+pub fn crash_on(body: &[u8]) {
+    let Some(marker) = var("CRAWL_TEST_CRASH").filter(|m| !m.is_empty()) else {
+        return;
+    };
+    if body.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+        std::process::abort();
+    }
+}

@@ -3,8 +3,9 @@
 //! worker takes jobs from the open level, writes their records to its own output and acks them
 //! only once they are flushed. A worker that dies holds its jobs only until their lease runs out.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::crawl::frontier::{Job, Print};
 use crate::stop::Stop;
@@ -40,6 +41,8 @@ pub struct Fleet {
     pub lease: Duration,
     pub ledger: Arc<Ledger>,
     budget: Option<u64>,
+    /// This worker's feeder has queued all its URL lines.
+    seeded_here: AtomicBool,
 }
 
 /// One job handed to this worker: its entry id, the job as queued, whether some page that
@@ -49,12 +52,16 @@ pub struct Taken {
     pub job: String,
     pub unguarded: bool,
     pub deliveries: u64,
+    /// Taken over after two crashes: to be handed out alone, once DELIVER counts it.
+    pub suspect: bool,
 }
 
 /// What one take found.
 pub struct Batch {
     /// Every level is done and the URL lines are all in.
     pub over: bool,
+    /// No worker has queued all its URL lines yet.
+    pub unseeded: bool,
     pub level: Option<u32>,
     pub jobs: Vec<Taken>,
 }
@@ -72,6 +79,7 @@ impl Fleet {
             lease: member.lease,
             ledger: Arc::default(),
             budget,
+            seeded_here: AtomicBool::new(false),
         })
     }
 
@@ -123,7 +131,23 @@ impl Fleet {
     pub fn seeded(&self) -> Result<(), Fault> {
         let key = self.key("seeded");
         self.link
-            .call(|conn| redis::cmd("SET").arg(&key).arg(1).query::<()>(conn))
+            .call(|conn| redis::cmd("SET").arg(&key).arg(1).query::<()>(conn))?;
+        self.seeded_here.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Checks that the job is still in Redis: once this worker has queued its lines, a job that
+    /// says no lines are in was lost with Redis's data (a restart without persistence), and
+    /// waiting for lines that will never come would hang.
+    pub fn still_there(&self, batch: &Batch) -> Result<(), Fault> {
+        if batch.unseeded && self.seeded_here.load(Ordering::Relaxed) {
+            let why = format!(
+                "job '{}' is gone from Redis at {} (was it restarted without persistence?)",
+                self.job, self.link.address
+            );
+            return Err(self.link.give_up(why, false));
+        }
+        Ok(())
     }
 
     /// Up to `n` jobs of the open level for this worker, and with `reclaim`, first those other
@@ -136,6 +160,7 @@ impl Fleet {
                 .arg(&self.consumer)
                 .arg(n)
                 .arg(lease.to_string())
+                .arg(MAX_DELIVERIES)
                 .invoke(conn)
         })?;
         Ok(batch(value))
@@ -162,6 +187,21 @@ impl Fleet {
             self.ledger.put_back(ready);
         }
         sent.map(drop)
+    }
+
+    /// Counts the delivery of a suspect this worker is about to hand out alone; false if it
+    /// is no longer pending.
+    pub fn deliver(&self, entry: &Entry) -> Result<bool, Fault> {
+        let (level, id) = entry.id();
+        self.link.call(|conn| {
+            scripts::DELIVER
+                .arg(&self.job)
+                .arg(&self.consumer)
+                .arg(level)
+                .arg(id)
+                .invoke::<i64>(conn)
+                .map(|n| n == 1)
+        })
     }
 
     /// Resets the idle time of every job this worker holds.
@@ -261,20 +301,27 @@ fn batch(value: Vec<Value>) -> Batch {
         Value::SimpleString(s) => s.clone(),
         _ => String::new(),
     };
-    let over = value.first().map(int) == Some(1);
+    let state = value.first().map(int);
+    let (over, unseeded) = (state == Some(1), state == Some(2));
     let level = value.get(1).map(int).and_then(|l| u32::try_from(l).ok());
     let jobs = value
         .get(2..)
         .unwrap_or_default()
-        .chunks_exact(4)
+        .chunks_exact(5)
         .map(|row| Taken {
             id: text(&row[0]),
             job: text(&row[1]),
             unguarded: int(&row[2]) == 1,
             deliveries: int(&row[3]).max(1) as u64,
+            suspect: int(&row[4]) == 1,
         })
         .collect();
-    Batch { over, level, jobs }
+    Batch {
+        over,
+        unseeded,
+        level,
+        jobs,
+    }
 }
 
 /// A print as the seen set's field: 32 hex digits.
@@ -291,30 +338,6 @@ fn consumer() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".into());
     format!("{host}:{}", std::process::id())
-}
-
-/// When a worker last renewed its jobs and reclaimed others'.
-pub struct Beat {
-    last: Instant,
-    every: Duration,
-}
-
-impl Beat {
-    pub fn new(every: Duration) -> Beat {
-        Beat {
-            last: Instant::now() - every,
-            every,
-        }
-    }
-
-    /// Whether it is time, and if so, the time is now.
-    pub fn due(&mut self) -> bool {
-        let due = self.last.elapsed() >= self.every;
-        if due {
-            self.last = Instant::now();
-        }
-        due
-    }
 }
 
 /// A URL's print, for claims made outside the frontier (URL lines).

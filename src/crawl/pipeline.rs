@@ -258,10 +258,15 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
 fn settle_up(fleet: &Fleet) -> Option<String> {
     let _ = fleet.ack();
     let fault = fleet.fault()?;
+    let next = if fault.kept {
+        "the job is kept in Redis: run the workers again (add --resume to append to each -o) \
+         to continue it"
+    } else {
+        "starting the workers again crawls the job anew"
+    };
     Some(format!(
-        "{}; the records written are in the output, and the job is kept in Redis: run the \
-         workers again (with --resume to append to each -o) to continue job '{}'",
-        fault.0, fleet.job
+        "{}; the records written are in the output; {next}",
+        fault.why
     ))
 }
 

@@ -150,6 +150,7 @@ impl Simple {
 
     /// Whether an element of this name can match at all: most tags on a page cannot, and this
     /// test avoids looking at their attributes.
+    #[inline]
     pub fn may_match<E: Element>(&self, element: &E) -> bool {
         self.alternatives.iter().any(|c| match &c.0[0].0.name {
             Some(n) => element.has_name(n),

@@ -57,6 +57,16 @@ impl Ledger {
     pub fn held(&self) -> Vec<Id> {
         lock(&self.held).iter().cloned().collect()
     }
+
+    /// How many acks are ready.
+    pub fn ready(&self) -> usize {
+        lock(&self.ready).len()
+    }
+
+    /// How many entries are held now: taken and not yet acked or let go.
+    pub fn holding(&self) -> usize {
+        lock(&self.held).len()
+    }
 }
 
 pub struct Entry {
@@ -82,6 +92,10 @@ impl Entry {
 
     pub fn lost(&self) -> bool {
         self.lost
+    }
+
+    pub fn id(&self) -> &Id {
+        &self.id
     }
 
     /// The job ends here with no record, and would anywhere.

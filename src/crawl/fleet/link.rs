@@ -19,7 +19,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Why this worker gave up on Redis; every later call fails at once with it.
 #[derive(Debug, Clone)]
-pub struct Fault(pub String);
+pub struct Fault {
+    pub why: String,
+    /// The job is still in Redis, or will be once it is back: starting the workers again
+    /// continues it.
+    pub kept: bool,
+}
 
 pub struct Link {
     client: Client,
@@ -90,23 +95,26 @@ impl Link {
                 Err(e) => e,
             };
             if !passing(&error) {
-                return Err(self.give_up(format!("Redis at {} answered: {error}", self.address)));
+                let why = format!("Redis at {} answered: {error}", self.address);
+                return Err(self.give_up(why, true));
             }
             let since = *since.get_or_insert_with(Instant::now);
             if since.elapsed() >= self.patience || !self.stop.sleep(backoff) {
                 let waited =
                     humantime::format_duration(Duration::from_secs(since.elapsed().as_secs()));
-                return Err(self.give_up(format!(
+                let why = format!(
                     "lost Redis at {} ({error}), and it did not come back within {waited}",
                     self.address
-                )));
+                );
+                return Err(self.give_up(why, true));
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
-    fn give_up(&self, why: String) -> Fault {
-        self.fault.get_or_init(|| Fault(why)).clone()
+    /// Gives up on Redis for `why`, once: every later call fails with the first reason.
+    pub fn give_up(&self, why: String, kept: bool) -> Fault {
+        self.fault.get_or_init(|| Fault { why, kept }).clone()
     }
 }
 

@@ -20,42 +20,41 @@ pub static QUEUE: LazyLock<Script> = LazyLock::new(|| {
 local p, d, kind, budget = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local seen, counts = p .. ':seen', p .. ':counts'
 local stream = p .. ':level:' .. d
-local out = {}
+local out, queued = {}, 0
 for i = 5, #ARGV, 3 do
   local print, unguarded, job = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
-  local was = tonumber(redis.call('HGET', seen, print) or '-1')
+  local mark = d * 4 + (unguarded and 2 or 0)
   local code = 0
-  if was < 0 then
+  -- Most URLs are new, or seen at a level no deeper: one command decides those.
+  if redis.call('HSETNX', seen, print, mark) == 1 then
     code = 1
   else
+    local was = tonumber(redis.call('HGET', seen, print))
     local at = math.floor(was / 4)
-    if at > d then
-      code = 2
-    elseif at == d and kind == 'entry' and was % 2 == 1 then
-      code = 1
+    if at > d or (at == d and kind == 'entry' and was % 2 == 1) then
+      code = at > d and 2 or 1
+      redis.call('HSET', seen, print, mark)
     elseif at == d and unguarded and math.floor(was / 2) % 2 == 0 then
       redis.call('HSET', seen, print, was + 2)
     end
   end
-  if code > 0 then
-    redis.call('HSET', seen, print, d * 4 + (unguarded and 2 or 0))
-    -- Every queued job holds one admission; one a shallower claim takes gives it back when
-    -- it is taken from its stream.
-    if budget >= 0 and redis.call('INCR', p .. ':admitted') > budget then
-      redis.call('DECR', p .. ':admitted')
-      code = 3
-    end
+  -- Every queued job holds one admission; one a shallower claim takes gives it back when it
+  -- is taken from its stream.
+  if code > 0 and budget >= 0 and redis.call('INCR', p .. ':admitted') > budget then
+    redis.call('DECR', p .. ':admitted')
+    code = 3
   end
   if (code == 1 or code == 2) and job ~= '' then
     redis.call('XADD', stream, '*', 'print', print, 'job', job)
-    if redis.call('HINCRBY', counts, 'q:' .. d, 1) == 1 then
-      redis.pcall('XGROUP', 'CREATE', stream, 'crawl', '0', 'MKSTREAM')
-      if d > tonumber(redis.call('HGET', counts, 'top') or '-1') then
-        redis.call('HSET', counts, 'top', d)
-      end
-    end
+    queued = queued + 1
   end
   out[#out + 1] = code
+end
+if queued > 0 and redis.call('HINCRBY', counts, 'q:' .. d, queued) == queued then
+  redis.pcall('XGROUP', 'CREATE', stream, 'crawl', '0', 'MKSTREAM')
+  if d > tonumber(redis.call('HGET', counts, 'top') or '-1') then
+    redis.call('HSET', counts, 'top', d)
+  end
 end
 return out
 ",
@@ -64,14 +63,23 @@ return out
 
 /// Finds the open level, the shallowest with jobs not yet acked (only level 0 while URL lines
 /// may still come), and hands this worker up to COUNT new jobs of it; with a lease, first those
-/// of other workers idle longer than it (at least 16 of them, whatever the count). ARGV: prefix, consumer, count, lease in ms (0: none).
-/// Returns `{over, level, id, job, unguarded, deliveries, ...}`: over is 1 once every level is
-/// done and the URL lines are all in. A job a shallower claim took since it was queued is acked
-/// here, with no record.
+/// of other workers idle longer than it (at least 16 of them, whatever the count). A job a
+/// shallower claim took since it was queued is acked here, with no record.
+///
+/// A job taken over from a dead worker counts as handed out again, unless it had been handed
+/// out twice already: then it was in flight through two crashes, and may be what crashes
+/// workers, so it is only taken over (XAUTOCLAIM JUSTID, its count unchanged) as a suspect, for
+/// this worker to hand out alone (DELIVER), where it crashes nothing else. One handed out
+/// MAX times already is taken over to end as `lost`.
+///
+/// ARGV: prefix, consumer, count, lease in ms (0: no takeover), MAX. Returns `{state, level,
+/// id, job, unguarded, deliveries, suspect, ...}`: state is 1 once every level is done and the
+/// URL lines are all in, 2 while no worker has queued all its URL lines yet.
 pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local p, me, n, lease = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local max = tonumber(ARGV[5])
 local counts, seen = p .. ':counts', p .. ':seen'
 local seeded = redis.call('EXISTS', p .. ':seeded') == 1
 local top = tonumber(redis.call('HGET', counts, 'top') or '-1')
@@ -84,15 +92,15 @@ for d = 0, top do
     break
   end
 end
-if open < 0 then
-  return {seeded and 1 or 0, -1}
+if not seeded and open ~= 0 then
+  return {2, -1}
 end
-if open > 0 and not seeded then
-  return {0, -1}
+if open < 0 then
+  return {1, -1}
 end
 local stream = p .. ':level:' .. open
 local out = {0, open}
-local function hand(id, fields, deliveries)
+local function hand(id, fields, deliveries, suspect)
   local print, job = fields[2], fields[4]
   local was = tonumber(redis.call('HGET', seen, print) or '-1')
   if was >= 0 and math.floor(was / 4) < open then
@@ -106,27 +114,45 @@ local function hand(id, fields, deliveries)
     end
     return
   end
-  local unguarded = math.floor(was / 2) % 2
-  for _, v in ipairs({id, job, unguarded, deliveries}) do
-    out[#out + 1] = v
-  end
+  local at = #out
+  out[at + 1], out[at + 2], out[at + 3] = id, job, math.floor(was / 2) % 2
+  out[at + 4], out[at + 5] = deliveries, suspect
 end
 if lease > 0 then
-  local claimed = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16))
-  for _, e in ipairs(claimed[2]) do
-    if e[2] then
-      local pending = redis.call('XPENDING', stream, 'crawl', e[1], e[1], 1)
-      hand(e[1], e[2], pending[1] and pending[1][4] or 1)
+  local over = redis.call('XAUTOCLAIM', stream, 'crawl', me, lease, '0-0', 'COUNT', math.max(n, 16), 'JUSTID')
+  for _, id in ipairs(over[2]) do
+    local pending = redis.call('XPENDING', stream, 'crawl', id, id, 1)
+    local e = redis.call('XRANGE', stream, id, id)
+    local handed = pending[1] and pending[1][4] or 1
+    if e[1] then
+      if handed >= 2 and handed < max then
+        hand(id, e[1][2], handed, 1)
+      else
+        redis.call('XCLAIM', stream, 'crawl', me, 0, id)
+        hand(id, e[1][2], handed + 1, 0)
+      end
     end
   end
 end
 local got = n > 0 and redis.call('XREADGROUP', 'GROUP', 'crawl', me, 'COUNT', n, 'STREAMS', stream, '>')
 if got then
   for _, e in ipairs(got[1][2]) do
-    hand(e[1], e[2], 1)
+    hand(e[1], e[2], 1, 0)
   end
 end
 return out
+",
+    )
+});
+
+/// Hands out a suspect this worker took over: counts the delivery. ARGV: prefix, consumer,
+/// level, id. Returns 1 if it is still pending (no other worker finished it meanwhile).
+pub static DELIVER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local stream = ARGV[1] .. ':level:' .. ARGV[3]
+local got = redis.call('XCLAIM', stream, 'crawl', ARGV[2], 0, ARGV[4])
+return (got[1] and got[1][2]) and 1 or 0
 ",
     )
 });
@@ -140,10 +166,14 @@ pub static ACK: LazyLock<Script> = LazyLock::new(|| {
         r"
 local p = ARGV[1]
 local counts = p .. ':counts'
-local n = 0
+local n, tally, streams = 0, {}, {}
 for i = 2, #ARGV, 3 do
   local d, id, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local stream = p .. ':level:' .. d
+  local stream = streams[d]
+  if not stream then
+    stream = p .. ':level:' .. d
+    streams[d] = stream
+  end
   if redis.call('XACK', stream, 'crawl', id) == 1 then
     if outcome == 'x' then
       local e = redis.call('XRANGE', stream, id, id)
@@ -152,10 +182,14 @@ for i = 2, #ARGV, 3 do
       end
     end
     redis.call('XDEL', stream, id)
-    redis.call('HINCRBY', counts, 'a:' .. d, 1)
-    redis.call('HINCRBY', counts, outcome .. ':' .. d, 1)
+    local field = outcome .. ':' .. d
+    tally[field] = (tally[field] or 0) + 1
+    tally['a:' .. d] = (tally['a:' .. d] or 0) + 1
     n = n + 1
   end
+end
+for field, by in pairs(tally) do
+  redis.call('HINCRBY', counts, field, by)
 end
 return n
 ",

@@ -42,6 +42,28 @@ pub struct Status {
     pub levels: Vec<Level>,
 }
 
+impl Status {
+    /// The job's figures in a line, for the end of a worker's summary.
+    pub fn line(&self) -> String {
+        let Figures {
+            queued,
+            in_flight,
+            done,
+            failed,
+            dead,
+            ..
+        } = self.total;
+        let state = match self.complete {
+            true => "complete".to_string(),
+            false => format!("{queued} queued, {in_flight} in flight"),
+        };
+        format!(
+            "crawl: job {}, all workers: {done} pages done, {failed} failed, {dead} lost; {state}",
+            self.job
+        )
+    }
+}
+
 impl Fleet {
     pub fn status(&self) -> Result<Status, Fault> {
         let counts = self.key("counts");

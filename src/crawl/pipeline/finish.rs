@@ -87,6 +87,7 @@ impl Shared<'_> {
             return (Parsed::default(), None);
         };
         let plan = &self.work.plan;
+        crate::hooks::crash_on(&fetched.body);
         let started = Instant::now();
         let content_type = fetched.content_type.as_deref();
         let parsed = match fetched.sitemap.take() {
