@@ -685,3 +685,103 @@ fn status_of_a_job_nobody_started_is_empty() {
     assert_eq!(status["complete"], false, "{status}");
     assert_eq!(status["done"], 0, "{status}");
 }
+
+/// A page that crashes every worker that takes it (a test hook aborts the process on its body)
+/// is handed out three times, then recorded as kind `lost` and moved to JOB:dead; the pages
+/// that were in flight beside it through the first crashes are recorded as usual, not lost,
+/// since a page taken over after two crashes is handed out alone.
+#[cfg(debug_assertions)]
+#[test]
+fn a_page_that_crashes_workers_ends_lost_and_alone() {
+    let _one = one_at_a_time();
+    let Some(redis) = redis::server() else { return };
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => page("home", &["/a", "/b", "/poison", "/c", "/d"]),
+        "/poison" => Response::html("<title>poison</title><p>CRASH-HERE</p>"),
+        p => page(p, &[]),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = write_file(dir.path(), "seeds.txt", &(server.url("/") + "\n"));
+    let out = dir.path().join("out.jsonl");
+    let url = redis.url();
+    let args = [
+        "--redis", &url, "--job", "poison", "--lease", "300ms", "--depth", "1", "-q", &seeds,
+    ];
+    let mut crashes = 0;
+    loop {
+        let status = bin()
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .env("CRAWL_TEST_CRASH", "CRASH-HERE")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        if status.success() {
+            break;
+        }
+        assert_eq!(status.code(), None, "a crash is a signal, not an exit");
+        crashes += 1;
+        assert!(crashes <= 3, "the poison page went round more than 3 times");
+    }
+    assert_eq!(crashes, 3, "handed out 3 times, then given up");
+    let records = whole_records(&out).0;
+    let kind = |r: &Value| r["error"]["kind"].as_str().map(String::from);
+    let path = |r: &Value| r["url"].as_str().unwrap().replace(&server.url(""), "");
+    let lost: Vec<String> = records
+        .iter()
+        .filter(|r| kind(r).as_deref() == Some("lost"))
+        .map(path)
+        .collect();
+    assert_eq!(lost, ["/poison"], "only the poison page is lost");
+    for p in ["/", "/a", "/b", "/c", "/d"] {
+        assert!(
+            records
+                .iter()
+                .any(|r| path(r) == p && r["status"] == 200 && kind(r).is_none()),
+            "{p} has its record: {records:?}"
+        );
+    }
+    let mut conn = redis.conn();
+    let dead: Vec<::redis::Value> = conn.query(&["XRANGE", "poison:dead", "-", "+"]);
+    assert_eq!(dead.len(), 1, "one job in poison:dead");
+    let status = status(&url, "poison");
+    assert_eq!(status["complete"], true, "{status}");
+    assert_eq!(status["dead"], 1, "{status}");
+}
+
+/// --max-pages is one budget for the job: three workers together record exactly that many
+/// pages, URL lines included.
+#[test]
+fn max_pages_is_one_budget_for_all_workers() {
+    let _one = one_at_a_time();
+    let Some(redis) = redis::server() else { return };
+    let site = Site::serve(20, "20ms");
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = site.lists(dir.path(), 1, 3);
+    let url = redis.url();
+    let args = [
+        "--redis",
+        &url,
+        "--job",
+        "budget",
+        "--depth",
+        "3",
+        "--max-pages",
+        "25",
+        "-q",
+        &seeds,
+    ];
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
+        .collect();
+    let mut all = Vec::new();
+    for w in &mut workers {
+        w.succeeds(Duration::from_secs(60));
+        all.extend(untorn_records(&w.out));
+    }
+    assert_eq!(duplicates(&all), vec![], "URLs recorded more than once");
+    assert_eq!(all.len(), 25, "the budget, across the workers");
+    let lines = all.iter().filter(|r| r["depth"] == 0).count();
+    assert_eq!(lines, 3, "the URL lines are taken in first");
+}
