@@ -45,7 +45,7 @@ for i = 5, #ARGV, 3 do
     code = 3
   end
   if (code == 1 or code == 2) and job ~= '' then
-    redis.call('XADD', stream, '*', 'print', print, 'job', job)
+    redis.call('XADD', stream, '*', 'print', print, 'job', job, 'unguarded', ARGV[i + 1])
     queued = queued + 1
   end
   out[#out + 1] = code
@@ -102,7 +102,12 @@ local stream = p .. ':level:' .. open
 local out = {0, open}
 local function hand(id, fields, deliveries, suspect)
   local print, job = fields[2], fields[4]
-  local was = tonumber(redis.call('HGET', seen, print) or '-1')
+  -- No claim is shallower than level 0, nor can an unguarded job lose a guard: the seen set
+  -- has nothing to add to a URL line.
+  local was = 2
+  if open > 0 or fields[6] ~= '1' then
+    was = tonumber(redis.call('HGET', seen, print) or '-1')
+  end
   if was >= 0 and math.floor(was / 4) < open then
     if redis.call('XACK', stream, 'crawl', id) == 1 then
       redis.call('XDEL', stream, id)
@@ -157,7 +162,8 @@ return (got[1] and got[1][2]) and 1 or 0
     )
 });
 
-/// Acks jobs whose records are flushed, or that make none. ARGV: prefix, then per job its
+/// Acks jobs whose records are flushed, or that make none, and trims what is done from the
+/// streams. ARGV: prefix, then per job its
 /// level, id and outcome: `r` a record, `f` a record with an error, `s` no record, `x` lost
 /// (the job is copied to PREFIX:dead). An entry acked already (another worker reclaimed it and
 /// finished first) counts once. Returns how many were acked here.
@@ -181,7 +187,6 @@ for i = 2, #ARGV, 3 do
         redis.call('XADD', p .. ':dead', '*', 'level', d, 'id', id, unpack(e[1][2]))
       end
     end
-    redis.call('XDEL', stream, id)
     local field = outcome .. ':' .. d
     tally[field] = (tally[field] or 0) + 1
     tally['a:' .. d] = (tally['a:' .. d] or 0) + 1
@@ -190,6 +195,25 @@ for i = 2, #ARGV, 3 do
 end
 for field, by in pairs(tally) do
   redis.call('HINCRBY', counts, field, by)
+end
+-- What every consumer has been handed and has acked goes: entries up to the oldest pending
+-- one, or past the last handed out. One trim per level costs less than a delete per job.
+for _, stream in pairs(streams) do
+  local pending = redis.call('XPENDING', stream, 'crawl')
+  local keep = pending[2]
+  if not keep then
+    for _, group in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+      for k = 1, #group, 2 do
+        if group[k] == 'last-delivered-id' then
+          local ms, seq = string.match(group[k + 1], '^(%d+)-(%d+)$')
+          keep = ms .. '-' .. (tonumber(seq) + 1)
+        end
+      end
+    end
+  end
+  if keep then
+    redis.call('XTRIM', stream, 'MINID', keep)
+  end
 end
 return n
 ",

@@ -11,27 +11,37 @@ use crate::crawl::fleet::Entry;
 use crate::output::record::PageError;
 use crate::urls::normalize::normalize;
 
-/// A URL on its way to a crawler. All but its ticket is data, so that a store outside this
-/// process can hold it.
+/// A URL on its way to a crawler. All but its ticket and entry is data, so that a store outside
+/// this process can hold it; fields at their defaults are left out, since a shared crawl moves
+/// every job through Redis.
 #[derive(Serialize, Deserialize)]
 pub struct Job {
     /// The URL as the record will show it: the line the user wrote, or the link as resolved.
     pub line: String,
     pub target: Result<Url, PageError>,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub depth: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub sitemaps: u8,
     /// Refuse private DNS answers for it: a public page led here. A URL line the user wrote
     /// may point anywhere.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub guarded: bool,
     #[serde(skip)]
     pub ticket: Ticket,
     /// In a shared crawl, its entry in its level's stream, acked once the job is done.
     #[serde(skip)]
     pub entry: Option<Box<Entry>>,
+}
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
 }
 
 impl Job {
