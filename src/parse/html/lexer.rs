@@ -366,7 +366,8 @@ fn past(b: &[u8], mut i: usize, ends: impl Fn(&[u8]) -> bool) -> Option<usize> {
 
 /// Text or an attribute value with its character references replaced.
 pub fn decode(s: &str, in_attr: bool) -> Cow<'_, str> {
-    let Some(first) = s.find('&') else {
+    // memchr at once: str::find goes through a char searcher, which need not be inlined here.
+    let Some(first) = memchr::memchr(b'&', s.as_bytes()) else {
         return Cow::Borrowed(s);
     };
     let mut out = String::with_capacity(s.len());
@@ -374,7 +375,7 @@ pub fn decode(s: &str, in_attr: bool) -> Cow<'_, str> {
     let mut i = first;
     while i < s.len() {
         if s.as_bytes()[i] != b'&' {
-            let next = s[i..].find('&').map_or(s.len(), |k| i + k);
+            let next = memchr::memchr(b'&', &s.as_bytes()[i..]).map_or(s.len(), |k| i + k);
             out.push_str(&s[i..next]);
             i = next;
             continue;
