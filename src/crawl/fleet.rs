@@ -62,6 +62,9 @@ pub struct Batch {
     pub over: bool,
     /// No worker has queued all its URL lines yet.
     pub unseeded: bool,
+    /// This worker had queued all its URL lines before it asked: only then does `unseeded`
+    /// mean the job is gone.
+    seeded_before: bool,
     pub level: Option<u32>,
     pub jobs: Vec<Taken>,
 }
@@ -132,7 +135,7 @@ impl Fleet {
         let key = self.key("seeded");
         self.link
             .call(|conn| redis::cmd("SET").arg(&key).arg(1).query::<()>(conn))?;
-        self.seeded_here.store(true, Ordering::Relaxed);
+        self.seeded_here.store(true, Ordering::SeqCst);
         Ok(())
     }
 
@@ -140,7 +143,7 @@ impl Fleet {
     /// says no lines are in was lost with Redis's data (a restart without persistence), and
     /// waiting for lines that will never come would hang.
     pub fn still_there(&self, batch: &Batch) -> Result<(), Fault> {
-        if batch.unseeded && self.seeded_here.load(Ordering::Relaxed) {
+        if batch.unseeded && batch.seeded_before {
             let why = format!(
                 "job '{}' is gone from Redis at {} (was it restarted without persistence?)",
                 self.job, self.link.address
@@ -154,6 +157,8 @@ impl Fleet {
     /// workers have held longer than the lease.
     pub fn take(&self, n: usize, reclaim: bool) -> Result<Batch, Fault> {
         let lease = if reclaim { self.lease.as_millis() } else { 0 };
+        // Read before the call: lines queued while it runs may not be in its answer.
+        let seeded_before = self.seeded_here.load(Ordering::SeqCst);
         let value: Vec<Value> = self.link.call(|conn| {
             scripts::TAKE
                 .arg(&self.job)
@@ -163,7 +168,7 @@ impl Fleet {
                 .arg(MAX_DELIVERIES)
                 .invoke(conn)
         })?;
-        Ok(batch(value))
+        Ok(batch(value, seeded_before))
     }
 
     /// Acks what is ready; what cannot be sent stays ready for the next call.
@@ -291,7 +296,7 @@ impl Fleet {
 }
 
 /// TAKE's answer, read.
-fn batch(value: Vec<Value>) -> Batch {
+fn batch(value: Vec<Value>, seeded_before: bool) -> Batch {
     let int = |v: &Value| match v {
         Value::Int(n) => *n,
         _ => 0,
@@ -319,6 +324,7 @@ fn batch(value: Vec<Value>) -> Batch {
     Batch {
         over,
         unseeded,
+        seeded_before,
         level,
         jobs,
     }

@@ -248,6 +248,7 @@ pub fn run(crawl: Crawl) -> anyhow::Result<Summary> {
             path: output.path().map(Into::into),
             written: output.abandon(),
             error,
+            job: fleet.as_ref().map(|f| f.job.clone()),
         }
         .into()),
     }

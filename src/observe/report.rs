@@ -61,6 +61,8 @@ pub struct OutputFailed {
     /// Records that reached the output whole.
     pub written: u64,
     pub error: io::Error,
+    /// The shared crawl this worker was one of, whose other workers take up what it left.
+    pub job: Option<String>,
 }
 
 impl fmt::Display for OutputFailed {
@@ -83,6 +85,12 @@ impl OutputFailed {
             1 => "1 record was written".to_string(),
             n => format!("{n} records were written"),
         };
+        if let Some(job) = &self.job {
+            return format!(
+                "crawl: {records}; the pages this worker did not finish go to the other workers of \
+                 job '{job}' after --lease, or run it again (add --resume) to take them up itself"
+            );
+        }
         match &self.path {
             // The same URLs and options: a --depth crawl resumed without --depth would stop
             // at the lines, and the URL file may have been a pipe (`<(...)`) with no name to give.

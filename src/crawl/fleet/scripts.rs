@@ -227,7 +227,13 @@ pub static RENEW: LazyLock<Script> = LazyLock::new(|| {
         r"
 local p, me = ARGV[1], ARGV[2]
 for i = 3, #ARGV, 2 do
-  redis.call('XCLAIM', p .. ':level:' .. ARGV[i], 'crawl', me, 0, ARGV[i + 1], 'JUSTID')
+  local stream, id = p .. ':level:' .. ARGV[i], ARGV[i + 1]
+  -- Only while it is still this worker's: one that stalled past the lease does not take back
+  -- a job another worker has taken over.
+  local pending = redis.call('XPENDING', stream, 'crawl', id, id, 1)
+  if pending[1] and pending[1][2] == me then
+    redis.call('XCLAIM', stream, 'crawl', me, 0, id, 'JUSTID')
+  end
 end
 return 0
 ",
