@@ -785,3 +785,51 @@ fn max_pages_is_one_budget_for_all_workers() {
     let lines = all.iter().filter(|r| r["depth"] == 0).count();
     assert_eq!(lines, 3, "the URL lines are taken in first");
 }
+
+/// A worker whose URL file some worker has queued whole reads none of it: it asks Redis for
+/// no line, yet joins the job; a file with one more line is read, and only that line crawled.
+#[test]
+fn a_url_file_queued_whole_is_not_queued_again() {
+    let _one = one_at_a_time();
+    let Some(redis) = redis::server() else { return };
+    let server = Server::start(|req, _| page(&req.path, &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..50).map(|i| server.url(&format!("/p/{i}"))).collect();
+    let urls = write_file(dir.path(), "urls.txt", &(lines.join("\n") + "\n"));
+    let url = redis.url();
+    let first = crawl(&["--redis", &url, "--job", "files", "-q", &urls], "");
+    assert_eq!(first.code(), 0, "{}", first.stderr);
+    assert_eq!(first.records().len(), 50);
+    let mut conn = redis.conn();
+    let claims = |conn: &mut redis::Conn| -> u64 {
+        let info: String = conn.query(&["INFO", "commandstats"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("cmdstat_hsetnx:calls="))
+            .and_then(|rest| rest.split(',').next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = claims(&mut conn);
+    let again = crawl(&["--redis", &url, "--job", "files", "-q", &urls], "");
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    assert_eq!(again.records().len(), 0);
+    assert_eq!(
+        claims(&mut conn),
+        before,
+        "no line of the same file is claimed again"
+    );
+    let more = write_file(
+        dir.path(),
+        "more.txt",
+        &(lines.join("\n") + "\n" + &server.url("/new") + "\n"),
+    );
+    let added = crawl(&["--redis", &url, "--job", "files", "-q", &more], "");
+    assert_eq!(added.code(), 0, "{}", added.stderr);
+    let urls: Vec<Value> = added.records().iter().map(|r| r["url"].clone()).collect();
+    assert_eq!(urls, [Value::from(server.url("/new"))]);
+    let pages = server
+        .paths()
+        .into_iter()
+        .filter(|p| p != "/robots.txt")
+        .count();
+    assert_eq!(pages, 51, "each page fetched once: {:?}", server.paths());
+}

@@ -123,10 +123,11 @@ impl Config {
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.
         let fleet = match member {
-            Some(member) => Some(Arc::new(
-                Fleet::join(&member, args.max_pages, stop.for_crawl())
-                    .map_err(anyhow::Error::msg)?,
-            )),
+            Some(member) => {
+                let fleet = Fleet::join(&member, args.max_pages, stop.for_crawl())
+                    .map_err(anyhow::Error::msg)?;
+                Some(Arc::new(fleet.reading(file_print(&path))))
+            }
             None => None,
         };
 
@@ -222,6 +223,24 @@ fn refollowed(recorded: Resumed, path: &Path, depth: u32) -> (HashSet<String>, O
         depths: recorded.depths,
     });
     (recorded.done, resumed)
+}
+
+/// The print of a regular file's bytes; None for stdin, a pipe or a FIFO, which cannot be read
+/// twice, or a file that cannot be read.
+fn file_print(path: &Path) -> Option<u128> {
+    use std::io::Read;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut file = File::open(path).ok()?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        match file.read(&mut buf).ok()? {
+            0 => return Some(hasher.digest128()),
+            n => hasher.update(&buf[..n]),
+        }
+    }
 }
 
 /// The shared crawl to join, if --redis names one.

@@ -43,6 +43,11 @@ pub struct Fleet {
     budget: Option<u64>,
     /// This worker's feeder has queued all its URL lines.
     seeded_here: AtomicBool,
+    /// This worker's feeder has ended, whether or not it queued them all.
+    fed: AtomicBool,
+    /// The URL file's print (XXH3-128 of its bytes), when it is a regular file: a file some
+    /// worker has queued whole is not queued again.
+    lines: Option<u128>,
 }
 
 /// One job handed to this worker: its entry id, the job as queued, whether some page that
@@ -83,6 +88,28 @@ impl Fleet {
             ledger: Arc::default(),
             budget,
             seeded_here: AtomicBool::new(false),
+            fed: AtomicBool::new(false),
+            lines: None,
+        })
+    }
+
+    /// This worker's URL lines are the file whose bytes have this print.
+    pub fn reading(self, lines: Option<u128>) -> Fleet {
+        Fleet { lines, ..self }
+    }
+
+    /// Whether some worker has queued this worker's URL file whole already: then its lines
+    /// need not be read, every one of them being in.
+    pub fn lines_in(&self) -> Result<bool, Fault> {
+        let Some(lines) = self.lines else {
+            return Ok(false);
+        };
+        let key = self.key("files");
+        self.link.call(|conn| {
+            redis::cmd("SISMEMBER")
+                .arg(&key)
+                .arg(format!("{lines:032x}"))
+                .query::<bool>(conn)
         })
     }
 
@@ -130,13 +157,28 @@ impl Fleet {
         })
     }
 
-    /// Every URL line of this worker is queued: the line level may complete.
+    /// Every URL line of this worker is queued: the line level may complete, and its file
+    /// need not be read again.
     pub fn seeded(&self) -> Result<(), Fault> {
-        let key = self.key("seeded");
-        self.link
-            .call(|conn| redis::cmd("SET").arg(&key).arg(1).query::<()>(conn))?;
+        let (seeded, files) = (self.key("seeded"), self.key("files"));
+        self.link.call(|conn| {
+            let mut pipe = redis::pipe();
+            pipe.cmd("SET").arg(&seeded).arg(1).ignore();
+            if let Some(lines) = self.lines {
+                pipe.cmd("SADD")
+                    .arg(&files)
+                    .arg(format!("{lines:032x}"))
+                    .ignore();
+            }
+            pipe.query::<()>(conn)
+        })?;
         self.seeded_here.store(true, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// This worker's feeder has ended: its lines are in, or will not come.
+    pub fn fed(&self) {
+        self.fed.store(true, Ordering::SeqCst);
     }
 
     /// Checks that the job is still in Redis: once this worker has queued its lines, a job that
@@ -159,6 +201,7 @@ impl Fleet {
         let lease = if reclaim { self.lease.as_millis() } else { 0 };
         // Read before the call: lines queued while it runs may not be in its answer.
         let seeded_before = self.seeded_here.load(Ordering::SeqCst);
+        let fed_before = self.fed.load(Ordering::SeqCst);
         let value: Vec<Value> = self.link.call(|conn| {
             scripts::TAKE
                 .arg(&self.job)
@@ -168,7 +211,11 @@ impl Fleet {
                 .arg(MAX_DELIVERIES)
                 .invoke(conn)
         })?;
-        Ok(batch(value, seeded_before))
+        let mut batch = batch(value, seeded_before);
+        // A job that looks over before this worker's own lines are in may not be: they may be
+        // lines no other worker had.
+        batch.over &= fed_before;
+        Ok(batch)
     }
 
     /// Acks what is ready; what cannot be sent stays ready for the next call.

@@ -18,6 +18,16 @@ use crate::mode::Mode;
 use crate::observe::timeline::SpanKind;
 use crate::stop::Stop;
 
+/// Tells the shared crawl this worker's feeder has ended, however it ends, a panic included:
+/// until then the pump does not take the job for over.
+struct Fed<'a>(&'a Fleet);
+
+impl Drop for Fed<'_> {
+    fn drop(&mut self) {
+        self.0.fed();
+    }
+}
+
 /// URL lines queued in a shared crawl per call: few calls, and no call long for Redis.
 const SEED_BATCH: usize = 256;
 
@@ -158,6 +168,7 @@ impl Shared<'_> {
         let _feeding = self.frontier.feeder();
         let plan = &self.work.plan;
         if let Some(fleet) = &plan.fleet {
+            let _fed = Fed(fleet);
             return self.seed_shared(fleet);
         }
         let mut input = jobs(&plan.done);
@@ -171,10 +182,19 @@ impl Shared<'_> {
     }
 
     /// Queues the URL lines in the shared crawl, a batch per call; every worker may read the
-    /// same file, since a line seen already is not queued again. Then says the lines are all in,
-    /// unless a stop cut the reading short: a worker started again reads them again.
+    /// same file, since a line seen already is not queued again, and one whose file some worker
+    /// has queued whole reads nothing. Then says the lines are all in, unless a stop cut the
+    /// reading short: a worker started again reads them again.
     fn seed_shared(self, fleet: &Fleet) -> io::Result<()> {
         let plan = &self.work.plan;
+        match fleet.lines_in() {
+            Ok(false) => {}
+            Ok(true) => {
+                let _ = fleet.seeded();
+                return Ok(());
+            }
+            Err(_) => return Ok(()),
+        }
         let mut input = jobs(&plan.done);
         let mut reader = plan.input.lock().unwrap();
         let mut batch = Vec::with_capacity(SEED_BATCH);
