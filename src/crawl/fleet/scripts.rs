@@ -172,7 +172,13 @@ pub static ACK: LazyLock<Script> = LazyLock::new(|| {
         r"
 local p = ARGV[1]
 local counts = p .. ':counts'
-local n, tally, streams = 0, {}, {}
+local n, tally, streams, groups = 0, {}, {}, {}
+local function count(d, outcome, by)
+  for _, field in ipairs({outcome .. ':' .. d, 'a:' .. d}) do
+    tally[field] = (tally[field] or 0) + by
+  end
+  n = n + by
+end
 for i = 2, #ARGV, 3 do
   local d, id, outcome = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local stream = streams[d]
@@ -180,21 +186,36 @@ for i = 2, #ARGV, 3 do
     stream = p .. ':level:' .. d
     streams[d] = stream
   end
-  if redis.call('XACK', stream, 'crawl', id) == 1 then
-    if outcome == 'x' then
+  if outcome == 'x' then
+    if redis.call('XACK', stream, 'crawl', id) == 1 then
       local e = redis.call('XRANGE', stream, id, id)
       if e[1] then
         redis.call('XADD', p .. ':dead', '*', 'level', d, 'id', id, unpack(e[1][2]))
       end
+      count(d, outcome, 1)
     end
-    local field = outcome .. ':' .. d
-    tally[field] = (tally[field] or 0) + 1
-    tally['a:' .. d] = (tally['a:' .. d] or 0) + 1
-    n = n + 1
+  else
+    -- Jobs of one level and outcome are acked together: XACK counts those it acked.
+    local key = d .. ' ' .. outcome
+    local group = groups[key]
+    if not group then
+      group = {d = d, outcome = outcome, ids = {}}
+      groups[key] = group
+    end
+    group.ids[#group.ids + 1] = id
+  end
+end
+for _, group in pairs(groups) do
+  local ids = group.ids
+  for from = 1, #ids, 1000 do
+    local acked = redis.call('XACK', streams[group.d], 'crawl', unpack(ids, from, math.min(from + 999, #ids)))
+    count(group.d, group.outcome, acked)
   end
 end
 for field, by in pairs(tally) do
-  redis.call('HINCRBY', counts, field, by)
+  if by > 0 then
+    redis.call('HINCRBY', counts, field, by)
+  end
 end
 -- What every consumer has been handed and has acked goes: entries up to the oldest pending
 -- one, or past the last handed out. One trim per level costs less than a delete per job.
