@@ -215,7 +215,63 @@ impl Fleet {
         // A job that looks over before this worker's own lines are in may not be: they may be
         // lines no other worker had.
         batch.over &= fed_before;
+        if let Some(level) = batch.level.filter(|_| n > 0) {
+            batch.jobs.extend(self.read(level, n)?);
+        }
         Ok(batch)
+    }
+
+    /// Up to `n` new jobs of the open `level`, read straight from its stream; those a shallower
+    /// claim took since they were queued are dropped, to be acked with no record. A URL line
+    /// that is unguarded already has nothing to learn from the seen set.
+    fn read(&self, level: u32, n: usize) -> Result<Vec<Taken>, Fault> {
+        let stream = self.key(&format!("level:{level}"));
+        let reply: Value = self.link.call(|conn| {
+            redis::cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg("crawl")
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(n)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(">")
+                .query(conn)
+        })?;
+        let fresh = entries(reply);
+        let asks: Vec<&str> = fresh
+            .iter()
+            .filter(|e| level > 0 || !e.unguarded)
+            .map(|e| e.print.as_str())
+            .collect();
+        let marks: Vec<Option<u64>> = match asks.is_empty() {
+            true => Vec::new(),
+            false => {
+                let seen = self.key("seen");
+                self.link
+                    .call(|conn| redis::cmd("HMGET").arg(&seen).arg(&asks).query(conn))?
+            }
+        };
+        let mut marks = marks.into_iter();
+        let mut taken = Vec::with_capacity(fresh.len());
+        for entry in fresh {
+            let mark = match level > 0 || !entry.unguarded {
+                true => marks.next().flatten(),
+                false => None,
+            };
+            if mark.is_some_and(|m| m / 4 < u64::from(level)) {
+                self.ledger.drop_taken((level, entry.id), Outcome::Gone);
+                continue;
+            }
+            taken.push(Taken {
+                id: entry.id,
+                job: entry.job,
+                unguarded: entry.unguarded || mark.is_some_and(|m| m / 2 % 2 == 1),
+                deliveries: 1,
+                suspect: false,
+            });
+        }
+        Ok(taken)
     }
 
     /// Acks what is ready; what cannot be sent stays ready for the next call.
@@ -340,6 +396,58 @@ impl Fleet {
     pub fn beat(&self) -> Duration {
         (self.lease / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
     }
+}
+
+/// A stream entry as XREADGROUP gives it.
+struct Fresh {
+    id: String,
+    print: String,
+    job: String,
+    unguarded: bool,
+}
+
+/// XREADGROUP's answer for one stream, read: `[[stream, [[id, [field, value, ...]], ...]]]`,
+/// or nil when there is nothing new.
+fn entries(reply: Value) -> Vec<Fresh> {
+    let text = |v: &Value| match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        _ => String::new(),
+    };
+    let Value::Array(streams) = reply else {
+        return Vec::new();
+    };
+    let mut fresh = Vec::new();
+    for stream in streams {
+        let Value::Array(stream) = stream else {
+            continue;
+        };
+        let Some(Value::Array(list)) = stream.into_iter().nth(1) else {
+            continue;
+        };
+        for entry in list {
+            let Value::Array(entry) = entry else { continue };
+            let (Some(id), Some(Value::Array(fields))) = (entry.first(), entry.get(1)) else {
+                continue;
+            };
+            let mut e = Fresh {
+                id: text(id),
+                print: String::new(),
+                job: String::new(),
+                unguarded: false,
+            };
+            for pair in fields.chunks_exact(2) {
+                match text(&pair[0]).as_str() {
+                    "print" => e.print = text(&pair[1]),
+                    "job" => e.job = text(&pair[1]),
+                    "unguarded" => e.unguarded = text(&pair[1]) == "1",
+                    _ => {}
+                }
+            }
+            fresh.push(e);
+        }
+    }
+    fresh
 }
 
 /// TAKE's answer, read.

@@ -18,6 +18,8 @@ pub enum Outcome {
     Record,
     Failed,
     Skipped,
+    /// A shallower claim took its URL while it was queued.
+    Gone,
     Lost,
 }
 
@@ -27,6 +29,7 @@ impl Outcome {
             Outcome::Record => "r",
             Outcome::Failed => "f",
             Outcome::Skipped => "s",
+            Outcome::Gone => "g",
             Outcome::Lost => "x",
         }
     }
@@ -46,6 +49,11 @@ impl Ledger {
     /// What is ready to ack, taken.
     pub fn take_ready(&self) -> Vec<(Id, Outcome)> {
         std::mem::take(&mut *lock(&self.ready))
+    }
+
+    /// A job this worker was handed and drops at once, with no entry: ready to ack.
+    pub fn drop_taken(&self, id: Id, outcome: Outcome) {
+        lock(&self.ready).push((id, outcome));
     }
 
     /// Acks that could not be sent, for the next try.

@@ -62,9 +62,11 @@ return out
 });
 
 /// Finds the open level, the shallowest with jobs not yet acked (only level 0 while URL lines
-/// may still come), and hands this worker up to COUNT new jobs of it; with a lease, first those
-/// of other workers idle longer than it (at least 16 of them, whatever the count). A job a
-/// shallower claim took since it was queued is acked here, with no record.
+/// may still come), for the worker to read up to COUNT new jobs of with XREADGROUP itself (a
+/// reply read into Lua costs the server more than the rest of a page's Redis work together);
+/// with a lease, hands it those of other workers idle longer than it (at least 16 of them,
+/// whatever the count). A job taken over that a shallower claim took since it was queued is
+/// acked here, with no record.
 ///
 /// A job taken over from a dead worker counts as handed out again, unless it had been handed
 /// out twice already: then it was in flight through two crashes, and may be what crashes
@@ -139,12 +141,6 @@ if lease > 0 then
     end
   end
 end
-local got = n > 0 and redis.call('XREADGROUP', 'GROUP', 'crawl', me, 'COUNT', n, 'STREAMS', stream, '>')
-if got then
-  for _, e in ipairs(got[1][2]) do
-    hand(e[1], e[2], 1, 0)
-  end
-end
 return out
 ",
     )
@@ -164,7 +160,8 @@ return (got[1] and got[1][2]) and 1 or 0
 
 /// Acks jobs whose records are flushed, or that make none, and trims what is done from the
 /// streams. ARGV: prefix, then per job its
-/// level, id and outcome: `r` a record, `f` a record with an error, `s` no record, `x` lost
+/// level, id and outcome: `r` a record, `f` a record with an error, `s` no record, `g` no
+/// record as a shallower claim took its URL (its admission goes back to the budget), `x` lost
 /// (the job is copied to PREFIX:dead). An entry acked already (another worker reclaimed it and
 /// finished first) counts once. Returns how many were acked here.
 pub static ACK: LazyLock<Script> = LazyLock::new(|| {
@@ -209,7 +206,15 @@ for _, group in pairs(groups) do
   local ids = group.ids
   for from = 1, #ids, 1000 do
     local acked = redis.call('XACK', streams[group.d], 'crawl', unpack(ids, from, math.min(from + 999, #ids)))
-    count(group.d, group.outcome, acked)
+    if group.outcome == 'g' then
+      -- Taken by a shallower claim: no record, and its admission goes back to the budget.
+      count(group.d, 's', acked)
+      if acked > 0 and redis.call('EXISTS', p .. ':admitted') == 1 then
+        redis.call('DECRBY', p .. ':admitted', acked)
+      end
+    else
+      count(group.d, group.outcome, acked)
+    end
   end
 end
 for field, by in pairs(tally) do
