@@ -12,36 +12,86 @@ use crate::output::record::PageError;
 use crate::urls::normalize::normalize;
 
 /// A URL on its way to a crawler. All but its ticket and entry is data, so that a store outside
-/// this process can hold it; fields at their defaults are left out, since a shared crawl moves
-/// every job through Redis.
-#[derive(Serialize, Deserialize)]
+/// this process can hold it (see `Wire`).
 pub struct Job {
     /// The URL as the record will show it: the line the user wrote, or the link as resolved.
     pub line: String,
     pub target: Result<Url, PageError>,
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub depth: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub sitemaps: u8,
     /// Refuse private DNS answers for it: a public page led here. A URL line the user wrote
     /// may point anywhere.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub guarded: bool,
-    #[serde(skip)]
     pub ticket: Ticket,
     /// In a shared crawl, its entry in its level's stream, acked once the job is done.
-    #[serde(skip)]
     pub entry: Option<Box<Entry>>,
+}
+
+/// A job as data, as short as it can be, since a shared crawl moves every job through Redis:
+/// fields at their defaults are left out, and so is the target when it is the line itself.
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    line: std::borrow::Cow<'a, str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target: Option<Result<Url, PageError>>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    depth: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<Arc<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<Arc<str>>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    sitemaps: u8,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    guarded: bool,
 }
 
 fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
     *n == T::default()
+}
+
+impl Serialize for Job {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let itself = matches!(&self.target, Ok(url) if url.as_str() == self.line);
+        Wire {
+            line: self.line.as_str().into(),
+            target: (!itself).then(|| self.target.clone()),
+            depth: self.depth,
+            parent: self.parent.clone(),
+            scope: self.scope.clone(),
+            sitemaps: self.sitemaps,
+            guarded: self.guarded,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Job {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Job, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let line = wire.line.into_owned();
+        // Left out only when parsing the line gave it, so parsing it again does.
+        let target = match wire.target {
+            Some(target) => target,
+            None => Ok(Url::parse(&line).map_err(serde::de::Error::custom)?),
+        };
+        Ok(Job {
+            line,
+            target,
+            depth: wire.depth,
+            parent: wire.parent,
+            scope: wire.scope,
+            sitemaps: wire.sitemaps,
+            guarded: wire.guarded,
+            ticket: Ticket::default(),
+            entry: None,
+        })
+    }
 }
 
 impl Job {
@@ -118,6 +168,7 @@ impl Drop for Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::record::ErrorKind;
 
     #[test]
     fn a_print_is_the_same_in_every_process() {
@@ -130,6 +181,35 @@ mod tests {
             0x99aa06d3014798d86001c324468d497f,
             "XXH3-128 of the empty input"
         );
+    }
+
+    #[test]
+    fn a_job_travels_short_and_comes_back_whole() {
+        let same = Job::seed(
+            "http://a.test/x".into(),
+            Ok(Url::parse("http://a.test/x").unwrap()),
+        );
+        assert_eq!(
+            serde_json::to_string(&same).unwrap(),
+            r#"{"line":"http://a.test/x"}"#
+        );
+        let back: Job = serde_json::from_str(r#"{"line":"http://a.test/x"}"#).unwrap();
+        assert_eq!(back.target.unwrap().as_str(), "http://a.test/x");
+        // A line the URL parser spells otherwise keeps its target, and so does a bad one.
+        let spelled = Job::seed(
+            "HTTP://A.test".into(),
+            Ok(Url::parse("HTTP://A.test").unwrap()),
+        );
+        let text = serde_json::to_string(&spelled).unwrap();
+        let back: Job = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.line, "HTTP://A.test");
+        assert_eq!(back.target.unwrap().as_str(), "http://a.test/");
+        let bad = Job::seed(
+            "nope".into(),
+            Err(PageError::new(ErrorKind::InvalidUrl, "no")),
+        );
+        let back: Job = serde_json::from_str(&serde_json::to_string(&bad).unwrap()).unwrap();
+        assert_eq!(back.target.unwrap_err().kind, ErrorKind::InvalidUrl);
     }
 
     #[test]
