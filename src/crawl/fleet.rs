@@ -134,19 +134,19 @@ impl Fleet {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut args: Vec<Vec<u8>> = Vec::with_capacity(4 + 3 * jobs.len());
+        let mut args: Vec<Vec<u8>> = Vec::with_capacity(4 + 2 * jobs.len());
         args.push(self.job.clone().into_bytes());
         args.push(depth.to_string().into_bytes());
         args.push(kind.as_bytes().to_vec());
         args.push(self.budget().to_string().into_bytes());
         for (print, job) in jobs {
-            args.push(hex(*print).into_bytes());
-            args.push(if job.guarded {
-                b"0".to_vec()
-            } else {
-                b"1".to_vec()
-            });
-            args.push(serde_json::to_vec(job).expect("a job serializes"));
+            let print = hex(*print);
+            let mut entry = Vec::with_capacity(160);
+            entry.push(if job.guarded { b'0' } else { b'1' });
+            entry.extend_from_slice(print.as_bytes());
+            serde_json::to_writer(&mut entry, job).expect("a job serializes");
+            args.push(print.into_bytes());
+            args.push(entry);
         }
         self.link.call(|conn| {
             let mut call = scripts::QUEUE.prepare_invoke();
@@ -350,8 +350,7 @@ impl Fleet {
                 .arg(kind)
                 .arg(self.budget())
                 .arg(hex(print))
-                .arg(0)
-                .arg("")
+                .arg(format!("0{}", hex(print)))
                 .invoke::<Vec<u8>>(conn)
                 .map(|codes| codes.first().copied().unwrap_or(0))
         })
@@ -436,13 +435,11 @@ fn entries(reply: Value) -> Vec<Fresh> {
                 job: String::new(),
                 unguarded: false,
             };
-            for pair in fields.chunks_exact(2) {
-                match text(&pair[0]).as_str() {
-                    "print" => e.print = text(&pair[1]),
-                    "job" => e.job = text(&pair[1]),
-                    "unguarded" => e.unguarded = text(&pair[1]) == "1",
-                    _ => {}
-                }
+            // One field: `1` if unguarded, the print (32 hex digits), the job (QUEUE).
+            if let Some(entry) = fields.get(1).map(text).filter(|e| e.len() > 33) {
+                e.unguarded = entry.starts_with('1');
+                e.print = entry[1..33].to_string();
+                e.job = entry[33..].to_string();
             }
             fresh.push(e);
         }

@@ -11,8 +11,10 @@ use std::sync::LazyLock;
 use redis::Script;
 
 /// Claims URLs for a level and queues the jobs of those that are new there. ARGV: prefix,
-/// depth, kind (`line`, `link` or `entry`), budget (-1 for none), then per URL its print, `1`
-/// if unguarded, and its job (empty to claim without queueing). Returns a code per URL: 0 seen
+/// depth, kind (`line`, `link` or `entry`), budget (-1 for none), then per URL its print and
+/// its stream entry: `1` if unguarded (else `0`), the print again, and the job's JSON (none, to
+/// claim without queueing). One field keeps each entry as few values as it can be, for the
+/// server that stores it and the worker that reads it back. Returns a code per URL: 0 seen
 /// already, 1 new, 2 taken from a deeper level, 3 new but over the budget.
 pub static QUEUE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -21,8 +23,10 @@ local p, d, kind, budget = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]
 local seen, counts = p .. ':seen', p .. ':counts'
 local stream = p .. ':level:' .. d
 local out, queued = {}, 0
-for i = 5, #ARGV, 3 do
-  local print, unguarded, job = ARGV[i], ARGV[i + 1] == '1', ARGV[i + 2]
+for i = 5, #ARGV, 2 do
+  -- The entry is one field: `1` if unguarded, else `0`, then the print and the job's JSON.
+  local print, entry = ARGV[i], ARGV[i + 1]
+  local unguarded = string.byte(entry, 1) == 49
   local mark = d * 4 + (unguarded and 2 or 0)
   local code = 0
   -- Most URLs are new, or seen at a level no deeper: one command decides those.
@@ -44,8 +48,8 @@ for i = 5, #ARGV, 3 do
     redis.call('DECR', p .. ':admitted')
     code = 3
   end
-  if (code == 1 or code == 2) and job ~= '' then
-    redis.call('XADD', stream, '*', 'print', print, 'job', job, 'unguarded', ARGV[i + 1])
+  if (code == 1 or code == 2) and #entry > 33 then
+    redis.call('XADD', stream, '*', 'j', entry)
     queued = queued + 1
   end
   out[#out + 1] = code
@@ -103,11 +107,12 @@ end
 local stream = p .. ':level:' .. open
 local out = {0, open}
 local function hand(id, fields, deliveries, suspect)
-  local print, job = fields[2], fields[4]
+  local entry = fields[2]
+  local print, job = string.sub(entry, 2, 33), string.sub(entry, 34)
   -- No claim is shallower than level 0, nor can an unguarded job lose a guard: the seen set
   -- has nothing to add to a URL line.
   local was = 2
-  if open > 0 or fields[6] ~= '1' then
+  if open > 0 or string.byte(entry, 1) ~= 49 then
     was = tonumber(redis.call('HGET', seen, print) or '-1')
   end
   if was >= 0 and math.floor(was / 4) < open then
