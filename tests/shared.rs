@@ -167,6 +167,23 @@ impl Drop for Worker {
     }
 }
 
+/// `n` workers running `crawl ARGS`, named w0, w1, ... in `dir`.
+fn start_workers(dir: &Path, n: usize, args: &[&str]) -> Vec<Worker> {
+    (0..n)
+        .map(|i| Worker::start(dir, &format!("w{i}"), args))
+        .collect()
+}
+
+/// Waits for every worker to exit 0 within `limit` each, and gives their whole records.
+fn finish_all(workers: &mut [Worker], limit: Duration) -> Vec<Value> {
+    let mut all = Vec::new();
+    for w in workers {
+        w.succeeds(limit);
+        all.extend(untorn_records(&w.out));
+    }
+    all
+}
+
 /// The whole lines of an output file, each of which must be a JSON record, and whether the file
 /// ends with a torn line (one with no newline, as kill -9 may leave).
 fn whole_records(path: &Path) -> (Vec<Value>, bool) {
@@ -320,20 +337,8 @@ fn workers_together_record_what_one_process_does() {
         "--depth",
         "20",
     ];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| {
-            Worker::start(
-                dir.path(),
-                &format!("w{i}"),
-                &[&args[..], &[&seeds]].concat(),
-            )
-        })
-        .collect();
-    let mut all = Vec::new();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(60));
-        all.extend(untorn_records(&w.out));
-    }
+    let mut workers = start_workers(dir.path(), 3, &[&args[..], &[&seeds]].concat());
+    let all = finish_all(&mut workers, Duration::from_secs(60));
     assert_covers(&expected, &all);
     assert_eq!(duplicates(&all), vec![], "URLs recorded more than once");
     let shares: Vec<usize> = workers.iter().map(|w| w.records().len()).collect();
@@ -364,9 +369,7 @@ fn a_killed_worker_loses_nothing_and_duplicates_no_more_than_it_held() {
         "1s",
         &seeds,
     ];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
-        .collect();
+    let mut workers = start_workers(dir.path(), 3, &args);
     let mut victim = workers.remove(0);
     wait_until(
         "the first worker's tenth record",
@@ -396,10 +399,7 @@ fn a_killed_worker_loses_nothing_and_duplicates_no_more_than_it_held() {
 
     let mut all = whole_records(&victim.out).0;
     let killed_wrote = all.len();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(60));
-        all.extend(untorn_records(&w.out));
-    }
+    all.extend(finish_all(&mut workers, Duration::from_secs(60)));
     let dups = assert_covers(&expected, &all);
     assert!(
         dups <= held,
@@ -445,14 +445,8 @@ fn delay_holds_across_workers() {
         "200ms",
         &seeds,
     ];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
-        .collect();
-    let mut all = Vec::new();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(30));
-        all.extend(untorn_records(&w.out));
-    }
+    let mut workers = start_workers(dir.path(), 3, &args);
+    let all = finish_all(&mut workers, Duration::from_secs(30));
     assert_eq!(all.len(), 12, "one record per page: {:?}", tally(&all));
     assert_eq!(duplicates(&all), vec![]);
     let busy = workers.iter().filter(|w| !w.records().is_empty()).count();
@@ -516,9 +510,7 @@ fn redis_killed_mid_crawl_ends_cleanly_and_a_restart_finishes() {
         "1s",
         &seeds,
     ];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
-        .collect();
+    let mut workers = start_workers(dir.path(), 3, &args);
     wait_until("30 records", Duration::from_secs(20), || {
         workers.iter().map(|w| w.records().len()).sum::<usize>() >= 30
     });
@@ -547,14 +539,8 @@ fn redis_killed_mid_crawl_ends_cleanly_and_a_restart_finishes() {
         "Redis came back without the job: the test's appendonly did not hold"
     );
     let resumed = [&args[..], &["--resume"]].concat();
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &resumed))
-        .collect();
-    let mut all = Vec::new();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(60));
-        all.extend(untorn_records(&w.out));
-    }
+    let mut workers = start_workers(dir.path(), 3, &resumed);
+    let all = finish_all(&mut workers, Duration::from_secs(60));
     let dups = assert_covers(&expected, &all);
     let status = status(&url, "crash");
     assert_eq!(status["complete"], true, "{status}");
@@ -579,14 +565,8 @@ fn seeding_is_idempotent_and_status_counts_the_records() {
     let urls = write_file(dir.path(), "urls.txt", &(lines.join("\n") + "\n"));
     let url = redis.url();
     let args = ["--redis", &url, "--job", "seed", "--crawlers", "4", &urls];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
-        .collect();
-    let mut all = Vec::new();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(30));
-        all.extend(untorn_records(&w.out));
-    }
+    let mut workers = start_workers(dir.path(), 3, &args);
+    let all = finish_all(&mut workers, Duration::from_secs(30));
     let got = tally(&all);
     assert_eq!(duplicates(&all), vec![], "URLs recorded more than once");
     let mut recorded: Vec<&String> = got.keys().collect();
@@ -772,14 +752,8 @@ fn max_pages_is_one_budget_for_all_workers() {
         "-q",
         &seeds,
     ];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(dir.path(), &format!("w{i}"), &args))
-        .collect();
-    let mut all = Vec::new();
-    for w in &mut workers {
-        w.succeeds(Duration::from_secs(60));
-        all.extend(untorn_records(&w.out));
-    }
+    let mut workers = start_workers(dir.path(), 3, &args);
+    let all = finish_all(&mut workers, Duration::from_secs(60));
     assert_eq!(duplicates(&all), vec![], "URLs recorded more than once");
     assert_eq!(all.len(), 25, "the budget, across the workers");
     let lines = all.iter().filter(|r| r["depth"] == 0).count();

@@ -45,9 +45,9 @@ pub struct Fleet {
     seeded_here: AtomicBool,
     /// This worker's feeder has ended, whether or not it queued them all.
     fed: AtomicBool,
-    /// The URL file's print (XXH3-128 of its bytes), when it is a regular file: a file some
-    /// worker has queued whole is not queued again.
-    lines: Option<u128>,
+    /// The URL file's print (XXH3-128 of its bytes, in hex), when it is a regular file: a file
+    /// some worker has queued whole is not queued again.
+    lines: Option<String>,
 }
 
 /// One job handed to this worker: its entry id, the job as queued, whether some page that
@@ -95,20 +95,21 @@ impl Fleet {
 
     /// This worker's URL lines are the file whose bytes have this print.
     pub fn reading(self, lines: Option<u128>) -> Fleet {
+        let lines = lines.map(|print| hex(Print(print)));
         Fleet { lines, ..self }
     }
 
     /// Whether some worker has queued this worker's URL file whole already: then its lines
     /// need not be read, every one of them being in.
     pub fn lines_in(&self) -> Result<bool, Fault> {
-        let Some(lines) = self.lines else {
+        let Some(lines) = &self.lines else {
             return Ok(false);
         };
         let key = self.key("files");
         self.link.call(|conn| {
             redis::cmd("SISMEMBER")
                 .arg(&key)
-                .arg(format!("{lines:032x}"))
+                .arg(lines)
                 .query::<bool>(conn)
         })
     }
@@ -164,11 +165,8 @@ impl Fleet {
         self.link.call(|conn| {
             let mut pipe = redis::pipe();
             pipe.cmd("SET").arg(&seeded).arg(1).ignore();
-            if let Some(lines) = self.lines {
-                pipe.cmd("SADD")
-                    .arg(&files)
-                    .arg(format!("{lines:032x}"))
-                    .ignore();
+            if let Some(lines) = &self.lines {
+                pipe.cmd("SADD").arg(&files).arg(lines).ignore();
             }
             pipe.query::<()>(conn)
         })?;
@@ -343,14 +341,17 @@ impl Fleet {
 
     /// Claims a URL for level `depth` without queueing a job for it: the code QUEUE returns.
     pub fn claim(&self, print: Print, depth: u32, kind: &str) -> Result<u8, Fault> {
+        let print = hex(print);
+        // An entry with no job: the claim is made, nothing is queued.
+        let entry = format!("0{print}");
         self.link.call(|conn| {
             scripts::QUEUE
                 .arg(&self.job)
                 .arg(depth)
                 .arg(kind)
                 .arg(self.budget())
-                .arg(hex(print))
-                .arg(format!("0{}", hex(print)))
+                .arg(&print)
+                .arg(&entry)
                 .invoke::<Vec<u8>>(conn)
                 .map(|codes| codes.first().copied().unwrap_or(0))
         })
@@ -405,14 +406,18 @@ struct Fresh {
     unguarded: bool,
 }
 
-/// XREADGROUP's answer for one stream, read: `[[stream, [[id, [field, value, ...]], ...]]]`,
-/// or nil when there is nothing new.
-fn entries(reply: Value) -> Vec<Fresh> {
-    let text = |v: &Value| match v {
+/// A string in a Redis reply; empty for anything else.
+fn text(v: &Value) -> String {
+    match v {
         Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
         Value::SimpleString(s) => s.clone(),
         _ => String::new(),
-    };
+    }
+}
+
+/// XREADGROUP's answer for one stream, read: `[[stream, [[id, [field, value, ...]], ...]]]`,
+/// or nil when there is nothing new.
+fn entries(reply: Value) -> Vec<Fresh> {
     let Value::Array(streams) = reply else {
         return Vec::new();
     };
@@ -452,11 +457,6 @@ fn batch(value: Vec<Value>, seeded_before: bool) -> Batch {
     let int = |v: &Value| match v {
         Value::Int(n) => *n,
         _ => 0,
-    };
-    let text = |v: &Value| match v {
-        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::SimpleString(s) => s.clone(),
-        _ => String::new(),
     };
     let state = value.first().map(int);
     let (over, unseeded) = (state == Some(1), state == Some(2));

@@ -136,7 +136,7 @@ impl Frontier {
             .ok()
             .filter(|_| self.inner.scope.depth > 0)
         {
-            if store.claim(print(url), 0) == Claim::Taken {
+            if store.claim(Print::url(url), 0) == Claim::Taken {
                 // The link it takes from the next level was admitted already.
                 store.refund();
             }
@@ -174,7 +174,7 @@ impl Frontier {
     /// A page an earlier run recorded (--resume): seen, so it is not fetched again.
     pub fn recorded(&self, url: &str) {
         if let Ok(url) = Url::parse(url) {
-            self.inner.store.see(print(&url));
+            self.inner.store.see(Print::url(&url));
         }
     }
 
@@ -182,7 +182,7 @@ impl Frontier {
     /// one claimed for the next level, whose job then makes no record.
     /// `depth` is that of the page redirected.
     pub fn landed(&self, url: &Url, depth: u32) {
-        self.inner.store.land(print(url), depth);
+        self.inner.store.land(Print::url(url), depth);
     }
 
     /// A page's response is in. If it was redirected and will finish as it is, a link to where
@@ -197,7 +197,7 @@ impl Frontier {
             if self.inner.store.may_finish(job.depth, &mut || {})
                 && self.standing(job) != Standing::Gone
             {
-                self.inner.store.expect(print(url), job.depth);
+                self.inner.store.expect(Print::url(url), job.depth);
             }
         }
     }
@@ -256,15 +256,16 @@ impl Frontier {
         let guarded = from_public && !rules.allow_private;
         // The sitemap itself, where a redirect may have just landed it: an entry listing it is
         // no page of its own.
-        let itself = print(sitemap);
+        let itself = Print::url(sitemap);
         let found = locs
             .iter()
             .filter_map(|loc| self.inner.follows(&loc.href, scope, guarded))
-            .filter(|(key, _)| Print::of(key) != itself)
-            .map(|(key, url)| {
+            .map(|(key, url)| (Print::of(&key), key, url))
+            .filter(|(print, ..)| *print != itself)
+            .map(|(print, key, url)| {
                 let mut job = job(key, url, depth, &parent, scope, guarded);
                 job.sitemaps = nesting + 1;
-                (Print::of(&job.line), job)
+                (print, job)
             })
             .collect();
         let (send, listed) = store.list(depth, found);
@@ -391,10 +392,6 @@ impl Scope {
         }
         !self.exclude.iter().any(|r| r.is_match(text))
     }
-}
-
-fn print(url: &Url) -> Print {
-    Print::url(url)
 }
 
 fn job(
