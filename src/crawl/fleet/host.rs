@@ -54,56 +54,61 @@ impl Shelf for Fleet {
         let claim = format!("{key}:fetching");
         let started = Instant::now();
         loop {
-            let kept = self
-                .link
-                .call(|conn| redis::cmd("GET").arg(&key).query::<Option<Vec<u8>>>(conn));
-            match kept {
-                Ok(Some(kept)) => {
-                    if let Some(fetched) = unshelve(&kept) {
-                        return fetched;
-                    }
-                }
-                Ok(None) => {}
-                Err(_) => return fetch(),
-            }
-            let mine = self.link.call(|conn| {
-                redis::cmd("SET")
+            // The claim first, then the look: a worker that gets the claim after another let go
+            // of it sees what that one kept, so no two fetch the same robots.txt.
+            let asked = self.link.call(|conn| {
+                redis::pipe()
+                    .cmd("SET")
                     .arg(&claim)
                     .arg(&self.consumer)
                     .arg("NX")
                     .arg("PX")
                     .arg(ROBOTS_LOCK.as_millis().to_string())
-                    .query::<Option<String>>(conn)
+                    .cmd("GET")
+                    .arg(&key)
+                    .query::<(Option<String>, Option<Vec<u8>>)>(conn)
             });
-            match mine {
-                Ok(Some(_)) => {
-                    let fetched = fetch();
-                    if let (None, Some(status)) = (&fetched.error, fetched.status) {
-                        let mut kept = format!("{status}\n").into_bytes();
-                        kept.extend_from_slice(&fetched.body);
-                        let _ = self.link.call(|conn| {
-                            redis::pipe()
-                                .cmd("SET")
-                                .arg(&key)
-                                .arg(&kept)
-                                .arg("EX")
-                                .arg(ROBOTS_TTL.as_secs())
-                                .cmd("DEL")
-                                .arg(&claim)
-                                .query::<()>(conn)
-                        });
-                    } else {
-                        let _ = self
-                            .link
-                            .call(|conn| redis::cmd("DEL").arg(&claim).query::<()>(conn));
-                    }
-                    return fetched;
+            let Ok((mine, kept)) = asked else {
+                return fetch();
+            };
+            if let Some(fetched) = kept.as_deref().and_then(unshelve) {
+                if mine.is_some() {
+                    self.let_go(&claim);
                 }
-                Ok(None) if started.elapsed() < ROBOTS_LOCK => std::thread::sleep(ROBOTS_POLL),
-                // Another worker holds it too long, or Redis is gone: fetch it here.
-                _ => return fetch(),
+                return fetched;
             }
+            if mine.is_some() {
+                let fetched = fetch();
+                if let (None, Some(status)) = (&fetched.error, fetched.status) {
+                    let mut kept = format!("{status}\n").into_bytes();
+                    kept.extend_from_slice(&fetched.body);
+                    let _ = self.link.call(|conn| {
+                        redis::cmd("SET")
+                            .arg(&key)
+                            .arg(&kept)
+                            .arg("EX")
+                            .arg(ROBOTS_TTL.as_secs())
+                            .query::<()>(conn)
+                    });
+                }
+                self.let_go(&claim);
+                return fetched;
+            }
+            // Another worker holds it too long: fetch it here.
+            if started.elapsed() >= ROBOTS_LOCK {
+                return fetch();
+            }
+            std::thread::sleep(ROBOTS_POLL);
         }
+    }
+}
+
+impl Fleet {
+    /// Gives up the claim on fetching a robots.txt, after it is kept (or could not be).
+    fn let_go(&self, claim: &str) {
+        let _ = self
+            .link
+            .call(|conn| redis::cmd("DEL").arg(claim).query::<()>(conn));
     }
 }
 
