@@ -115,6 +115,7 @@ fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Confi
         stats: None,
         // The demo draws its timelines itself, from the spans kept.
         timeline: None,
+        archive: None,
     })
 }
 
