@@ -21,7 +21,7 @@ use crate::parse::sitemap;
 /// What reqwest sends with every request besides what crawl sets (its defaults, with the gzip,
 /// brotli and deflate features on).
 const ACCEPT: &str = "*/*";
-const ACCEPT_ENCODING: &str = "gzip, br, deflate";
+const ACCEPT_ENCODING: &str = "gzip,deflate,br";
 
 /// Where a fetch stands in the crawl, for its metadata record: a page's depth and parent.
 #[derive(Debug, Clone, Copy, Default)]
