@@ -5,6 +5,7 @@
 //! (observe); demo holds the offline commands, urls what every stage does with URLs.
 
 pub mod app;
+pub mod archive;
 pub mod cli;
 pub mod crawl;
 pub mod demo;

@@ -1,0 +1,4 @@
+//! WARC archives: reading them back and replaying them, so a recorded crawl can be served and
+//! crawled again offline.
+
+pub mod read;
