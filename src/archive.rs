@@ -2,3 +2,4 @@
 //! crawled again offline.
 
 pub mod read;
+pub mod replay;

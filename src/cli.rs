@@ -250,13 +250,31 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8080, allow_negative_numbers = true, value_parser = count::<u16>)]
     pub port: u16,
 
-    /// Delay before every response, as a slow real server would have.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
-    pub latency: Duration,
+    /// Delay before every response, as a slow real server would have [default: 50ms; with
+    /// --replay: the recorded time to first byte]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true, conflicts_with = "timing")]
+    pub latency: Option<Duration>,
 
     /// Number of list pages (/list/1.html ...); each lists 20 posts.
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = site_pages, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = site_pages, allow_negative_numbers = true, conflicts_with = "replay")]
     pub pages: usize,
+
+    /// Serve the responses of a WARC file (plain or .gz) instead of the blog, each at
+    /// /<its archived URL>.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// With --replay: wait each response's recorded time to first byte, or not at all
+    /// [default: recorded]
+    #[arg(long, value_enum, requires = "replay")]
+    pub timing: Option<Timing>,
+}
+
+/// How `serve --replay` paces its responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Timing {
+    Recorded,
+    None,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod replay;
 pub mod site;
 
 use std::collections::HashSet;
@@ -21,10 +22,14 @@ use crate::stop::Stop;
 use compare::Comparison;
 
 pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.replay {
+        return replay::serve(path, &args, stop);
+    }
+    let latency = args.latency.unwrap_or(SERVE_LATENCY);
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
-            latency: args.latency,
+            latency,
         },
         args.port,
     )?;
@@ -32,7 +37,7 @@ pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         "crawl: serving a blog of {} list pages at {}/ with {} latency per response",
         args.pages,
         site.base_url(),
-        humantime::format_duration(args.latency)
+        humantime::format_duration(latency)
     );
     eprintln!(
         "crawl: seed URLs: curl -s {}/urls.txt > urls.txt",
@@ -43,6 +48,9 @@ pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     site.shutdown();
     Ok(code)
 }
+
+/// `serve`'s delay before every response of the blog, unless --latency says otherwise.
+const SERVE_LATENCY: Duration = Duration::from_millis(50);
 
 pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let site = site::start(
