@@ -166,6 +166,11 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
+    /// Send every request (pages, redirect hops, robots.txt, sitemaps) to the `crawl serve
+    /// --replay` server at ADDR:PORT, a loopback address; records keep the original URLs.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server)]
+    pub from_replay: Option<std::net::SocketAddr>,
+
     /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
     #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = count::<u32>)]
     pub depth: u32,
@@ -351,6 +356,20 @@ fn redis_url(s: &str) -> Result<String, String> {
     redis::Client::open(s)
         .map(|_| s.to_string())
         .map_err(|e| format!("not a Redis URL: {e}"))
+}
+
+/// A replay server's address: on loopback only, since --from-replay is for replays, and the
+/// requests it sends there bypass the private-address guard's look at where they go.
+fn replay_server(s: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = s
+        .parse()
+        .map_err(|_| "expected ADDR:PORT, e.g. 127.0.0.1:8080".to_string())?;
+    if !addr.ip().is_loopback() {
+        return Err(
+            "must be a loopback address such as 127.0.0.1: it is for `crawl serve --replay`".into(),
+        );
+    }
+    Ok(addr)
 }
 
 /// A shared crawl's name: the start of every key it keeps, so nothing that could read as a
@@ -620,6 +639,24 @@ mod tests {
             pin("blog.example:80:localhost"),
             Err("'localhost' is not an IP address".into())
         );
+    }
+
+    #[test]
+    fn a_replay_server_is_on_loopback() {
+        assert_eq!(
+            replay_server("127.0.0.1:8080"),
+            Ok("127.0.0.1:8080".parse().unwrap())
+        );
+        assert!(replay_server("[::1]:80").is_ok());
+        assert!(replay_server("127.0.0.2:80").is_ok());
+        let refused = Err(
+            "must be a loopback address such as 127.0.0.1: it is for `crawl serve --replay`"
+                .to_string(),
+        );
+        assert_eq!(replay_server("10.0.0.1:80"), refused);
+        assert_eq!(replay_server("93.184.216.34:80"), refused);
+        assert!(replay_server("localhost:80").is_err());
+        assert!(replay_server("127.0.0.1").is_err());
     }
 
     #[test]
