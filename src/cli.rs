@@ -285,12 +285,17 @@ pub enum Timing {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Delay before every response of the embedded site.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true, conflicts_with = "replay")]
     pub latency: Duration,
 
     /// Number of list pages to crawl.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count, allow_negative_numbers = true, conflicts_with = "replay")]
     pub pages: usize,
+
+    /// Compare the modes on a recorded crawl instead: the WARC file's responses, served
+    /// in-process with their recorded timing, from its seeds to its deepest depth.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
 
     /// Fetch threads for the multi run.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]

@@ -53,6 +53,9 @@ pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
 const SERVE_LATENCY: Duration = Duration::from_millis(50);
 
 pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.replay {
+        return replay::demo(path, &args, stop);
+    }
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
@@ -70,7 +73,12 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let make = |mode: Mode| demo_config(mode, args.crawlers, stop);
     let comparison = compare::measure(&make, seeds.as_bytes(), 1, false)?;
     site.shutdown();
-    print!("{}", compare::table(&comparison));
+    report(&comparison)
+}
+
+/// The demo's table, each mode's advice and timeline, and the verdict.
+pub(crate) fn report(comparison: &Comparison) -> anyhow::Result<ExitCode> {
+    print!("{}", compare::table(comparison));
     println!();
     for run in &comparison.runs {
         println!(
@@ -83,11 +91,11 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, run.summary.timeline())?;
         println!("  timeline: {path}");
     }
-    println!("\n{}", verdict(&comparison));
+    println!("\n{}", verdict(comparison));
     Ok(ExitCode::Success)
 }
 
-fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
+pub(crate) fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
     let parsers = default_parsers();
     Ok(Config {
         crawl: Crawl {

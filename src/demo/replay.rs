@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::archive::replay::{self, Archive, RunningReplay, Timing, URLS_PATH};
-use crate::cli::{ServeArgs, Timing as TimingArg};
+use crate::cli::{DemoArgs, ServeArgs, Timing as TimingArg};
+use crate::demo::compare;
 use crate::exit::{ExitCode, UsageError};
+use crate::fetch::{Fetcher, Limits};
+use crate::parse::css::Select;
 use crate::stop::Stop;
 
 /// Reads the archive at `path`, or says why it cannot be replayed: a usage error, like an
@@ -99,4 +102,39 @@ fn crawl_command(a: &Archive, running: &RunningReplay) -> String {
     }
     command.push_str(" urls.txt");
     command
+}
+
+/// `demo --replay`: the three modes on the archive's seeds, to its deepest recorded depth,
+/// against an in-process replay with the recorded timing.
+pub fn demo(path: &Path, args: &DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    let archive = Arc::new(load(path)?);
+    let running = replay::start(archive.clone(), Timing::Recorded, 0)?;
+    println!(
+        "crawl demo: a recorded crawl from '{}': {} seeds to depth {}, {} URLs on {} hosts, \
+         each response after its recorded time to first byte\n",
+        path.display(),
+        archive.seeds.len(),
+        archive.depth,
+        archive.replies.len(),
+        archive.hosts
+    );
+    if let Some(damage) = &archive.damage {
+        println!("warning: the archive is damaged: reading stopped {damage}; the records before it are replayed\n");
+    }
+    let limits = Limits {
+        from_replay: Some(running.addr()),
+        ..Limits::default()
+    };
+    let make = |mode| {
+        let mut config = super::demo_config(mode, args.crawlers, stop)?;
+        config.crawl.fetching.fetcher = Fetcher::new(limits.clone())?;
+        // The links a plain crawl follows, as far as the recorded one went.
+        config.crawl.plan.select = Select::parse("a[href]").expect("valid selector");
+        config.crawl.plan.scope.depth = archive.depth;
+        Ok(config)
+    };
+    let seeds = archive.seeds.join("\n");
+    let comparison = compare::measure(&make, seeds.as_bytes(), 1, false)?;
+    running.shutdown();
+    super::report(&comparison)
 }
