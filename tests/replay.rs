@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crawl::archive::replay::{self, Archive, Timing};
 use support::{bin, crawl, crawl_with, Server};
@@ -387,19 +386,13 @@ fn under_from_replay_every_request_goes_to_the_replay_server() {
         },
     ];
     let before = site.requests();
-    let archive: Archive = {
-        let bytes = warc(&exchanges).concat();
-        Archive::from_records(crawl::archive::read::Reader::new(&bytes[..]))
-    };
+    let bytes = warc(&exchanges).concat();
+    let archive = Arc::new(Archive::from_records(crawl::archive::read::Reader::new(
+        &bytes[..],
+    )));
+    assert_eq!(archive.seeds, std::slice::from_ref(&u_home));
     for mode in ["single", "multi", "async"] {
-        let running = replay::start(
-            Arc::new(Archive::from_records(crawl::archive::read::Reader::new(
-                &warc(&exchanges).concat()[..],
-            ))),
-            Timing::None,
-            0,
-        )
-        .unwrap();
+        let running = replay::start(archive.clone(), Timing::None, 0).unwrap();
         let addr = running.addr().to_string();
         let run = crawl(
             &[
@@ -431,7 +424,6 @@ fn under_from_replay_every_request_goes_to_the_replay_server() {
             "{mode}: a request reached the original site"
         );
     }
-    assert_eq!(archive.seeds, [u_home.clone()]);
 }
 
 /// A name the crawl did not pin is judged with no lookup under --from-replay: as a public
