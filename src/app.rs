@@ -26,7 +26,8 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     if args.status {
         return status(&args, stop);
     }
-    let config = config::Config::from_args(args, stop)?;
+    let mut config = config::Config::from_args(args, stop)?;
+    let archive = config.archive.take();
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
     let fleet = config.crawl.plan.fleet.clone();
     let (summary, mut code) = match pipeline::run(config.crawl) {
@@ -51,6 +52,18 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
             }
         },
     };
+    // The crawl is over, or given up on after a stop: what reached the archive's writer is
+    // written and synced, what comes later is not.
+    if let Some(writer) = archive {
+        let path = writer.path().to_path_buf();
+        if let Err(e) = writer.finish() {
+            note(format_args!(
+                "error: cannot write WARC file '{}': {e}",
+                path.display()
+            ));
+            code = ExitCode::Failure;
+        }
+    }
     if !quiet && summary.ending != Ending::OutputClosed {
         note(&summary);
         note(summary.advice());

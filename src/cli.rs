@@ -127,6 +127,11 @@ pub struct CrawlArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also keep every HTTP exchange (requests, responses as read, crawl's timings) as WARC/1.1
+    /// records appended to FILE; each record is its own gzip member when FILE ends in .gz.
+    #[arg(long, value_name = "FILE")]
+    pub warc: Option<PathBuf>,
+
     /// Total time allowed for one attempt, body included (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true)]
     pub timeout: Duration,

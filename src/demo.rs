@@ -131,6 +131,7 @@ pub(crate) fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::R
         stats: None,
         // The demo draws its timelines itself, from the spans kept.
         timeline: None,
+        archive: None,
     })
 }
 

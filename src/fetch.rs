@@ -15,17 +15,21 @@ use reqwest::blocking::Client;
 use reqwest::header::REFERER;
 use url::Url;
 
+use crate::archive::writer::Archive;
 use crate::fetch::private::dns;
 use crate::output::record::{millis, ErrorKind, PageError};
 use crate::parse::sitemap::Sitemap;
 use crate::stop::Stop;
 use crate::urls::redact;
 use body::{Body, Expect};
+use capture::Capture;
+pub use capture::Place;
 use redirect::Hop;
 pub use redirect::{Hops, NoRules};
 use screen::Screen;
 
 mod body;
+mod capture;
 mod proxy;
 mod redirect;
 mod screen;
@@ -114,6 +118,8 @@ pub struct Request<'a> {
     pub pace: &'a (dyn Fn(Instant) -> Instant + Sync),
     /// What each redirect hop must pass besides the fetcher's own rules.
     pub hops: &'a dyn Hops,
+    /// Where the page stands in the crawl, for --warc's metadata.
+    pub place: Place<'a>,
 }
 
 impl<'a> Request<'a> {
@@ -125,6 +131,7 @@ impl<'a> Request<'a> {
             stop,
             pace: &|t| t,
             hops: &NoRules,
+            place: Place::default(),
         }
     }
 }
@@ -140,6 +147,8 @@ pub struct Fetcher {
     guarded: Client,
     limits: Arc<Limits>,
     screen: Screen,
+    /// With --warc, where every exchange goes.
+    archive: Option<Arc<Archive>>,
 }
 
 /// The async twin for --mode async: the same limits, policies, body rules and error kinds,
@@ -149,6 +158,8 @@ pub struct AsyncFetcher {
     guarded: reqwest::Client,
     limits: Arc<Limits>,
     screen: Screen,
+    /// With --warc, where every exchange goes.
+    archive: Option<Arc<Archive>>,
 }
 
 /// Whether a failed attempt deserves another, and what the server asked us to wait.
@@ -236,7 +247,14 @@ impl Fetcher {
             guarded: configure!(Client::builder(), &limits, screen.resolver(true)),
             limits: Arc::new(limits),
             screen,
+            archive: None,
         })
+    }
+
+    /// The same fetcher, keeping every exchange in `archive` (--warc).
+    pub fn archiving(mut self, archive: Arc<Archive>) -> Self {
+        self.archive = Some(archive);
+        self
     }
 
     /// An async fetcher with the same limits.
@@ -255,6 +273,7 @@ impl Fetcher {
             ),
             limits: self.limits.clone(),
             screen: screen.clone(),
+            archive: self.archive.clone(),
         })
     }
 
@@ -299,6 +318,10 @@ impl Fetcher {
         let mut started = Instant::now();
         let mut hop = Hop::first(request.url, request.guarded);
         let mut chain = Vec::new();
+        let mut capture = self
+            .archive
+            .as_deref()
+            .map(|archive| Capture::new(archive, &self.limits.user_agent, request, expect));
         loop {
             let Some(left) = time_left(&self.limits, started) else {
                 return after(&chain, timed_out());
@@ -306,10 +329,18 @@ impl Fetcher {
             if let Err(refused) = self.screen.check(&hop) {
                 return after(&chain, (Fetched::failed(refused), Retry::No));
             }
+            if let Some(capture) = &mut capture {
+                capture.sending();
+            }
             let mut response = match prepare!(self, hop, left).send() {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
+            if let Some(capture) = &mut capture {
+                let (status, headers) = (response.status(), response.headers());
+                let peer = response.remote_addr();
+                capture.head(&hop, response.version(), status, headers, peer);
+            }
             let head = Head {
                 status: response.status(),
                 headers: response.headers(),
@@ -327,7 +358,17 @@ impl Fetcher {
             ) {
                 Step::Follow(next) => {
                     started += judging.elapsed();
-                    let _ = io::copy(&mut (&mut response).take(REDIRECT_BODY), &mut io::sink());
+                    let drain = &mut (&mut response).take(REDIRECT_BODY);
+                    match &mut capture {
+                        Some(capture) => {
+                            let mut drained = Vec::new();
+                            let _ = io::copy(drain, &mut drained);
+                            capture.drained(&drained);
+                        }
+                        None => {
+                            let _ = io::copy(drain, &mut io::sink());
+                        }
+                    }
                     hop = next;
                     continue;
                 }
@@ -339,13 +380,25 @@ impl Fetcher {
                 let want = chunk.len().min(body.room());
                 let read = match response.read(&mut chunk[..want]) {
                     Ok(0) => break,
-                    Ok(n) => body.take(&chunk[..n]),
+                    Ok(n) => {
+                        if let Some(capture) = &mut capture {
+                            capture.keep(&chunk[..n], body.cap());
+                        }
+                        body.take(&chunk[..n])
+                    }
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
                     Err(e) => Err(classify_io(&e)),
                 };
                 if let Err(failed) = read {
+                    if let Some(capture) = &mut capture {
+                        let broke = matches!(failed.1, Retry::Yes { .. });
+                        capture.ended(Some(&failed.0), broke);
+                    }
                     return body.fail(failed);
                 }
+            }
+            if let Some(capture) = &mut capture {
+                capture.ended(None, false);
             }
             return body.end();
         }
@@ -384,6 +437,10 @@ impl AsyncFetcher {
         let mut started = Instant::now();
         let mut hop = Hop::first(request.url, request.guarded);
         let mut chain = Vec::new();
+        let mut capture = self
+            .archive
+            .as_deref()
+            .map(|archive| Capture::new(archive, &self.limits.user_agent, request, Expect::Page));
         loop {
             let Some(left) = time_left(&self.limits, started) else {
                 return after(&chain, timed_out());
@@ -394,11 +451,18 @@ impl AsyncFetcher {
                     return after(&chain, (Fetched::failed(refused), Retry::No));
                 }
             }
+            if let Some(capture) = &mut capture {
+                capture.sending();
+            }
             let mut response = match prepare!(self, hop, left).send().await {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
             let peer = response.remote_addr();
+            if let Some(capture) = &mut capture {
+                let (status, headers) = (response.status(), response.headers());
+                capture.head(&hop, response.version(), status, headers, peer);
+            }
             // Telling may take a lookup, which blocks: the runtime's other tasks move meanwhile.
             let from_public = match self.screen.looks_up(&hop.url, peer) {
                 true => tokio::task::block_in_place(|| self.screen.is_public(&hop.url, peer)),
@@ -433,11 +497,20 @@ impl AsyncFetcher {
                 Step::Follow(next) => {
                     started += judging.elapsed();
                     let mut drained = 0;
+                    let mut kept = Vec::new();
                     while drained < REDIRECT_BODY {
                         match response.chunk().await {
-                            Ok(Some(chunk)) => drained += chunk.len() as u64,
+                            Ok(Some(chunk)) => {
+                                drained += chunk.len() as u64;
+                                if capture.is_some() {
+                                    kept.extend_from_slice(&chunk);
+                                }
+                            }
                             _ => break,
                         }
+                    }
+                    if let Some(capture) = &mut capture {
+                        capture.drained(&kept);
                     }
                     hop = next;
                     continue;
@@ -448,7 +521,12 @@ impl AsyncFetcher {
             while body.room() > 0 {
                 let read = match response.chunk().await {
                     Ok(None) => break,
-                    Ok(Some(chunk)) => body.take(&chunk),
+                    Ok(Some(chunk)) => {
+                        if let Some(capture) = &mut capture {
+                            capture.keep(&chunk, body.cap());
+                        }
+                        body.take(&chunk)
+                    }
                     Err(e) => {
                         // reqwest calls every async body error a decode error, so look underneath.
                         let broke = connection_broke(&e);
@@ -462,8 +540,15 @@ impl AsyncFetcher {
                     }
                 };
                 if let Err(failed) = read {
+                    if let Some(capture) = &mut capture {
+                        let broke = matches!(failed.1, Retry::Yes { .. });
+                        capture.ended(Some(&failed.0), broke);
+                    }
                     return body.fail(failed);
                 }
+            }
+            if let Some(capture) = &mut capture {
+                capture.ended(None, false);
             }
             return body.end();
         }

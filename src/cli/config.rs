@@ -25,6 +25,7 @@ use crate::urls::redact::Passwords;
 use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 
 mod files;
+mod warc;
 
 /// A crawl, checked and ready: the crawl itself, and whether and where its summary and figures
 /// go once it ends.
@@ -34,6 +35,8 @@ pub struct Config {
     /// Where to write --stats and --timeline, if anywhere.
     pub stats: Option<PathBuf>,
     pub timeline: Option<PathBuf>,
+    /// With --warc, the archive's writer, to finish once the crawl ends.
+    pub archive: Option<crate::archive::writer::Writer>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -84,6 +87,7 @@ impl Config {
         };
         not_the_url_file(&path, source.as_ref(), args.output.as_deref())?;
         not_overwritten(&args, &path, source.as_ref())?;
+        let warc = warc::check(&args, &path, source.as_ref())?;
         // Checked now, so that a typo costs a usage error, not the crawl it was for; written
         // only at the end.
         for path in [&args.stats, &args.timeline].into_iter().flatten() {
@@ -133,6 +137,13 @@ impl Config {
         };
 
         // Every check has passed: from here on files change.
+        let (fetcher, archive) = match warc {
+            Some(planned) => {
+                let (archive, writer) = planned.start()?;
+                (fetcher.archiving(Arc::new(archive)), Some(writer))
+            }
+            None => (fetcher, None),
+        };
         let mut done = HashSet::new();
         let mut resumed = None;
         let mut passwords = Passwords::default();
@@ -209,6 +220,7 @@ impl Config {
             quiet: args.quiet,
             stats: args.stats,
             timeline: args.timeline,
+            archive,
         })
     }
 }

@@ -81,6 +81,7 @@ pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         (crawl.stats.is_some(), "--stats"),
         (crawl.timeline.is_some(), "--timeline"),
         (crawl.redis.is_some(), "--redis"),
+        (crawl.warc.is_some(), "--warc"),
     ] {
         if given {
             let why = "compare runs every mode on the same URLs and prints its own figures";

@@ -89,6 +89,11 @@ impl Body {
         })
     }
 
+    /// The most bytes of this body that are kept.
+    pub fn cap(&self) -> u64 {
+        self.cap
+    }
+
     /// Bytes to read before the next check: up to the sniffing prefix, then one past the cap.
     pub fn room(&self) -> usize {
         let limit = if self.sniffed {

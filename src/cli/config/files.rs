@@ -71,6 +71,13 @@ pub(super) fn not_overwritten(
             std::fs::metadata(out).ok(),
         ));
     }
+    if let Some(warc) = &args.warc {
+        kept.push((
+            "the --warc file".into(),
+            Some(warc),
+            std::fs::metadata(warc).ok(),
+        ));
+    }
     // Records and messages go to stdout and stderr, which may be files too (`> out.jsonl`).
     kept.push(("stdout's file".into(), None, fd_metadata(io::stdout())));
     kept.push(("stderr's file".into(), None, fd_metadata(io::stderr())));
@@ -135,4 +142,39 @@ fn access(path: &Path, mode: libc::c_int) -> io::Result<()> {
 /// and `..`, and relative or absolute spellings alike.
 fn same_place(a: &Path, b: &Path) -> bool {
     a == b || matches!((landing(a), landing(b)), (Some(a), Some(b)) if a == b)
+}
+
+/// Refuses a --warc file that is the URL file or the output: records or WARC bytes would be
+/// mixed into the other, or read back as URL lines.
+pub(super) fn not_the_warc_file(
+    warc: &Path,
+    urls: &Path,
+    source: Option<&Metadata>,
+    output: Option<&Path>,
+) -> Result<(), UsageError> {
+    let meta = std::fs::metadata(warc).ok();
+    let same = |other: Option<&Path>, other_meta: Option<&Metadata>| {
+        let same_path = other.is_some_and(|o| same_place(o, warc));
+        let same_file = match (&meta, other_meta) {
+            (Some(a), Some(b)) => a.is_file() && a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        };
+        same_path || same_file
+    };
+    let url_file = (urls.as_os_str() != "-").then_some(urls);
+    let output_meta = output.and_then(|o| std::fs::metadata(o).ok());
+    let clash = if same(url_file, source) {
+        Some("the URL file")
+    } else if output.is_some() && same(output, output_meta.as_ref()) {
+        Some("the output file")
+    } else {
+        None
+    };
+    match clash {
+        Some(what) => Err(UsageError(format!(
+            "--warc '{}' is {what}: the archive needs a file of its own",
+            warc.display()
+        ))),
+        None => Ok(()),
+    }
 }

@@ -13,7 +13,7 @@ use super::crawler::cut_short;
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
 use crate::crawl::frontier::{Job, Msg};
-use crate::fetch::{AsyncFetcher, Request};
+use crate::fetch::{AsyncFetcher, Place, Request};
 use crate::observe::timeline::{Lane, Span, SpanKind};
 
 /// Threads that take jobs and admit them (robots.txt, politeness) before handing them to the
@@ -130,6 +130,10 @@ impl Pool {
                     stop: &stop,
                     pace: &|t| slot.pace(t),
                     hops: &*gate,
+                    place: Place {
+                        depth: job.depth,
+                        parent: job.parent.as_deref(),
+                    },
                 };
                 let fetched = fetcher.fetch(&request).await;
                 let t1 = Instant::now();

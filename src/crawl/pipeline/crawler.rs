@@ -9,7 +9,7 @@ use super::lanes::Track;
 use super::{Crawled, Page, Shared};
 use crate::crawl::fleet::MAX_DELIVERIES;
 use crate::crawl::frontier::{Job, Standing};
-use crate::fetch::{Fetched, Request};
+use crate::fetch::{Fetched, Place, Request};
 use crate::host::polite::Slot;
 use crate::host::robots::Rules;
 use crate::observe::timeline::SpanKind;
@@ -48,6 +48,10 @@ impl Shared<'_> {
             stop: &self.work.plan.stop,
             pace: &|t| slot.pace(t),
             hops: gate,
+            place: Place {
+                depth: job.depth,
+                parent: job.parent.as_deref(),
+            },
         };
         let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::lanes::Track;
 use crate::crawl::frontier::Skipped;
-use crate::fetch::{Fetched, Fetcher, Hops, NoRules, Request};
+use crate::fetch::{Fetched, Fetcher, Hops, NoRules, Place, Request};
 use crate::host::polite::Politeness;
 use crate::host::robots::{RobotsCache, Rules, Shelf};
 use crate::observe::timeline::SpanKind;
@@ -79,6 +79,8 @@ impl Gate {
                 stop: &self.stop,
                 pace: &pace,
                 hops: &NoRules,
+                // robots.txt has no depth or parent of its own.
+                place: Place::default(),
             };
             let fetch = || self.fetcher.fetch_robots(&request);
             match track {

@@ -1,0 +1,428 @@
+//! --warc, read back by an independent reader (the `warc` crate): record types and order,
+//! request/response pairs, digests recomputed, gzip members, truncation, and the file rules.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use sha1::{Digest, Sha1};
+use support::{crawl, each_case, Response, Server};
+use warc::{RecordType, WarcHeader, WarcReader};
+
+/// One record as the reader gave it.
+#[derive(Debug, Clone)]
+struct Rec {
+    kind: RecordType,
+    id: String,
+    uri: Option<String>,
+    concurrent: Option<String>,
+    block_digest: Option<String>,
+    payload_digest: Option<String>,
+    truncated: Option<String>,
+    ip: Option<String>,
+    body: Vec<u8>,
+}
+
+fn sha1(bytes: &[u8]) -> String {
+    format!(
+        "sha1:{}",
+        data_encoding::BASE32.encode(&Sha1::digest(bytes))
+    )
+}
+
+fn read(path: &Path) -> Vec<Rec> {
+    let header = |r: &warc::Record<warc::BufferedBody>, h| r.header(h).map(|v| v.into_owned());
+    let convert = |r: warc::Record<warc::BufferedBody>| Rec {
+        kind: r.warc_type().clone(),
+        id: r.warc_id().to_string(),
+        uri: header(&r, WarcHeader::TargetURI),
+        concurrent: header(&r, WarcHeader::ConcurrentTo),
+        block_digest: header(&r, WarcHeader::BlockDigest),
+        payload_digest: header(&r, WarcHeader::PayloadDigest),
+        truncated: header(&r, WarcHeader::Truncated),
+        ip: header(&r, WarcHeader::IPAddress),
+        body: r.body().to_vec(),
+    };
+    // The crate's own from_path opens files in a way Linux refuses, hence the readers here.
+    let file = std::fs::File::open(path).unwrap();
+    let records: Result<Vec<Rec>, _> = if path.extension().is_some_and(|e| e == "gz") {
+        let unzipped = BufReader::new(flate2::read::MultiGzDecoder::new(file));
+        let reader = WarcReader::new(unzipped);
+        reader.iter_records().map(|r| r.map(convert)).collect()
+    } else {
+        let reader = WarcReader::new(BufReader::new(file));
+        reader.iter_records().map(|r| r.map(convert)).collect()
+    };
+    records.unwrap_or_else(|e| panic!("{}: not a valid WARC: {e}", path.display()))
+}
+
+/// The body of an HTTP message block: what follows the blank line after its head.
+fn payload(block: &[u8]) -> &[u8] {
+    let at = block
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
+    &block[at + 4..]
+}
+
+fn head(block: &[u8]) -> String {
+    String::from_utf8_lossy(&block[..block.len() - payload(block).len()]).into_owned()
+}
+
+/// The metadata record's fields.
+fn fields(rec: &Rec) -> Vec<(String, String)> {
+    String::from_utf8(rec.body.clone())
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn field(rec: &Rec, name: &str) -> Option<String> {
+    fields(rec).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// Checks the layout and every digest, and gives the exchanges as (request, response,
+/// metadata) after the warcinfo records.
+fn exchanges(records: &[Rec]) -> Vec<(Rec, Rec, Rec)> {
+    assert_eq!(records[0].kind, RecordType::WarcInfo, "warcinfo first");
+    let mut out = Vec::new();
+    let mut rest = records;
+    while !rest.is_empty() {
+        if rest[0].kind == RecordType::WarcInfo {
+            rest = &rest[1..];
+            continue;
+        }
+        let [req, resp, meta] = &rest[..3] else {
+            panic!("an exchange is three records")
+        };
+        assert_eq!(
+            (&req.kind, &resp.kind, &meta.kind),
+            (
+                &RecordType::Request,
+                &RecordType::Response,
+                &RecordType::Metadata
+            )
+        );
+        assert_eq!(req.concurrent.as_deref(), Some(resp.id.as_str()));
+        assert_eq!(meta.concurrent.as_deref(), Some(resp.id.as_str()));
+        assert_eq!(req.uri, resp.uri);
+        assert_eq!(meta.uri, resp.uri);
+        assert_eq!(resp.ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(req.ip.as_deref(), Some("127.0.0.1"));
+        for rec in [req, resp, meta] {
+            assert_eq!(rec.block_digest.as_deref(), Some(sha1(&rec.body).as_str()));
+        }
+        let body = payload(&resp.body);
+        assert_eq!(resp.payload_digest.as_deref(), Some(sha1(body).as_str()));
+        let length = format!("\r\nContent-Length: {}\r\n", body.len());
+        assert!(head(&resp.body).contains(&length), "{}", head(&resp.body));
+        out.push((req.clone(), resp.clone(), meta.clone()));
+        rest = &rest[3..];
+    }
+    out
+}
+
+/// A small site: robots.txt, a home page with links, a redirect chain and a page too large.
+fn site() -> Server {
+    Server::start(|req, _| match req.path.as_str() {
+        "/robots.txt" => Response::new(200, "text/plain", b"User-agent: *\nAllow: /\n".to_vec()),
+        "/" => Response::html(
+            "<title>home</title><a href=\"/a\">a</a><a href=\"/r1\">r</a><a href=\"/big\">b</a>",
+        ),
+        "/a" => Response::html("<title>a</title>"),
+        "/r1" => Response::status(302).header("Location", "/r2"),
+        "/r2" => Response::status(301).header("Location", "/b"),
+        "/b" => Response::html("<title>b</title>"),
+        "/big" => Response::html(format!("<title>big</title>{}", "x".repeat(5000))),
+        _ => Response::status(404),
+    })
+}
+
+/// What each exchange was, order aside: (URI, status line, purpose, hop, depth).
+fn summary(exchanges: &[(Rec, Rec, Rec)]) -> BTreeSet<(String, String, String, String, String)> {
+    exchanges
+        .iter()
+        .map(|(_, resp, meta)| {
+            let head = head(&resp.body);
+            (
+                resp.uri.clone().unwrap(),
+                head.lines().next().unwrap().to_string(),
+                field(meta, "purpose").unwrap(),
+                field(meta, "hop").unwrap(),
+                field(meta, "depth").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn archived(server: &Server, mode: &str, name: &str) -> (tempfile::TempDir, Vec<Rec>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    let run = crawl(
+        &[
+            "-",
+            "--mode",
+            mode,
+            "--depth",
+            "1",
+            "--max-bytes",
+            "2000",
+            "--warc",
+            path.to_str().unwrap(),
+        ],
+        &format!("{}\n", server.url("/")),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(run.records().len(), 4, "{}", run.stdout);
+    let records = read(&path);
+    (dir, records)
+}
+
+#[test]
+fn every_exchange_is_archived_with_its_digests_in_every_mode() {
+    let server = site();
+    let port = server.port();
+    let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    let want: BTreeSet<_> = [
+        ("/robots.txt", "HTTP/1.1 200 OK", "robots", "0", ""),
+        ("/", "HTTP/1.1 200 OK", "page", "0", "0"),
+        ("/a", "HTTP/1.1 200 OK", "page", "0", "1"),
+        ("/r1", "HTTP/1.1 302 Found", "page", "0", "1"),
+        ("/r2", "HTTP/1.1 301 Moved Permanently", "page", "1", "1"),
+        ("/b", "HTTP/1.1 200 OK", "page", "2", "1"),
+        ("/big", "HTTP/1.1 200 OK", "page", "0", "1"),
+    ]
+    .into_iter()
+    .map(|(p, s, purpose, hop, depth)| {
+        let t = |s: &str| s.to_string();
+        (url(p), t(s), t(purpose), t(hop), t(depth))
+    })
+    .collect();
+    each_case(
+        [
+            ("single", "a.warc"),
+            ("multi", "a.warc"),
+            ("async", "a.warc"),
+            ("multi", "a.warc.gz"),
+            ("async", "a.warc.gz"),
+        ],
+        |(mode, name)| {
+            let (_dir, records) = archived(&server, mode, name);
+            let infos = records.iter().filter(|r| r.kind == RecordType::WarcInfo);
+            assert_eq!(infos.count(), 1, "one warcinfo per run");
+            let exchanges = exchanges(&records);
+            assert_eq!(summary(&exchanges), want);
+            for (req, resp, meta) in &exchanges {
+                let uri = resp.uri.as_deref().unwrap();
+                let parent = field(meta, "parent");
+                let depth = field(meta, "depth");
+                assert_eq!(parent.is_some(), depth.as_deref() == Some("1"), "{uri}");
+                assert!(field(meta, "ttfb-ms").unwrap().parse::<f64>().unwrap() >= 0.0);
+                assert!(field(meta, "fetch-ms").unwrap().parse::<f64>().unwrap() >= 0.0);
+                let request = String::from_utf8(req.body.clone()).unwrap();
+                let path = &uri[url("").len()..];
+                assert!(
+                    request.starts_with(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n")),
+                    "{request}"
+                );
+                let body = payload(&resp.body);
+                if uri.ends_with("/big") {
+                    assert_eq!(resp.truncated.as_deref(), Some("length"));
+                    assert_eq!(body.len(), 2000, "kept up to --max-bytes");
+                } else if uri.ends_with("/r1") || uri.ends_with("/r2") {
+                    assert_eq!(resp.truncated, None, "a redirect's body is drained whole");
+                    assert!(body.starts_with(b"<title>30"), "{uri}");
+                } else {
+                    assert_eq!(resp.truncated, None, "{uri}");
+                }
+            }
+            let home = exchanges.iter().find(|(_, r, _)| r.uri == Some(url("/")));
+            let (req, resp, _) = home.unwrap();
+            assert!(payload(&resp.body).starts_with(b"<title>home</title>"));
+            assert!(
+                head(&resp.body).contains("content-type: text/html; charset=utf-8\r\n"),
+                "{}",
+                head(&resp.body)
+            );
+            // The request record holds what the server received.
+            let seen = server
+                .requests_seen()
+                .into_iter()
+                .find(|r| r.path == "/")
+                .unwrap();
+            let request = String::from_utf8(req.body.clone()).unwrap();
+            for name in ["user-agent", "accept", "accept-encoding"] {
+                let value = seen.header(name).unwrap();
+                assert!(
+                    request.to_lowercase().contains(&format!("\r\n{name}: {value}\r\n")),
+                    "{name}: {value} in {request}"
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn each_gzip_record_is_a_member_that_decodes_alone() {
+    let server = site();
+    let (dir, records) = archived(&server, "multi", "a.warc.gz");
+    let bytes = std::fs::read(dir.path().join("a.warc.gz")).unwrap();
+    let mut rest = &bytes[..];
+    let mut members = 0;
+    while !rest.is_empty() {
+        let mut member = flate2::bufread::GzDecoder::new(rest);
+        let mut text = Vec::new();
+        member.read_to_end(&mut text).unwrap();
+        rest = member.into_inner();
+        assert!(text.starts_with(b"WARC/1.1\r\n"));
+        // Exactly one record: its header says how long its block is.
+        let headers = head(&text);
+        let length: usize = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(text.len(), headers.len() + length + 4);
+        members += 1;
+    }
+    assert_eq!(members, records.len());
+}
+
+#[test]
+fn a_redirect_chains_hops_share_the_fetchs_depth_and_parent() {
+    let server = site();
+    let (_dir, records) = archived(&server, "multi", "a.warc");
+    let hops: Vec<_> = exchanges(&records)
+        .into_iter()
+        .filter(|(_, r, _)| {
+            let uri = r.uri.as_deref().unwrap();
+            uri.ends_with("/r1") || uri.ends_with("/r2") || uri.ends_with("/b")
+        })
+        .collect();
+    let seen: Vec<_> = hops
+        .iter()
+        .map(|(_, _, m)| {
+            (
+                field(m, "hop").unwrap(),
+                field(m, "parent").unwrap(),
+                field(m, "depth").unwrap(),
+            )
+        })
+        .collect();
+    let parent = server.url("/");
+    let want: Vec<_> = ["0", "1", "2"]
+        .map(|hop| (hop.to_string(), parent.clone(), "1".to_string()))
+        .to_vec();
+    assert_eq!(seen, want, "the hops in order, each with the page's place");
+    // The second hop's request carries the Referer crawl sent.
+    let second = String::from_utf8(hops[1].0.body.clone()).unwrap();
+    assert!(
+        second.contains(&format!("\r\nReferer: {}\r\n", server.url("/r1"))),
+        "{second}"
+    );
+}
+
+#[test]
+fn a_body_crawl_does_not_read_is_marked_unspecified() {
+    let server = site();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    let run = crawl(
+        &["-", "--no-robots", "--warc", path.to_str().unwrap()],
+        &format!("{}\n", server.url("/missing")),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let exchanges = exchanges(&read(&path));
+    assert_eq!(exchanges.len(), 1);
+    let (_, resp, _) = &exchanges[0];
+    assert!(head(&resp.body).starts_with("HTTP/1.1 404 Not Found\r\n"));
+    assert_eq!(resp.truncated.as_deref(), Some("unspecified"));
+    assert_eq!(payload(&resp.body), b"");
+}
+
+#[test]
+fn unusable_warc_paths_are_usage_errors_and_change_nothing() {
+    let server = site();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    std::fs::write(path("notes.txt"), "my notes\n").unwrap();
+    std::fs::write(path("notes.warc.gz"), "WARC/1.1\r\n").unwrap();
+    std::fs::write(path("urls.txt"), format!("{}\n", server.url("/"))).unwrap();
+    std::fs::create_dir(path("sub")).unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--warc".into(), path("notes.txt")], "is not a WARC file"),
+        (vec!["--warc".into(), path("notes.warc.gz")], "is not a WARC file"),
+        (vec!["--warc".into(), path("sub")], "cannot write WARC file"),
+        (vec!["--warc".into(), path("none/a.warc")], "cannot write WARC file"),
+        (vec!["--warc".into(), path("urls.txt")], "is the URL file"),
+        (
+            vec!["--warc".into(), path("out.warc"), "-o".into(), path("out.warc")],
+            "is the output file",
+        ),
+    ];
+    each_case(cases, |(args, message)| {
+        let mut all = vec![path("urls.txt")];
+        all.extend(args);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let run = crawl(&all, "");
+        assert_eq!(run.code(), 2, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    });
+    assert_eq!(server.requests(), 0, "nothing was fetched");
+    assert_eq!(std::fs::read(path("notes.txt")).unwrap(), b"my notes\n");
+    assert_eq!(std::fs::read(path("notes.warc.gz")).unwrap(), b"WARC/1.1\r\n");
+    assert!(!Path::new(&path("out.warc")).exists());
+    assert!(!Path::new(&path("none")).exists());
+}
+
+/// The length of the first record (its gzip member, in a .gz).
+fn first_record(bytes: &[u8]) -> usize {
+    if bytes.starts_with(b"WARC/") {
+        let end = b"\r\n\r\nWARC/1.1\r\n";
+        return bytes.windows(end.len()).position(|w| w == end).unwrap() + 4;
+    }
+    let mut member = flate2::bufread::GzDecoder::new(bytes);
+    std::io::copy(&mut member, &mut std::io::sink()).unwrap();
+    bytes.len() - member.into_inner().len()
+}
+
+#[test]
+fn resume_appends_after_cutting_a_torn_record() {
+    let server = site();
+    each_case(["a.warc", "a.warc.gz"], |name| {
+        let dir = tempfile::tempdir().unwrap();
+        let (warc, out) = (dir.path().join(name), dir.path().join("out.jsonl"));
+        let (warc, out) = (warc.to_str().unwrap(), out.to_str().unwrap());
+        let args = ["-", "--mode", "single", "-o", out, "--warc", warc];
+        let run = crawl(&args, &format!("{}\n", server.url("/a")));
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        let first = std::fs::read(warc).unwrap();
+        assert_eq!(exchanges(&read(Path::new(warc))).len(), 2, "robots.txt and /a");
+        // A kill in the middle of the next record: half a warcinfo.
+        let torn = [&first[..], &first[..first_record(&first) / 2]].concat();
+        std::fs::write(warc, &torn).unwrap();
+        let lines = format!("{}\n{}\n", server.url("/a"), server.url("/b"));
+        let run = crawl(&[&args[..], &["--resume"]].concat(), &lines);
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        let now = std::fs::read(warc).unwrap();
+        assert_eq!(&now[..first.len()], &first[..], "what was there is kept");
+        let records = read(Path::new(warc));
+        let infos = records
+            .iter()
+            .filter(|r| r.kind == RecordType::WarcInfo)
+            .count();
+        assert_eq!(infos, 2, "each run starts with its warcinfo");
+        let uris: Vec<_> = exchanges(&records)
+            .into_iter()
+            .map(|(_, r, _)| r.uri.unwrap())
+            .collect();
+        let want = ["/robots.txt", "/a", "/robots.txt", "/b"].map(|p| server.url(p));
+        assert_eq!(uris, want);
+    });
+}
