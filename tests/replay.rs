@@ -494,3 +494,53 @@ fn a_missing_or_empty_archive_is_a_usage_error() {
     let run = crawl(&["serve", "--timing", "none"], "");
     assert_eq!(run.code(), 2, "{}", run.stderr);
 }
+
+/// The test: a crawl of the embedded blog at 50 ms latency, recorded with --warc,
+/// replayed, and crawled again through the replay: the same records but for the timings, in
+/// about the same time.
+#[test]
+fn a_recorded_crawl_replays_to_the_same_records_in_about_the_same_time() {
+    let site = crawl::demo::site::start(
+        crawl::demo::site::SiteOptions {
+            pages: 2,
+            latency: std::time::Duration::from_millis(50),
+        },
+        0,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("blog.warc.gz");
+    let seeds = site.list_urls().join("\n") + "\n";
+    let shape = ["--mode", "single", "--depth", "1", "-q"];
+    let warc = ["--warc", path.to_str().unwrap(), "-"];
+    let original = crawl(&[&shape[..], &warc[..]].concat(), &seeds);
+    site.shutdown();
+    assert_eq!(original.code(), 0, "{}", original.stderr);
+
+    let archive = Arc::new(Archive::load(&path).unwrap());
+    assert_eq!(archive.damage, None);
+    assert_eq!(archive.seeds.join("\n") + "\n", seeds);
+    let running = replay::start(archive.clone(), Timing::Recorded, 0).unwrap();
+    let addr = running.addr().to_string();
+    let from = ["--from-replay", &addr, "-"];
+    let replayed = crawl(&[&shape[..], &from[..]].concat(), &seeds);
+    assert_eq!(replayed.code(), 0, "{}", replayed.stderr);
+
+    let records = support::comparable(original.records());
+    assert!(records.len() > 40, "{} records", records.len());
+    let again = support::comparable(replayed.records());
+    assert_eq!(again.len(), records.len());
+    for (was, is) in records.iter().zip(&again) {
+        assert_eq!(is, was, "the replayed record differs");
+    }
+    // Every response the crawl recorded, robots.txt's included, was asked for once again.
+    assert_eq!(running.requests(), archive.responses as u64);
+    let (was, is) = (
+        original.elapsed.as_secs_f64(),
+        replayed.elapsed.as_secs_f64(),
+    );
+    assert!(
+        (is - was).abs() <= 0.2 * was,
+        "the original took {was:.2} s, the replay {is:.2} s"
+    );
+}
