@@ -5,6 +5,8 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 
+use super::record::digest;
+
 /// The first bytes of every gzip member.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -270,7 +272,21 @@ impl<R: Read> Reader<R> {
                 "record does not end with CRLF CRLF where its Content-Length says",
             ));
         }
-        let block = self.buf[head_end..end - 4].to_vec();
+        let block = &self.buf[head_end..end - 4];
+        // A damaged byte inside a block leaves the layout whole; its digest tells. Only sha1
+        // is checked, in the base32 form (others are taken on trust).
+        let claimed = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("WARC-Block-Digest"))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| v.len() == 37 && v[..5].eq_ignore_ascii_case("sha1:"));
+        if claimed.is_some_and(|claimed| !claimed[5..].eq_ignore_ascii_case(&digest(&[block])[5..]))
+        {
+            return Err(damaged(
+                "record's block does not match its WARC-Block-Digest",
+            ));
+        }
+        let block = block.to_vec();
         self.consume(end);
         Ok(Some(Record {
             offset,
@@ -537,6 +553,37 @@ mod tests {
                 why: "not a gzip member".into()
             }
         );
+    }
+
+    #[test]
+    fn a_block_that_does_not_match_its_digest_stops_reading_at_its_record() {
+        let block = b"HTTP/1.1 200 OK\r\n\r\nhi";
+        let with_digest = |block: &[u8], claimed: &str| {
+            let mut bytes = format!(
+                "WARC/1.1\r\nWARC-Type: response\r\nWARC-Block-Digest: {claimed}\r\n\
+                 Content-Length: {}\r\n\r\n",
+                block.len()
+            )
+            .into_bytes();
+            bytes.extend_from_slice(block);
+            bytes.extend_from_slice(b"\r\n\r\n");
+            bytes
+        };
+        let good = with_digest(block, &digest(&[block]));
+        let bad = with_digest(b"HTTP/1.1 200 OK\r\n\r\nho", &digest(&[block]));
+        let (records, damage) = read(&[good.clone(), bad, good.clone()].concat());
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            damage.unwrap(),
+            Damage {
+                offset: good.len() as u64,
+                why: "record's block does not match its WARC-Block-Digest".into()
+            }
+        );
+        // Lower case base32 is the same digest; another algorithm is not checked.
+        let lower = with_digest(block, &digest(&[block]).to_lowercase());
+        let other = with_digest(block, "md5:whatever");
+        assert_eq!(read(&[lower, other].concat()).0.len(), 2);
     }
 
     #[test]
