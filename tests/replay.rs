@@ -544,3 +544,78 @@ fn a_recorded_crawl_replays_to_the_same_records_in_about_the_same_time() {
         "the original took {was:.2} s, the replay {is:.2} s"
     );
 }
+
+/// The table's row for `mode`: its words.
+fn row(table: &str, mode: &str) -> Vec<String> {
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(&format!("{mode} ")))
+        .unwrap_or_else(|| panic!("no {mode} row in:\n{table}"));
+    line.split_whitespace().map(String::from).collect()
+}
+
+#[test]
+fn demo_and_compare_run_the_three_modes_on_a_replay() {
+    let exchanges = [
+        page(
+            "http://blog.example/",
+            0,
+            20,
+            "<a href=/a>a</a> <a href=/b>b</a>",
+        ),
+        page("http://blog.example/a", 1, 20, "<title>A</title>"),
+        page("http://blog.example/b", 1, 20, "<title>B</title>"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    std::fs::write(&path, warc(&exchanges).concat()).unwrap();
+    // The demo draws its timelines into the working directory.
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["demo", "--replay", "a.warc"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(
+            "crawl demo: a recorded crawl from 'a.warc': 1 seeds to depth 1, 3 URLs on 1 hosts"
+        ),
+        "{stdout}"
+    );
+    for mode in ["single", "multi", "async"] {
+        // Three pages, all ok: the seed, and the two links at depth 1.
+        assert_eq!(row(&stdout, mode)[2..4], ["3", "3"], "{mode}: {stdout}");
+        assert!(dir.path().join(format!("demo-{mode}.svg")).exists());
+    }
+
+    let (mut child, addr, _) = serve(&path, &["--timing", "none"]);
+    let run = crawl(
+        &[
+            "compare",
+            "--from-replay",
+            &addr,
+            "--resolve",
+            PIN,
+            "--depth",
+            "1",
+            "-",
+        ],
+        "http://blog.example/\n",
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    for mode in ["single", "multi", "async"] {
+        assert_eq!(
+            row(&run.stdout, mode)[2..4],
+            ["3", "3"],
+            "{mode}: {}",
+            run.stdout
+        );
+    }
+}
