@@ -82,7 +82,10 @@ fn fields(rec: &Rec) -> Vec<(String, String)> {
 }
 
 fn field(rec: &Rec, name: &str) -> Option<String> {
-    fields(rec).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    fields(rec)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
 }
 
 /// Checks the layout and every digest, and gives the exchanges as (request, response,
@@ -226,7 +229,9 @@ fn every_exchange_is_archived_with_its_digests_in_every_mode() {
                 let request = String::from_utf8(req.body.clone()).unwrap();
                 let path = &uri[url("").len()..];
                 assert!(
-                    request.starts_with(&format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n")),
+                    request.starts_with(&format!(
+                        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    )),
                     "{request}"
                 );
                 let body = payload(&resp.body);
@@ -258,7 +263,9 @@ fn every_exchange_is_archived_with_its_digests_in_every_mode() {
             for name in ["user-agent", "accept", "accept-encoding"] {
                 let value = seen.header(name).unwrap();
                 assert!(
-                    request.to_lowercase().contains(&format!("\r\n{name}: {value}\r\n")),
+                    request
+                        .to_lowercase()
+                        .contains(&format!("\r\n{name}: {value}\r\n")),
                     "{name}: {value} in {request}"
                 );
             }
@@ -355,13 +362,27 @@ fn unusable_warc_paths_are_usage_errors_and_change_nothing() {
     std::fs::write(path("urls.txt"), format!("{}\n", server.url("/"))).unwrap();
     std::fs::create_dir(path("sub")).unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["--warc".into(), path("notes.txt")], "is not a WARC file"),
-        (vec!["--warc".into(), path("notes.warc.gz")], "is not a WARC file"),
+        (
+            vec!["--warc".into(), path("notes.txt")],
+            "is not a WARC file",
+        ),
+        (
+            vec!["--warc".into(), path("notes.warc.gz")],
+            "is not a WARC file",
+        ),
         (vec!["--warc".into(), path("sub")], "cannot write WARC file"),
-        (vec!["--warc".into(), path("none/a.warc")], "cannot write WARC file"),
+        (
+            vec!["--warc".into(), path("none/a.warc")],
+            "cannot write WARC file",
+        ),
         (vec!["--warc".into(), path("urls.txt")], "is the URL file"),
         (
-            vec!["--warc".into(), path("out.warc"), "-o".into(), path("out.warc")],
+            vec![
+                "--warc".into(),
+                path("out.warc"),
+                "-o".into(),
+                path("out.warc"),
+            ],
             "is the output file",
         ),
     ];
@@ -376,7 +397,10 @@ fn unusable_warc_paths_are_usage_errors_and_change_nothing() {
     });
     assert_eq!(server.requests(), 0, "nothing was fetched");
     assert_eq!(std::fs::read(path("notes.txt")).unwrap(), b"my notes\n");
-    assert_eq!(std::fs::read(path("notes.warc.gz")).unwrap(), b"WARC/1.1\r\n");
+    assert_eq!(
+        std::fs::read(path("notes.warc.gz")).unwrap(),
+        b"WARC/1.1\r\n"
+    );
     assert!(!Path::new(&path("out.warc")).exists());
     assert!(!Path::new(&path("none")).exists());
 }
@@ -403,7 +427,11 @@ fn resume_appends_after_cutting_a_torn_record() {
         let run = crawl(&args, &format!("{}\n", server.url("/a")));
         assert_eq!(run.code(), 0, "{}", run.stderr);
         let first = std::fs::read(warc).unwrap();
-        assert_eq!(exchanges(&read(Path::new(warc))).len(), 2, "robots.txt and /a");
+        assert_eq!(
+            exchanges(&read(Path::new(warc))).len(),
+            2,
+            "robots.txt and /a"
+        );
         // A kill in the middle of the next record: half a warcinfo.
         let torn = [&first[..], &first[..first_record(&first) / 2]].concat();
         std::fs::write(warc, &torn).unwrap();

@@ -1,13 +1,13 @@
 //! One WARC/1.1 record's bytes, as iface16.md lays them out: the header lines, the digests
 //! readers verify (SHA-1 in base32), and a gzip member of its own per record for a `.gz` file.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, Write as _};
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use http::{HeaderMap, StatusCode, Version};
 use sha1::{Digest, Sha1};
 use url::Url;
@@ -76,9 +76,15 @@ pub struct Sink {
 
 impl Sink {
     pub fn new(gzip: bool) -> Sink {
+        Sink::with_capacity(gzip, 0)
+    }
+
+    /// A sink for records of about `bytes` in all, as written.
+    pub fn with_capacity(gzip: bool, bytes: usize) -> Sink {
+        let room = if gzip { bytes / 3 } else { bytes };
         Sink {
             gzip,
-            out: Vec::new(),
+            out: Vec::with_capacity(room + 4096),
         }
     }
 
@@ -101,14 +107,17 @@ impl Sink {
         }
         let length: usize = parts.iter().map(|p| p.len()).sum();
         let _ = write!(head, "Content-Length: {length}\r\n\r\n");
+        let all = std::iter::once(head.as_bytes())
+            .chain(parts.iter().copied())
+            .chain(std::iter::once(&b"\r\n\r\n"[..]));
         if self.gzip {
-            let mut gz = GzEncoder::new(std::mem::take(&mut self.out), Compression::new(LEVEL));
-            write_record(&mut gz, &head, parts)?;
-            self.out = gz.finish()?;
+            gzip_member(&mut self.out, all)
         } else {
-            write_record(&mut self.out, &head, parts)?;
+            for part in all {
+                self.out.extend_from_slice(part);
+            }
+            Ok(())
         }
-        Ok(())
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -116,12 +125,45 @@ impl Sink {
     }
 }
 
-fn write_record(out: &mut impl Write, head: &str, parts: &[&[u8]]) -> io::Result<()> {
-    out.write_all(head.as_bytes())?;
-    for part in parts {
-        out.write_all(part)?;
-    }
-    out.write_all(b"\r\n\r\n")
+thread_local! {
+    /// Each thread's deflate state, reset for every member: a new one per record would set up
+    /// (and zero) its hundreds of KiB of tables each time, which cost more than compressing.
+    static DEFLATE: RefCell<Compress> = RefCell::new(Compress::new(Compression::new(LEVEL), false));
+}
+
+/// Appends `parts`, one after the other, to `out` as one gzip member (RFC 1952: a 10-byte
+/// header, raw deflate, CRC-32 and length).
+fn gzip_member<'a>(out: &mut Vec<u8>, parts: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
+    // No name, no time, "unknown" OS: the same bytes give the same member.
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut crc = Crc::new();
+    DEFLATE.with(|deflate| {
+        let mut deflate = deflate.borrow_mut();
+        deflate.reset();
+        for part in parts {
+            crc.update(part);
+            let start = deflate.total_in();
+            while ((deflate.total_in() - start) as usize) < part.len() {
+                let done = (deflate.total_in() - start) as usize;
+                out.reserve(part.len() / 2 + 1024);
+                deflate
+                    .compress_vec(&part[done..], out, FlushCompress::None)
+                    .map_err(io::Error::other)?;
+            }
+        }
+        loop {
+            out.reserve(1024);
+            match deflate.compress_vec(&[], out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {}
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        }
+        Ok(())
+    })?;
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&crc.amount().to_le_bytes());
+    Ok(())
 }
 
 /// The `warcinfo` record a run starts with: `fields` as `name: value` lines.
@@ -254,7 +296,7 @@ pub fn exchange(exchange: &Exchange, gzip: bool) -> Vec<u8> {
     let date = date(exchange.date);
     let url = exchange.url.as_str();
     let ip = exchange.ip.map(|ip| ip.to_string());
-    let mut sink = Sink::new(gzip);
+    let mut sink = Sink::with_capacity(gzip, exchange.body.len());
     let write = |sink: &mut Sink| -> io::Result<()> {
         let request = request_block(exchange.url, exchange.sent);
         let mut fields = vec![
