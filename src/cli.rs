@@ -32,9 +32,9 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the embedded blog site on 127.0.0.1 until interrupted.
+    /// Serve the embedded blog site, or with --replay a recorded crawl, on 127.0.0.1 until interrupted.
     Serve(ServeArgs),
-    /// Serve the embedded site in-process, compare the modes on it and draw their timelines.
+    /// Serve the embedded site (or with --replay a recorded crawl) in-process, compare the modes on it and draw their timelines.
     Demo(DemoArgs),
     /// Run the same URLs in single, multi and async mode and compare their speed.
     Compare(CompareArgs),
