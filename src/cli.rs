@@ -32,9 +32,9 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the embedded blog site on 127.0.0.1 until interrupted.
+    /// Serve the embedded blog site, or with --replay a recorded crawl, on 127.0.0.1 until interrupted.
     Serve(ServeArgs),
-    /// Serve the embedded site in-process, compare the modes on it and draw their timelines.
+    /// Serve the embedded site (or with --replay a recorded crawl) in-process, compare the modes on it and draw their timelines.
     Demo(DemoArgs),
     /// Run the same URLs in single, multi and async mode and compare their speed.
     Compare(CompareArgs),
@@ -171,6 +171,11 @@ pub struct CrawlArgs {
     #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
+    /// Send every request (pages, redirect hops, robots.txt, sitemaps) to the `crawl serve
+    /// --replay` server at ADDR:PORT, a loopback address; records keep the original URLs.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server)]
+    pub from_replay: Option<std::net::SocketAddr>,
+
     /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
     #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = count::<u32>)]
     pub depth: u32,
@@ -255,24 +260,47 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 8080, allow_negative_numbers = true, value_parser = count::<u16>)]
     pub port: u16,
 
-    /// Delay before every response, as a slow real server would have.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
-    pub latency: Duration,
+    /// Delay before every response, as a slow real server would have [default: 50ms; with
+    /// --replay: the recorded time to first byte]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true, conflicts_with = "timing")]
+    pub latency: Option<Duration>,
 
     /// Number of list pages (/list/1.html ...); each lists 20 posts.
-    #[arg(long, value_name = "N", default_value_t = 200, value_parser = site_pages, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = site_pages, allow_negative_numbers = true, conflicts_with = "replay")]
     pub pages: usize,
+
+    /// Serve the responses of a WARC file (plain or .gz) instead of the blog, each at
+    /// /<its archived URL>.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+
+    /// With --replay: wait each response's recorded time to first byte, or not at all
+    /// [default: recorded]
+    #[arg(long, value_enum, requires = "replay")]
+    pub timing: Option<Timing>,
+}
+
+/// How `serve --replay` paces its responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Timing {
+    Recorded,
+    None,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Delay before every response of the embedded site.
-    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = duration, allow_hyphen_values = true, conflicts_with = "replay")]
     pub latency: Duration,
 
     /// Number of list pages to crawl.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = thread_count, allow_negative_numbers = true, conflicts_with = "replay")]
     pub pages: usize,
+
+    /// Compare the modes on a recorded crawl instead: the WARC file's responses, served
+    /// in-process with their recorded timing, from its seeds to its deepest depth.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
 
     /// Fetch threads for the multi run.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]
@@ -338,6 +366,20 @@ fn redis_url(s: &str) -> Result<String, String> {
     redis::Client::open(s)
         .map(|_| s.to_string())
         .map_err(|e| format!("not a Redis URL: {e}"))
+}
+
+/// A replay server's address: on loopback only, since --from-replay is for replays, and the
+/// requests it sends there bypass the private-address guard's look at where they go.
+fn replay_server(s: &str) -> Result<std::net::SocketAddr, String> {
+    let addr: std::net::SocketAddr = s
+        .parse()
+        .map_err(|_| "expected ADDR:PORT, e.g. 127.0.0.1:8080".to_string())?;
+    if !addr.ip().is_loopback() {
+        return Err(
+            "must be a loopback address such as 127.0.0.1: it is for `crawl serve --replay`".into(),
+        );
+    }
+    Ok(addr)
 }
 
 /// A shared crawl's name: the start of every key it keeps, so nothing that could read as a
@@ -607,6 +649,24 @@ mod tests {
             pin("blog.example:80:localhost"),
             Err("'localhost' is not an IP address".into())
         );
+    }
+
+    #[test]
+    fn a_replay_server_is_on_loopback() {
+        assert_eq!(
+            replay_server("127.0.0.1:8080"),
+            Ok("127.0.0.1:8080".parse().unwrap())
+        );
+        assert!(replay_server("[::1]:80").is_ok());
+        assert!(replay_server("127.0.0.2:80").is_ok());
+        let refused = Err(
+            "must be a loopback address such as 127.0.0.1: it is for `crawl serve --replay`"
+                .to_string(),
+        );
+        assert_eq!(replay_server("10.0.0.1:80"), refused);
+        assert_eq!(replay_server("93.184.216.34:80"), refused);
+        assert!(replay_server("localhost:80").is_err());
+        assert!(replay_server("127.0.0.1").is_err());
     }
 
     #[test]

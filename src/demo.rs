@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod replay;
 pub mod site;
 
 use std::collections::HashSet;
@@ -21,10 +22,14 @@ use crate::stop::Stop;
 use compare::Comparison;
 
 pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.replay {
+        return replay::serve(path, &args, stop);
+    }
+    let latency = args.latency.unwrap_or(SERVE_LATENCY);
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
-            latency: args.latency,
+            latency,
         },
         args.port,
     )?;
@@ -32,7 +37,7 @@ pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         "crawl: serving a blog of {} list pages at {}/ with {} latency per response",
         args.pages,
         site.base_url(),
-        humantime::format_duration(args.latency)
+        humantime::format_duration(latency)
     );
     eprintln!(
         "crawl: seed URLs: curl -s {}/urls.txt > urls.txt",
@@ -44,7 +49,13 @@ pub fn serve(args: ServeArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// `serve`'s delay before every response of the blog, unless --latency says otherwise.
+const SERVE_LATENCY: Duration = Duration::from_millis(50);
+
 pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.replay {
+        return replay::demo(path, &args, stop);
+    }
     let site = site::start(
         site::SiteOptions {
             pages: args.pages,
@@ -62,7 +73,12 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let make = |mode: Mode| demo_config(mode, args.crawlers, stop);
     let comparison = compare::measure(&make, seeds.as_bytes(), 1, false)?;
     site.shutdown();
-    print!("{}", compare::table(&comparison));
+    report(&comparison)
+}
+
+/// The demo's table, each mode's advice and timeline, and the verdict.
+pub(crate) fn report(comparison: &Comparison) -> anyhow::Result<ExitCode> {
+    print!("{}", compare::table(comparison));
     println!();
     for run in &comparison.runs {
         println!(
@@ -75,11 +91,11 @@ pub fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         std::fs::write(&path, run.summary.timeline())?;
         println!("  timeline: {path}");
     }
-    println!("\n{}", verdict(&comparison));
+    println!("\n{}", verdict(comparison));
     Ok(ExitCode::Success)
 }
 
-fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
+pub(crate) fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::Result<Config> {
     let parsers = default_parsers();
     Ok(Config {
         crawl: Crawl {

@@ -52,6 +52,8 @@ pub struct Limits {
     pub user_agent: String,
     /// Host names pinned to an address, as curl's --resolve does.
     pub resolve: Vec<(String, IpAddr)>,
+    /// --from-replay: every request goes to this replay server (a loopback address) instead.
+    pub from_replay: Option<SocketAddr>,
 }
 
 impl Default for Limits {
@@ -67,6 +69,7 @@ impl Default for Limits {
             keep_alive: true,
             user_agent: USER_AGENT.into(),
             resolve: Vec::new(),
+            from_replay: None,
         }
     }
 }
@@ -186,6 +189,10 @@ macro_rules! configure {
             // No idle connection is kept, so the next request must open its own.
             builder = builder.pool_max_idle_per_host(0);
         }
+        if limits.from_replay.is_some() {
+            // A replay is on this machine: no request may leave it, through a proxy either.
+            builder = builder.no_proxy();
+        }
         for (host, ip) in &limits.resolve {
             // A pin holds for its host written with or without the trailing dot.
             for name in [host.clone(), format!("{host}.")] {
@@ -201,17 +208,26 @@ macro_rules! configure {
 /// client's own timeout restarts at every read), with the Referer the hop may carry.
 macro_rules! prepare {
     ($fetcher:expr, $hop:expr, $left:expr) => {{
-        let client = if $hop.guarded {
-            &$fetcher.guarded
-        } else {
-            &$fetcher.open
+        let (client, url) = match replayed(&$fetcher.limits, &$hop.url) {
+            Some(url) => (&$fetcher.open, url),
+            None if $hop.guarded => (&$fetcher.guarded, $hop.url.clone()),
+            None => (&$fetcher.open, $hop.url.clone()),
         };
-        let builder = client.get($hop.url.clone()).timeout($left);
+        let builder = client.get(url).timeout($left);
         match &$hop.referer {
             Some(referer) => builder.header(REFERER, referer),
             None => builder,
         }
     }};
+}
+
+/// Where a hop's request goes under --from-replay: `http://ADDR:PORT/<the hop's URL>`, the
+/// replay server's address for it, through the open client (the server is on loopback, and
+/// the guard has judged the hop's own host already). Everything else keeps the hop's URL.
+fn replayed(limits: &Limits, url: &Url) -> Option<Url> {
+    let server = limits.from_replay?;
+    let replayed = Url::parse(&format!("http://{server}/{url}"));
+    Some(replayed.expect("an http URL after a socket address is a URL"))
 }
 
 /// A redirect's body is read this far, so its connection can be reused, and no further.

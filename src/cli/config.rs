@@ -123,6 +123,7 @@ impl Config {
             keep_alive: !args.no_keep_alive,
             user_agent: args.user_agent.clone(),
             resolve: args.resolve,
+            from_replay: args.from_replay,
         };
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.

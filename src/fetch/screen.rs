@@ -21,6 +21,9 @@ pub struct Screen {
     guard: dns::Resolver,
     /// Hosts pinned with --resolve.
     pins: Arc<Vec<String>>,
+    /// --from-replay: every response comes from the replay server, whose address says nothing
+    /// of the host the URL names, and no name is looked up (see `is_public`).
+    replay: bool,
     /// What the guard made of each name looked up here, once per name: the refusal's words
     /// when it resolves to private addresses only, else none.
     names: Arc<Mutex<HashMap<String, Option<String>>>>,
@@ -38,6 +41,7 @@ impl Screen {
             guard: dns::Resolver::new(true, proxies.hosts.clone()),
             proxies,
             pins: Arc::new(pins),
+            replay: limits.from_replay.is_some(),
             names: Arc::default(),
         }
     }
@@ -53,7 +57,10 @@ impl Screen {
         let Some(Host::Domain(host)) = hop.url.host() else {
             return false;
         };
-        hop.guarded && (self.proxies.hosts.contains(host) || self.proxies.intercept(&hop.url))
+        // A replay's requests go to the replay server, never to a proxy.
+        !self.replay
+            && hop.guarded
+            && (self.proxies.hosts.contains(host) || self.proxies.intercept(&hop.url))
     }
 
     /// Refuses a guarded hop whose host, a name, resolves only to private addresses, when a
@@ -83,6 +90,12 @@ impl Screen {
         if self.pinned(host) {
             return true;
         }
+        if self.replay {
+            // Nothing may leave the machine, not even a lookup, and the peer is the replay
+            // server: the name counts as public, as one that does not resolve here does, the
+            // side that guards (its links and redirects to private addresses are refused).
+            return true;
+        }
         match peer.filter(|_| !self.proxies.intercept(url)) {
             Some(peer) => !private::is_private_ip(peer.ip()),
             None => self.refusal(host).is_none(),
@@ -94,7 +107,8 @@ impl Screen {
         let Some(Host::Domain(host)) = url.host() else {
             return false;
         };
-        !self.pinned(host)
+        !self.replay
+            && !self.pinned(host)
             && (peer.is_none() || self.proxies.intercept(url))
             && !self.names.lock().unwrap().contains_key(host)
     }

@@ -1,0 +1,485 @@
+//! `crawl serve --replay`: a recorded crawl's responses served again on 127.0.0.1, each at
+//! `/<its archived URL>` and after its recorded wait, so that a crawl of a real site can be
+//! rerun offline with the site's own pages and latencies.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
+use std::fs::File;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpSocket};
+use url::{Host, Url};
+
+use super::read::{Damage, Reader, Record};
+
+/// The path that lists the archive's seeds, one URL a line.
+pub const URLS_PATH: &str = "/urls.txt";
+
+/// How long each response waits before its head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// The time to first byte the archive recorded for it.
+    Recorded,
+    /// No wait.
+    None,
+    /// The same wait for every response.
+    Fixed(Duration),
+}
+
+/// One archived response, ready to serve.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The recorded time to first byte; zero when the archive has none.
+    pub ttfb: Duration,
+}
+
+/// What a WARC file holds for a replay: the last response for each URL, the crawl's seeds
+/// and shape, and where reading stopped if the file is damaged.
+#[derive(Debug, Default)]
+pub struct Archive {
+    pub replies: HashMap<String, Arc<Reply>>,
+    /// Response records read, the ones a later one replaced included.
+    pub responses: usize,
+    /// Response records whose HTTP message could not be read, and are not served.
+    pub unreadable: usize,
+    /// The recorded crawl's URL lines: pages at depth 0, hop 0, in the order recorded.
+    pub seeds: Vec<String>,
+    /// The deepest depth a page was recorded at.
+    pub depth: u32,
+    /// Each named host's address, as its last response came from it.
+    pub pins: BTreeMap<String, IpAddr>,
+    pub hosts: usize,
+    pub damage: Option<Damage>,
+}
+
+impl Archive {
+    /// Reads the WARC file at `path`, plain or gzipped.
+    pub fn load(path: &Path) -> io::Result<Archive> {
+        let mut reader = Reader::new(io::BufReader::new(File::open(path)?));
+        let mut archive = Archive::from_records(reader.by_ref());
+        archive.damage = reader.damage().cloned();
+        Ok(archive)
+    }
+
+    /// Indexes records in file order: a later response for a URL replaces an earlier one.
+    pub fn from_records(records: impl IntoIterator<Item = Record>) -> Archive {
+        let mut archive = Archive::default();
+        let mut responses = Vec::new();
+        let mut metadata: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        let mut seeds = HashSet::new();
+        for record in records {
+            let Some(uri) = record.header("WARC-Target-URI").map(target) else {
+                continue;
+            };
+            match record.kind() {
+                "response" => responses.push((uri, record)),
+                "metadata" => {
+                    let fields = fields(&record.block);
+                    let field = |name: &str| {
+                        fields
+                            .iter()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.as_str())
+                    };
+                    let depth = field("depth").and_then(|d| d.parse::<u32>().ok());
+                    if field("purpose") == Some("page") {
+                        archive.depth = archive.depth.max(depth.unwrap_or(0));
+                        if depth == Some(0)
+                            && field("hop") == Some("0")
+                            && seeds.insert(uri.clone())
+                        {
+                            archive.seeds.push(uri);
+                        }
+                    }
+                    if let Some(id) = record.header("WARC-Concurrent-To") {
+                        metadata.insert(id.to_string(), fields);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut hosts = HashSet::new();
+        for (uri, record) in responses {
+            archive.responses += 1;
+            let ttfb = record
+                .header("WARC-Record-ID")
+                .and_then(|id| metadata.get(id))
+                .and_then(|fields| fields.iter().find(|(k, _)| k == "ttfb-ms"))
+                .and_then(|(_, v)| v.parse::<f64>().ok())
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .map_or(Duration::ZERO, |ms| Duration::from_secs_f64(ms / 1000.0));
+            let Some((status, headers, body)) = http_response(&record.block) else {
+                archive.unreadable += 1;
+                continue;
+            };
+            if let Ok(url) = Url::parse(&uri) {
+                if let Some(host) = url.host_str() {
+                    hosts.insert(host.to_string());
+                }
+                let ip = record
+                    .header("WARC-IP-Address")
+                    .and_then(|ip| ip.parse().ok());
+                if let (Some(Host::Domain(name)), Some(ip)) = (url.host(), ip) {
+                    archive.pins.insert(name.to_string(), ip);
+                }
+            }
+            let reply = Reply {
+                status,
+                headers,
+                body: Bytes::copy_from_slice(body),
+                ttfb,
+            };
+            archive.replies.insert(uri, Arc::new(reply));
+        }
+        archive.hosts = hosts.len();
+        archive
+    }
+
+    /// The answer for a request target (`/<absolute URL>`), after the wait `timing` gives it.
+    fn answer(&self, target: &str, timing: Timing) -> (Duration, Response<Full<Bytes>>) {
+        if target == URLS_PATH {
+            let mut list = self.seeds.join("\n");
+            list.push('\n');
+            let mut response = Response::new(Full::new(Bytes::from(list)));
+            let text = HeaderValue::from_static("text/plain; charset=utf-8");
+            response.headers_mut().insert(CONTENT_TYPE, text);
+            return (Duration::ZERO, response);
+        }
+        let url = target.strip_prefix('/').map(self::target);
+        let Some(reply) = url.and_then(|url| self.replies.get(&url)) else {
+            let mut response =
+                Response::new(Full::new(Bytes::from_static(b"not in the archive\n")));
+            *response.status_mut() = StatusCode::NOT_FOUND;
+            return (Duration::ZERO, response);
+        };
+        let wait = match timing {
+            Timing::Recorded => reply.ttfb,
+            Timing::None => Duration::ZERO,
+            Timing::Fixed(wait) => wait,
+        };
+        let mut response = Response::new(Full::new(reply.body.clone()));
+        *response.status_mut() = reply.status;
+        *response.headers_mut() = reply.headers.clone();
+        (wait, response)
+    }
+}
+
+/// An archived URL as the index keys it: parsed and written back, so that one URL spelled two
+/// ways (as a WARC-Target-URI, and as a request target) is one key.
+fn target(uri: &str) -> String {
+    // WARC/1.0 writers put the URI in angle brackets.
+    let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
+    Url::parse(uri).map_or_else(|_| uri.to_string(), String::from)
+}
+
+/// A metadata record's `name: value` lines.
+fn fields(block: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(block)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// Headers that describe one connection's transfer, not the response: the server sets its own.
+const TRANSFER: [&str; 5] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+];
+
+/// A response record's HTTP message: status, the headers to send again, and the body.
+fn http_response(block: &[u8]) -> Option<(StatusCode, HeaderMap, &[u8])> {
+    let end = memchr::memmem::find(block, b"\r\n\r\n")?;
+    let (head, body) = (&block[..end], &block[end + 4..]);
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let status_line = std::str::from_utf8(lines.next()?).ok()?;
+    let mut parts = status_line.splitn(3, ' ');
+    if !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    let status = StatusCode::from_bytes(parts.next()?.as_bytes()).ok()?;
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let colon = line.iter().position(|&b| b == b':')?;
+        let name = HeaderName::from_bytes(line[..colon].trim_ascii()).ok()?;
+        if TRANSFER.contains(&name.as_str()) {
+            continue;
+        }
+        let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).ok()?;
+        headers.append(name, value);
+    }
+    Some((status, headers, body))
+}
+
+/// A replay serving in the background until shut down or dropped.
+pub struct RunningReplay {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    stop: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RunningReplay {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests answered or being answered so far, /urls.txt included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        // Hanging up wakes the serving thread, which drops its runtime and every connection.
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningReplay {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Binds 127.0.0.1:port (0: any free port) before returning, then serves `archive` from a
+/// thread of its own that owns a small runtime, so the caller needs none.
+pub fn start(archive: Arc<Archive>, timing: Timing, port: u16) -> anyhow::Result<RunningReplay> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind((Ipv4Addr::LOCALHOST, port).into())
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = socket.local_addr()?;
+    let requests = Arc::new(AtomicU64::new(0));
+    let counted = requests.clone();
+    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let thread = thread::Builder::new()
+        .name("crawl-replay".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("crawl-replay-worker")
+                .enable_all()
+                .build();
+            let listening = runtime.and_then(|runtime| {
+                let listener = {
+                    let _context = runtime.enter();
+                    socket.listen(1024)?
+                };
+                runtime.spawn(accept(listener, archive, timing, counted));
+                Ok(runtime)
+            });
+            match listening {
+                Ok(runtime) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = stop_rx.recv();
+                    drop(runtime);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        })
+        .context("cannot start the replay thread")?;
+    ready_rx
+        .recv()
+        .context("the replay thread died while starting")?
+        .context("cannot start the replay's runtime")?;
+    Ok(RunningReplay {
+        addr,
+        requests,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+async fn accept(
+    listener: TcpListener,
+    archive: Arc<Archive>,
+    timing: Timing,
+    requests: Arc<AtomicU64>,
+) {
+    let http = http1::Builder::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (archive, requests) = (archive.clone(), requests.clone());
+        let service = service_fn(move |request: Request<Incoming>| {
+            requests.fetch_add(1, Ordering::SeqCst);
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            let archive = archive.clone();
+            async move {
+                let (wait, response) = archive.answer(&target, timing);
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::read::Reader;
+
+    /// A record's bytes, as the writer lays them out.
+    pub fn record(kind: &str, headers: &[(&str, &str)], block: &[u8]) -> Vec<u8> {
+        let mut text = format!("WARC/1.1\r\nWARC-Type: {kind}\r\n");
+        for (k, v) in headers {
+            text.push_str(&format!("{k}: {v}\r\n"));
+        }
+        text.push_str(&format!("Content-Length: {}\r\n\r\n", block.len()));
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(block);
+        bytes.extend_from_slice(b"\r\n\r\n");
+        bytes
+    }
+
+    fn exchange(id: &str, url: &str, ip: &str, http: &str, meta: &str) -> Vec<u8> {
+        let id = format!("<urn:uuid:{id}>");
+        [
+            record(
+                "response",
+                &[
+                    ("WARC-Record-ID", &id),
+                    ("WARC-Target-URI", url),
+                    ("WARC-IP-Address", ip),
+                ],
+                http.as_bytes(),
+            ),
+            record(
+                "metadata",
+                &[("WARC-Target-URI", url), ("WARC-Concurrent-To", &id)],
+                meta.as_bytes(),
+            ),
+        ]
+        .concat()
+    }
+
+    fn archive() -> Archive {
+        let bytes = [
+            exchange(
+                "1",
+                "http://blog.example/",
+                "93.184.216.34",
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nfirst",
+                "ttfb-ms: 51.5\r\nfetch-ms: 52\r\npurpose: page\r\nhop: 0\r\ndepth: 0\r\n",
+            ),
+            exchange(
+                "2",
+                "http://blog.example/old",
+                "93.184.216.34",
+                "HTTP/1.1 301 Moved\r\nLocation: /new\r\n\r\n",
+                "ttfb-ms: 10\r\npurpose: page\r\nhop: 0\r\ndepth: 1\r\nparent: http://blog.example/\r\n",
+            ),
+            exchange(
+                "3",
+                "http://blog.example/",
+                "93.184.216.34",
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nlast",
+                "ttfb-ms: 7.25\r\npurpose: page\r\nhop: 0\r\ndepth: 0\r\n",
+            ),
+            exchange(
+                "4",
+                "http://127.0.0.1:9/robots.txt",
+                "127.0.0.1",
+                "HTTP/1.1 404 Not Found\r\n\r\n",
+                "ttfb-ms: 1\r\npurpose: robots\r\nhop: 0\r\n",
+            ),
+        ]
+        .concat();
+        Archive::from_records(Reader::new(&bytes[..]))
+    }
+
+    #[test]
+    fn the_last_response_for_a_url_wins_with_its_own_timing() {
+        let archive = archive();
+        assert_eq!(archive.responses, 4);
+        assert_eq!(archive.replies.len(), 3);
+        let (wait, response) = archive.answer("/http://blog.example/", Timing::Recorded);
+        assert_eq!(wait, Duration::from_micros(7250));
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/html");
+        // The transfer's own headers are the server's business.
+        assert!(!response.headers().contains_key("transfer-encoding"));
+        let (wait, _) = archive.answer("/http://blog.example/", Timing::None);
+        assert_eq!(wait, Duration::ZERO);
+        let fixed = Timing::Fixed(Duration::from_millis(3));
+        assert_eq!(
+            archive.answer("/http://blog.example/", fixed).0,
+            Duration::from_millis(3)
+        );
+    }
+
+    #[test]
+    fn redirects_keep_their_location_and_unknown_urls_are_404() {
+        let archive = archive();
+        let (_, response) = archive.answer("/http://blog.example/old", Timing::None);
+        assert_eq!(response.status(), 301);
+        assert_eq!(response.headers()["location"], "/new");
+        let (_, response) = archive.answer("/http://blog.example/new", Timing::None);
+        assert_eq!(response.status(), 404);
+        let (_, response) = archive.answer("/http://127.0.0.1:9/robots.txt", Timing::None);
+        assert_eq!(response.status(), 404);
+    }
+
+    #[test]
+    fn seeds_depth_hosts_and_pins_come_from_the_records() {
+        let archive = archive();
+        assert_eq!(archive.seeds, ["http://blog.example/"]);
+        assert_eq!(archive.depth, 1);
+        assert_eq!(archive.hosts, 2);
+        let pins: Vec<_> = archive
+            .pins
+            .iter()
+            .map(|(h, ip)| format!("{h}:{ip}"))
+            .collect();
+        assert_eq!(pins, ["blog.example:93.184.216.34"]);
+    }
+}
