@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::fetch::private::dns;
 use crate::output::record::{millis, ErrorKind, PageError};
+use crate::output::since::{Previous, Since};
 use crate::parse::sitemap::Sitemap;
 use crate::stop::Stop;
 use crate::urls::redact;
@@ -26,6 +27,7 @@ pub use redirect::{Hops, NoRules};
 use screen::Screen;
 
 mod body;
+mod conditional;
 mod proxy;
 mod redirect;
 mod screen;
@@ -48,6 +50,8 @@ pub struct Limits {
     pub user_agent: String,
     /// Host names pinned to an address, as curl's --resolve does.
     pub resolve: Vec<(String, IpAddr)>,
+    /// --since: the earlier run's pages, asked for only if they changed.
+    pub since: Option<Arc<Since>>,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
             keep_alive: true,
             user_agent: USER_AGENT.into(),
             resolve: Vec::new(),
+            since: None,
         }
     }
 }
@@ -72,6 +77,11 @@ impl Default for Limits {
 pub struct Fetched {
     pub final_url: Option<Url>,
     pub status: Option<u16>,
+    /// The response's ETag and Last-Modified, as received.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// A 304 said the page is as --since recorded it: that record, to carry over.
+    pub previous: Option<Arc<Previous>>,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     /// Body bytes received; more than `body.len()` when the body was dropped for its size.
@@ -189,13 +199,16 @@ macro_rules! configure {
 /// of the attempt's deadline (a deadline for the whole exchange, body included, whereas the
 /// client's own timeout restarts at every read), with the Referer the hop may carry.
 macro_rules! prepare {
-    ($fetcher:expr, $hop:expr, $left:expr) => {{
+    ($fetcher:expr, $hop:expr, $left:expr, $expect:expr) => {{
         let client = if $hop.guarded {
             &$fetcher.guarded
         } else {
             &$fetcher.open
         };
-        let builder = client.get($hop.url.clone()).timeout($left);
+        let mut builder = client.get($hop.url.clone()).timeout($left);
+        if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
+            builder = builder.headers(conditions);
+        }
         match &$hop.referer {
             Some(referer) => builder.header(REFERER, referer),
             None => builder,
@@ -290,7 +303,7 @@ impl Fetcher {
             if let Err(refused) = self.screen.check(&hop) {
                 return after(&chain, (Fetched::failed(refused), Retry::No));
             }
-            let mut response = match prepare!(self, hop, left).send() {
+            let mut response = match prepare!(self, hop, left, expect).send() {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -378,7 +391,7 @@ impl AsyncFetcher {
                     return after(&chain, (Fetched::failed(refused), Retry::No));
                 }
             }
-            let mut response = match prepare!(self, hop, left).send().await {
+            let mut response = match prepare!(self, hop, left, Expect::Page).send().await {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -501,10 +514,15 @@ fn step(
         Some(Err(refusal)) => return Step::Done(refused(refusal, hop, status, chain)),
         None => {}
     }
-    let source = body::Source {
+    let source = || body::Source {
         from_public,
         redirects: chain.len() as u32,
     };
+    if let Some(unchanged) = conditional::unchanged(limits, hop, expect, status, headers, source())
+    {
+        return Step::Done((unchanged, Retry::No));
+    }
+    let source = source();
     match Body::start(limits, expect, &hop.url, status, headers, source, started) {
         Ok(body) => Step::Read(body),
         Err(done) => Step::Done(done),
