@@ -22,7 +22,7 @@ pub struct Previous {
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// Kept so that the new record says what the old one did, and --resume tells a page's
     /// record from a sitemap's as before (see `is_sitemap`).
-    pub encoding: Option<&'static str>,
+    pub encoding: Option<String>,
     pub truncated: bool,
     /// The record was a sitemap's: its links are the entries it lists.
     pub sitemap: bool,
@@ -85,10 +85,6 @@ pub fn since(path: &Path) -> Result<Since, ResumeError> {
         let Some(url) = seen.final_url.filter(|_| seen.error.is_none() && validated) else {
             continue;
         };
-        let encoding = seen
-            .encoding
-            .as_deref()
-            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()).map(|e| e.name()));
         let previous = Previous {
             sitemap: is_sitemap(Some(&url), &seen.encoding, &None::<()>),
             etag: seen.etag,
@@ -97,7 +93,7 @@ pub fn since(path: &Path) -> Result<Since, ResumeError> {
             links: seen.links,
             meta: seen.meta,
             fields: seen.fields,
-            encoding,
+            encoding: seen.encoding,
             truncated: seen.truncated,
         };
         read.answered.insert(url, Arc::new(previous));
@@ -127,7 +123,7 @@ mod tests {
         assert_eq!(read.len(), 2);
         let page = read.get("http://a/new").unwrap();
         assert_eq!(page.etag.as_deref(), Some("\"1\""));
-        assert_eq!(page.encoding, Some("UTF-8"));
+        assert_eq!(page.encoding.as_deref(), Some("utf-8"));
         assert_eq!(page.meta.lang.as_deref(), Some("en"));
         assert_eq!(page.fields["n"], "v");
         assert!(!page.sitemap && read.get("http://a/old").is_none());

@@ -14,7 +14,7 @@ use crate::crawl::frontier::{Job, Standing, Ticket};
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::output::since::Previous;
-use crate::parse::{self, Parsed};
+use crate::parse::{self, decode, Parsed};
 
 /// A page's line for the writer and the ticket to give back once it is on its way; None when the
 /// page is kept for its level, or makes no record.
@@ -127,7 +127,7 @@ impl Shared<'_> {
             links: previous.links.clone(),
             meta: previous.meta.clone(),
             fields: fields.collect(),
-            encoding: previous.encoding,
+            encoding: previous.encoding.as_deref().and_then(decode::record_name),
             truncated: previous.truncated,
             sitemap: previous.sitemap,
         }
