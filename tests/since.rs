@@ -116,7 +116,7 @@ fn reached(records: &[Value]) -> BTreeSet<(String, u64)> {
 
 #[test]
 fn a_second_crawl_of_the_unchanged_blog_asks_only_whether_pages_changed() {
-    each_case(["multi", "async"], |mode| {
+    each_case(["single", "multi", "async"], |mode| {
         let (server, log, _site) = blog();
         let dir = tempfile::tempdir().unwrap();
         let (first, second) = (dir.path().join("1.jsonl"), dir.path().join("2.jsonl"));
@@ -247,7 +247,7 @@ fn changing(version: Arc<AtomicUsize>) -> Server {
 
 #[test]
 fn a_page_that_changed_is_fetched_and_parsed_anew_and_the_rest_carried_over() {
-    each_case(["multi", "async"], |mode| {
+    each_case(["single", "multi", "async"], |mode| {
         let version = Arc::new(AtomicUsize::new(1));
         let server = changing(version.clone());
         let dir = tempfile::tempdir().unwrap();
