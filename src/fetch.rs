@@ -514,15 +514,13 @@ fn step(
         Some(Err(refusal)) => return Step::Done(refused(refusal, hop, status, chain)),
         None => {}
     }
-    let source = || body::Source {
+    let source = body::Source {
         from_public,
         redirects: chain.len() as u32,
     };
-    if let Some(unchanged) = conditional::unchanged(limits, hop, expect, status, headers, source())
-    {
+    if let Some(unchanged) = conditional::unchanged(limits, hop, expect, status, headers, &source) {
         return Step::Done((unchanged, Retry::No));
     }
-    let source = source();
     match Body::start(limits, expect, &hop.url, status, headers, source, started) {
         Ok(body) => Step::Read(body),
         Err(done) => Step::Done(done),

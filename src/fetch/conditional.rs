@@ -1,6 +1,8 @@
 //! --since's requests: a page an earlier run recorded with validators is asked for only if it
 //! changed, and a 304 to that question is the page as recorded, not an error.
 
+use std::sync::Arc;
+
 use reqwest::header::{
     HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
 };
@@ -9,15 +11,21 @@ use reqwest::StatusCode;
 use super::body::{Expect, Source};
 use super::redirect::Hop;
 use super::{Fetched, Limits};
+use crate::output::since::Previous;
 
-/// The If-None-Match / If-Modified-Since headers for a request to `hop`, when the earlier run
-/// recorded validators for the page that answered at its URL. robots.txt is always asked for
-/// whole: it has no record to carry over.
-pub fn conditions(limits: &Limits, hop: &Hop, expect: Expect) -> Option<HeaderMap> {
-    let previous = limits.since.as_ref()?.get(hop.url.as_str())?;
+/// The earlier record of the page that answered at `hop`'s URL, which a request there asks
+/// about. robots.txt is always asked for whole: it has no record to carry over.
+fn asked<'a>(limits: &'a Limits, hop: &Hop, expect: Expect) -> Option<&'a Arc<Previous>> {
     if expect != Expect::Page {
         return None;
     }
+    limits.since.as_ref()?.get(hop.url.as_str())
+}
+
+/// The If-None-Match / If-Modified-Since headers for a request to `hop`, when the earlier run
+/// recorded validators for the page that answered at its URL.
+pub fn conditions(limits: &Limits, hop: &Hop, expect: Expect) -> Option<HeaderMap> {
+    let previous = asked(limits, hop, expect)?;
     let mut headers = HeaderMap::new();
     let pairs = [
         (IF_NONE_MATCH, &previous.etag),
@@ -41,12 +49,12 @@ pub fn unchanged(
     expect: Expect,
     status: StatusCode,
     headers: &HeaderMap,
-    source: Source,
+    source: &Source,
 ) -> Option<Fetched> {
     if status != StatusCode::NOT_MODIFIED || conditions(limits, hop, expect).is_none() {
         return None;
     }
-    let previous = limits.since.as_ref()?.get(hop.url.as_str())?.clone();
+    let previous = asked(limits, hop, expect)?.clone();
     let header = |name| Some(headers.get(name)?.to_str().ok()?.to_owned());
     Some(Fetched {
         final_url: Some(hop.url.clone()),
