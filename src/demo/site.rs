@@ -445,6 +445,36 @@ mod tests {
         );
         assert!(post.starts_with("HTTP/1.1 405"), "{post}");
 
+        // Validators, as nginx answers them for static files.
+        let etag = head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag: "))
+            .unwrap()
+            .to_string();
+        assert!(head.contains(&format!("last-modified: {LAST_MODIFIED_AT}")));
+        let ask = |header: &str| {
+            let request = format!("GET /list/2.html HTTP/1.1\r\n{header}\r\n{close}");
+            let answer = get(site.addr(), &request);
+            answer.split(' ').nth(1).unwrap().parse::<u16>().unwrap()
+        };
+        assert_eq!(ask(&format!("If-None-Match: {etag}")), 304);
+        assert_eq!(ask(&format!("If-None-Match: \"x\", W/{etag}")), 304);
+        assert_eq!(ask("If-None-Match: *"), 304);
+        assert_eq!(ask("If-None-Match: \"x\""), 200);
+        let not_before = format!("If-Modified-Since: {LAST_MODIFIED_AT}");
+        assert_eq!(ask(&not_before), 304);
+        assert_eq!(ask("If-Modified-Since: Mon, 30 Nov 2026 23:59:59 GMT"), 200);
+        // If-None-Match decides when both are there.
+        assert_eq!(ask(&format!("If-None-Match: \"x\"\r\n{not_before}")), 200);
+        let not_modified = get(
+            site.addr(),
+            &format!("GET /list/2.html HTTP/1.1\r\nIf-None-Match: {etag}\r\n{close}"),
+        );
+        assert!(
+            not_modified.ends_with("\r\n\r\n"),
+            "no body: {not_modified}"
+        );
+
         let addr = site.addr();
         site.shutdown();
         assert!(TcpStream::connect(addr).is_err());
