@@ -218,6 +218,12 @@ pub struct CrawlArgs {
     #[arg(long)]
     pub resume: bool,
 
+    /// Re-crawl only what changed since FILE, an earlier run's records: pages it recorded with
+    /// an ETag or Last-Modified are requested with If-None-Match / If-Modified-Since, and a 304
+    /// carries their title, links and fields over.
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<PathBuf>,
+
     /// User-Agent header sent with every request.
     #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent)]
     pub user_agent: String,

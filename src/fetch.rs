@@ -18,6 +18,7 @@ use url::Url;
 use crate::archive::writer::Archive;
 use crate::fetch::private::dns;
 use crate::output::record::{millis, ErrorKind, PageError};
+use crate::output::since::{Previous, Since};
 use crate::parse::sitemap::Sitemap;
 use crate::stop::Stop;
 use crate::urls::redact;
@@ -30,6 +31,7 @@ use screen::Screen;
 
 mod body;
 mod capture;
+mod conditional;
 mod proxy;
 mod redirect;
 mod screen;
@@ -54,6 +56,8 @@ pub struct Limits {
     pub resolve: Vec<(String, IpAddr)>,
     /// --from-replay: every request goes to this replay server (a loopback address) instead.
     pub from_replay: Option<SocketAddr>,
+    /// --since: the earlier run's pages, asked for only if they changed.
+    pub since: Option<Arc<Since>>,
 }
 
 impl Default for Limits {
@@ -70,6 +74,7 @@ impl Default for Limits {
             user_agent: USER_AGENT.into(),
             resolve: Vec::new(),
             from_replay: None,
+            since: None,
         }
     }
 }
@@ -79,6 +84,11 @@ impl Default for Limits {
 pub struct Fetched {
     pub final_url: Option<Url>,
     pub status: Option<u16>,
+    /// The response's ETag and Last-Modified, as received.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// A 304 said the page is as --since recorded it: that record, to carry over.
+    pub previous: Option<Arc<Previous>>,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     /// Body bytes received; more than `body.len()` when the body was dropped for its size.
@@ -207,13 +217,16 @@ macro_rules! configure {
 /// of the attempt's deadline (a deadline for the whole exchange, body included, whereas the
 /// client's own timeout restarts at every read), with the Referer the hop may carry.
 macro_rules! prepare {
-    ($fetcher:expr, $hop:expr, $left:expr) => {{
+    ($fetcher:expr, $hop:expr, $left:expr, $expect:expr) => {{
         let (client, url) = match replayed(&$fetcher.limits, &$hop.url) {
             Some(url) => (&$fetcher.open, url),
             None if $hop.guarded => (&$fetcher.guarded, $hop.url.clone()),
             None => (&$fetcher.open, $hop.url.clone()),
         };
-        let builder = client.get(url).timeout($left);
+        let mut builder = client.get(url).timeout($left);
+        if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
+            builder = builder.headers(conditions);
+        }
         match &$hop.referer {
             Some(referer) => builder.header(REFERER, referer),
             None => builder,
@@ -321,7 +334,7 @@ impl Fetcher {
         let mut capture = self
             .archive
             .as_deref()
-            .map(|archive| Capture::new(archive, &self.limits.user_agent, request, expect));
+            .map(|archive| Capture::new(archive, &self.limits, request, expect));
         loop {
             let Some(left) = time_left(&self.limits, started) else {
                 return after(&chain, timed_out());
@@ -332,7 +345,7 @@ impl Fetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left).send() {
+            let mut response = match prepare!(self, hop, left, expect).send() {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -440,7 +453,7 @@ impl AsyncFetcher {
         let mut capture = self
             .archive
             .as_deref()
-            .map(|archive| Capture::new(archive, &self.limits.user_agent, request, Expect::Page));
+            .map(|archive| Capture::new(archive, &self.limits, request, Expect::Page));
         loop {
             let Some(left) = time_left(&self.limits, started) else {
                 return after(&chain, timed_out());
@@ -454,7 +467,7 @@ impl AsyncFetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left).send().await {
+            let mut response = match prepare!(self, hop, left, Expect::Page).send().await {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -606,6 +619,9 @@ fn step(
         from_public,
         redirects: chain.len() as u32,
     };
+    if let Some(unchanged) = conditional::unchanged(limits, hop, expect, status, headers, &source) {
+        return Step::Done((unchanged, Retry::No));
+    }
     match Body::start(limits, expect, &hop.url, status, headers, source, started) {
         Ok(body) => Step::Read(body),
         Err(done) => Step::Done(done),

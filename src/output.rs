@@ -2,6 +2,7 @@
 
 pub mod record;
 pub mod resume;
+pub mod since;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};

@@ -19,6 +19,7 @@ use crate::observe::progress::ProgressConfig;
 use crate::observe::progress::Total;
 use crate::observe::stats;
 use crate::output::resume::{self, ResumeError, Resumed};
+use crate::output::since::{self, Since};
 use crate::output::Output;
 use crate::stop::Stop;
 use crate::urls::redact::Passwords;
@@ -110,6 +111,7 @@ impl Config {
             })?),
             _ => None,
         };
+        let since = args.since.as_deref().map(read_since).transpose()?;
         let parsers = args.parsers.unwrap_or_else(default_parsers);
         let member = membership(&args);
         let limits = Limits {
@@ -124,6 +126,7 @@ impl Config {
             user_agent: args.user_agent.clone(),
             resolve: args.resolve,
             from_replay: args.from_replay,
+            since,
         };
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.
@@ -223,6 +226,18 @@ impl Config {
             archive,
         })
     }
+}
+
+/// --since FILE, read whole at start-up by --resume's rule for lines that are not records.
+fn read_since(path: &Path) -> Result<Arc<Since>, UsageError> {
+    let read = since::since(path).map_err(|e| match e {
+        ResumeError::Io(e) => format!("cannot read --since file '{}': {e}", path.display()),
+        ResumeError::NotRecord(line) => format!(
+            "--since: line {line} of '{}' is not a crawl record",
+            path.display()
+        ),
+    });
+    Ok(Arc::new(read.map_err(UsageError)?))
 }
 
 /// What --resume takes from the records already in `path`: the URL lines done, and what to

@@ -12,7 +12,10 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::header::{
+    HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -180,6 +183,7 @@ async fn respond(
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let response = site.route(request.method(), request.uri().path());
+    let response = validated(response, request.headers());
     if !site.latency.is_zero() {
         tokio::time::sleep(site.latency).await;
     }
@@ -207,11 +211,30 @@ struct Site {
     pages: usize,
     latency: Duration,
     base: String,
-    index: OnceLock<Bytes>,
-    urls: OnceLock<Bytes>,
-    lists: Vec<OnceLock<Bytes>>,
-    posts: Vec<OnceLock<Bytes>>,
+    index: OnceLock<Page>,
+    urls: OnceLock<Page>,
+    lists: Vec<OnceLock<Page>>,
+    posts: Vec<OnceLock<Page>>,
 }
+
+/// A page's bytes and its strong ETag, a hash of them, computed once with the page.
+#[derive(Clone)]
+struct Page {
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+impl Page {
+    fn new(body: Bytes) -> Page {
+        let hash = xxhash_rust::xxh3::xxh3_64(&body);
+        let etag =
+            HeaderValue::from_str(&format!("\"{hash:016x}\"")).expect("hex is a header value");
+        Page { body, etag }
+    }
+}
+
+/// Every page's Last-Modified: the site is generated, so one fixed date stands for all.
+pub const LAST_MODIFIED_AT: &str = "Tue, 01 Dec 2026 00:00:00 GMT";
 
 impl Site {
     fn new(opts: SiteOptions, addr: SocketAddr) -> Self {
@@ -241,7 +264,13 @@ impl Site {
             response.headers_mut().insert(ALLOW, allow);
             return response;
         }
-        let ok = |content_type, body| reply(StatusCode::OK, content_type, body);
+        let ok = |content_type, page: Page| {
+            let mut response = reply(StatusCode::OK, content_type, page.body);
+            let headers = response.headers_mut();
+            headers.insert(ETAG, page.etag);
+            headers.insert(LAST_MODIFIED, HeaderValue::from_static(LAST_MODIFIED_AT));
+            response
+        };
         match path {
             "/" | "/index.html" => ok(HTML, cached(Some(&self.index), || render_index(self.pages))),
             "/urls.txt" => ok(
@@ -253,8 +282,8 @@ impl Site {
                         .collect()
                 }),
             ),
-            "/robots.txt" => ok(TEXT, Bytes::from_static(ROBOTS.as_bytes())),
-            "/site.css" => ok(CSS, Bytes::from_static(STYLE.as_bytes())),
+            "/robots.txt" => ok(TEXT, Page::new(Bytes::from_static(ROBOTS.as_bytes()))),
+            "/site.css" => ok(CSS, Page::new(Bytes::from_static(STYLE.as_bytes()))),
             _ => {
                 if let Some(n) = page_number(path, "/list/", self.pages) {
                     ok(
@@ -276,11 +305,48 @@ impl Site {
 }
 
 /// The page from its cell, rendered once; a page with no cell is rendered every time.
-fn cached(cell: Option<&OnceLock<Bytes>>, render: impl FnOnce() -> String) -> Bytes {
+fn cached(cell: Option<&OnceLock<Page>>, render: impl FnOnce() -> String) -> Page {
+    let page = || Page::new(Bytes::from(render()));
     match cell {
-        Some(cell) => cell.get_or_init(|| Bytes::from(render())).clone(),
-        None => Bytes::from(render()),
+        Some(cell) => cell.get_or_init(page).clone(),
+        None => page(),
     }
+}
+
+/// A 200 the client already has, as its If-None-Match or If-Modified-Since says, becomes a 304
+/// with no body, as nginx answers for static files. If-None-Match decides when it is there
+/// (RFC 9110, 13.2.2); If-Modified-Since holds when its date is not before Last-Modified.
+fn validated(response: Response<Full<Bytes>>, asked: &HeaderMap) -> Response<Full<Bytes>> {
+    let headers = response.headers();
+    let (Some(etag), true) = (headers.get(ETAG), response.status() == StatusCode::OK) else {
+        return response;
+    };
+    let fresh = match asked.get(IF_NONE_MATCH) {
+        Some(tags) => tags.to_str().is_ok_and(|tags| {
+            let ours = etag.as_bytes();
+            // The weak comparison, as for GET: a W/ prefix does not matter.
+            tags.split(',')
+                .map(|tag| tag.trim())
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/").as_bytes() == ours)
+        }),
+        None => {
+            let since = asked.get(IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
+            let since = since.and_then(|v| httpdate::parse_http_date(v).ok());
+            let modified = httpdate::parse_http_date(LAST_MODIFIED_AT).expect("a valid date");
+            since.is_some_and(|since| since >= modified)
+        }
+    };
+    if !fresh {
+        return response;
+    }
+    let mut not_modified = Response::new(Full::new(Bytes::new()));
+    *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+    for name in [ETAG, LAST_MODIFIED] {
+        if let Some(value) = response.headers().get(&name) {
+            not_modified.headers_mut().insert(name, value.clone());
+        }
+    }
+    not_modified
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
@@ -378,6 +444,36 @@ mod tests {
             &format!("POST / HTTP/1.1\r\nContent-Length: 0\r\n{close}"),
         );
         assert!(post.starts_with("HTTP/1.1 405"), "{post}");
+
+        // Validators, as nginx answers them for static files.
+        let etag = head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag: "))
+            .unwrap()
+            .to_string();
+        assert!(head.contains(&format!("last-modified: {LAST_MODIFIED_AT}")));
+        let ask = |header: &str| {
+            let request = format!("GET /list/2.html HTTP/1.1\r\n{header}\r\n{close}");
+            let answer = get(site.addr(), &request);
+            answer.split(' ').nth(1).unwrap().parse::<u16>().unwrap()
+        };
+        assert_eq!(ask(&format!("If-None-Match: {etag}")), 304);
+        assert_eq!(ask(&format!("If-None-Match: \"x\", W/{etag}")), 304);
+        assert_eq!(ask("If-None-Match: *"), 304);
+        assert_eq!(ask("If-None-Match: \"x\""), 200);
+        let not_before = format!("If-Modified-Since: {LAST_MODIFIED_AT}");
+        assert_eq!(ask(&not_before), 304);
+        assert_eq!(ask("If-Modified-Since: Mon, 30 Nov 2026 23:59:59 GMT"), 200);
+        // If-None-Match decides when both are there.
+        assert_eq!(ask(&format!("If-None-Match: \"x\"\r\n{not_before}")), 200);
+        let not_modified = get(
+            site.addr(),
+            &format!("GET /list/2.html HTTP/1.1\r\nIf-None-Match: {etag}\r\n{close}"),
+        );
+        assert!(
+            not_modified.ends_with("\r\n\r\n"),
+            "no body: {not_modified}"
+        );
 
         let addr = site.addr();
         site.shutdown();

@@ -4,7 +4,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Instant, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, ETAG, LAST_MODIFIED, RETRY_AFTER};
 use url::Url;
 
 use super::{Fetched, Limits, Retry};
@@ -62,6 +62,8 @@ impl Body {
             final_url: Some(url.clone()),
             status: Some(status.as_u16()),
             content_type: header(CONTENT_TYPE),
+            etag: header(ETAG),
+            last_modified: header(LAST_MODIFIED),
             from_public: source.from_public,
             redirects: source.redirects,
             ..Fetched::default()

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::body::Expect;
 use super::redirect::Hop;
-use super::{Request, REDIRECT_BODY};
+use super::{conditional, Limits, Request, REDIRECT_BODY};
 use crate::archive::record::{self, Exchange, Truncated};
 use crate::archive::writer::Archive;
 use crate::output::record::{ErrorKind, PageError};
@@ -44,13 +44,15 @@ struct Held {
     headers: HeaderMap,
     body: Vec<u8>,
     truncated: Option<Truncated>,
+    /// --since's If-None-Match / If-Modified-Since, when the request carried them.
+    conditions: Option<HeaderMap>,
 }
 
 /// The exchanges of one attempt. They are written when it ends (dropped), whichever way it
 /// ends, all at once: a redirect hop's purpose is its fetch's, known from the last response.
 pub struct Capture<'a> {
     archive: &'a Archive,
-    user_agent: &'a str,
+    limits: &'a Limits,
     place: Place<'a>,
     expect: Expect,
     sending: (Instant, SystemTime),
@@ -60,13 +62,13 @@ pub struct Capture<'a> {
 impl<'a> Capture<'a> {
     pub fn new(
         archive: &'a Archive,
-        user_agent: &'a str,
+        limits: &'a Limits,
         request: &Request<'a>,
         expect: Expect,
     ) -> Capture<'a> {
         Capture {
             archive,
-            user_agent,
+            limits,
             place: request.place,
             expect,
             sending: (Instant::now(), SystemTime::now()),
@@ -106,6 +108,7 @@ impl<'a> Capture<'a> {
             headers: headers.clone(),
             body: Vec::new(),
             truncated: None,
+            conditions: conditional::conditions(self.limits, hop, self.expect),
         });
     }
 
@@ -165,8 +168,13 @@ impl<'a> Capture<'a> {
 
 impl Drop for Capture<'_> {
     fn drop(&mut self) {
-        // A response whose body crawl did not read (an error status, a refused redirect).
-        self.end(Some(Truncated::Unspecified));
+        // A response whose body crawl did not read (an error status, a refused redirect); a
+        // 304 has none to read.
+        let bodiless = self
+            .held
+            .last()
+            .is_some_and(|h| h.status == StatusCode::NOT_MODIFIED);
+        self.end((!bodiless).then_some(Truncated::Unspecified));
         if self.held.is_empty() {
             return;
         }
@@ -175,11 +183,15 @@ impl Drop for Capture<'_> {
         let mut bytes = Vec::new();
         for (hop, held) in self.held.iter().enumerate() {
             let mut sent = vec![
-                ("User-Agent", self.user_agent),
+                ("User-Agent", self.limits.user_agent.as_str()),
                 ("Accept", ACCEPT),
                 ("Accept-Encoding", ACCEPT_ENCODING),
             ];
             sent.extend(held.referer.as_deref().map(|r| ("Referer", r)));
+            let conditions = held.conditions.iter().flatten();
+            sent.extend(
+                conditions.filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+            );
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
             let mut metadata = vec![
                 ("ttfb-ms", ms(held.ttfb)),

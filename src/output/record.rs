@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::urls::redact;
 
 /// What a blog reader cares about besides the title and links. Every field None when absent or empty.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
     /// `<meta name="description">`, else `og:description`.
     pub description: Option<String>,
@@ -28,6 +28,12 @@ pub struct Record {
     /// Where the last redirect landed; null when nothing was fetched.
     pub final_url: Option<String>,
     pub status: Option<u16>,
+    /// The response's ETag and Last-Modified headers as received: what --since asks with.
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// A 304 answered a --since request: the page is as the earlier record says, and title,
+    /// links, meta and fields are that record's.
+    pub unchanged: bool,
     pub title: Option<String>,
     pub links: Vec<Link>,
     #[serde(flatten)]

@@ -72,9 +72,47 @@ fn next_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<()> {
     }
 }
 
+/// The lines of a file of records, counted from 1, each checked to start like one: the rule
+/// that --resume and --since share for telling crawl's output from any other file.
+pub struct Lines<R> {
+    reader: R,
+    line: Vec<u8>,
+    number: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    pub fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            line: Vec::new(),
+            number: 0,
+        }
+    }
+
+    /// The next line, newline included if it has one; None at the end; NotRecord when the line
+    /// is not crawl's. A line that starts like a record need not parse as one: it may be torn.
+    pub fn next_record(&mut self) -> Result<Option<&[u8]>, ResumeError> {
+        next_line(&mut self.reader, &mut self.line)?;
+        if self.line.is_empty() {
+            return Ok(None);
+        }
+        self.number += 1;
+        // A torn record that a later run ended with a newline can be as short as a torn one.
+        let line = &self.line;
+        if !starts_like_record(line.strip_suffix(b"\n").unwrap_or(line)) {
+            return Err(ResumeError::NotRecord(self.number));
+        }
+        Ok(Some(self.line.as_slice()))
+    }
+}
+
 /// Whether a record is a sitemap's rather than a page's: fetched and parsed without error, yet
 /// not decoded, which the record schema promises of sitemaps alone (`encoding`).
-fn is_sitemap<T>(final_url: Option<&str>, encoding: &Option<T>, error: &Option<T>) -> bool {
+pub(super) fn is_sitemap<T, U>(
+    final_url: Option<&str>,
+    encoding: &Option<T>,
+    error: &Option<U>,
+) -> bool {
     final_url.is_some() && encoding.is_none() && error.is_none()
 }
 
@@ -100,21 +138,12 @@ pub fn resume(path: &Path) -> Result<Resumed, ResumeError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(resumed),
         Err(e) => return Err(e.into()),
     }
-    let mut reader = BufReader::new(File::open(path)?);
-    let (mut whole, mut number, mut line) = (0u64, 0u64, Vec::new());
-    loop {
-        next_line(&mut reader, &mut line)?;
-        if line.is_empty() {
-            break;
-        }
-        number += 1;
-        // A torn record that a later run ended with a newline can be as short as a torn one.
-        if !starts_like_record(line.strip_suffix(b"\n").unwrap_or(&line)) {
-            return Err(ResumeError::NotRecord(number));
-        }
+    let mut lines = Lines::new(BufReader::new(File::open(path)?));
+    let mut whole = 0u64;
+    while let Some(line) = lines.next_record()? {
         // A record that does not parse was torn by an earlier run and ended with a newline by
         // the next one that appended (see Output::append): crawl's, and no record.
-        let seen = serde_json::from_slice::<Seen>(&line);
+        let seen = serde_json::from_slice::<Seen>(line);
         if line.last() != Some(&b'\n') {
             // The end of the file, in the middle of a record (kill -9 or a full disk), unless
             // the record is whole and only its newline is missing: that one is kept, and the

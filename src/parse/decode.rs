@@ -180,6 +180,11 @@ fn header_charset(content_type: &str) -> Option<&[u8]> {
     })
 }
 
+/// The name records use for the encoding `label` names (a record read back, for --since).
+pub fn record_name(label: &str) -> Option<&'static str> {
+    Encoding::for_label(label.as_bytes()).map(lower_name)
+}
+
 /// encoding_rs names follow the WHATWG spelling, which is mixed-case; callers want one spelling.
 fn lower_name(enc: &'static Encoding) -> &'static str {
     match enc.name() {

@@ -13,7 +13,8 @@ use super::{Line, Page, Shared};
 use crate::crawl::frontier::{Job, Standing, Ticket};
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
-use crate::parse::{self, Parsed};
+use crate::output::since::Previous;
+use crate::parse::{self, decode, Parsed};
 
 /// A page's line for the writer and the ticket to give back once it is on its way; None when the
 /// page is kept for its level, or makes no record.
@@ -79,6 +80,9 @@ impl Shared<'_> {
     /// Parses a page that arrived whole, timed; a parser that panicked leaves its error on the
     /// page instead.
     fn take_apart(self, fetched: &mut Fetched) -> (Parsed, Option<f64>) {
+        if let Some(previous) = &fetched.previous {
+            return (self.carried(previous), None);
+        }
         let Some(base) = fetched
             .final_url
             .as_ref()
@@ -108,6 +112,24 @@ impl Shared<'_> {
                 fetched.error = Some(panicked);
                 (Parsed::default(), parse_ms)
             }
+        }
+    }
+
+    /// What a page --since found unchanged holds: its earlier record's, as if just parsed, so
+    /// its links are followed as they were then. A --field the earlier run did not have is null.
+    fn carried(self, previous: &Previous) -> Parsed {
+        let fields = self.work.plan.fields.iter().map(|field| {
+            let value = previous.fields.get(&field.name)?;
+            value.as_str().map(str::to_owned)
+        });
+        Parsed {
+            title: previous.title.clone(),
+            links: previous.links.clone(),
+            meta: previous.meta.clone(),
+            fields: fields.collect(),
+            encoding: previous.encoding.as_deref().and_then(decode::record_name),
+            truncated: previous.truncated,
+            sitemap: previous.sitemap,
         }
     }
 
@@ -162,6 +184,9 @@ impl Shared<'_> {
             url: job.line,
             final_url: fetched.final_url.map(String::from),
             status: fetched.status,
+            etag: fetched.etag,
+            last_modified: fetched.last_modified,
+            unchanged: fetched.previous.is_some(),
             title: parsed.title,
             links: parsed.links,
             meta: parsed.meta,
