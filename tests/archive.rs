@@ -454,3 +454,61 @@ fn resume_appends_after_cutting_a_torn_record() {
         assert_eq!(uris, want);
     });
 }
+
+#[test]
+fn a_since_recrawl_archives_its_conditional_requests_and_the_304s() {
+    let etag = "\"v1\"";
+    let server = Server::start(move |req, _| {
+        if req.header("if-none-match") == Some(etag) {
+            return Response::status(304).header("ETag", etag);
+        }
+        match req.path.as_str() {
+            "/" => Response::html("<title>home</title><a href=\"/a\">a</a>").header("ETag", etag),
+            "/a" => Response::html("<title>a</title>").header("ETag", etag),
+            _ => Response::status(404),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (first, path) = (
+        dir.path().join("first.jsonl"),
+        dir.path().join("again.warc"),
+    );
+    let seed = format!("{}\n", server.url("/"));
+    let run = crawl(
+        &[
+            "-",
+            "--no-robots",
+            "--depth",
+            "1",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+        &seed,
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let args = [
+        "-",
+        "--no-robots",
+        "--depth",
+        "1",
+        "--since",
+        first.to_str().unwrap(),
+        "--warc",
+        path.to_str().unwrap(),
+    ];
+    let run = crawl(&args, &seed);
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert!(
+        run.records().iter().all(|r| r["unchanged"] == true),
+        "{}",
+        run.stdout
+    );
+    let exchanges = exchanges(&read(&path));
+    assert_eq!(exchanges.len(), 2);
+    for (req, resp, _) in &exchanges {
+        let sent = String::from_utf8(req.body.clone()).unwrap();
+        assert!(sent.contains("\r\nIf-None-Match: \"v1\"\r\n"), "{sent}");
+        assert!(head(&resp.body).starts_with("HTTP/1.1 304 Not Modified\r\n"));
+        assert_eq!(resp.truncated, None, "a 304 has no body to cut");
+    }
+}

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use reqwest::{StatusCode, Version};
 use url::Url;
 
@@ -188,10 +188,16 @@ impl Drop for Capture<'_> {
                 ("Accept-Encoding", ACCEPT_ENCODING),
             ];
             sent.extend(held.referer.as_deref().map(|r| ("Referer", r)));
+            // Spelled as the other headers of the record are.
             let conditions = held.conditions.iter().flatten();
-            sent.extend(
-                conditions.filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
-            );
+            sent.extend(conditions.filter_map(|(name, value)| {
+                let name = match *name {
+                    IF_NONE_MATCH => "If-None-Match",
+                    IF_MODIFIED_SINCE => "If-Modified-Since",
+                    _ => name.as_str(),
+                };
+                Some((name, value.to_str().ok()?))
+            }));
             let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
             let mut metadata = vec![
                 ("ttfb-ms", ms(held.ttfb)),
