@@ -17,6 +17,7 @@ use crate::crawl::pipeline::{Crawl, Fetching, Plan};
 use crate::exit::ExitCode;
 use crate::fetch::{Fetcher, Limits};
 use crate::observe::progress::ProgressConfig;
+use crate::output::record::ErrorKind;
 use crate::output::Output;
 use crate::stop::Stop;
 use compare::Comparison;
@@ -136,7 +137,16 @@ pub(crate) fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::R
 }
 
 fn verdict(c: &Comparison) -> String {
-    let failed: u64 = c.runs.iter().map(|r| r.pages - r.ok).sum();
+    // Only what an overloaded machine causes: pages that failed for their own reasons (a 404,
+    // a robots.txt that is not HTML, failures a replayed recording had) say nothing of it.
+    let overload = [ErrorKind::Connect, ErrorKind::Timeout].map(ErrorKind::name);
+    let failed: u64 = c
+        .runs
+        .iter()
+        .flat_map(|r| &r.summary.measured.errors)
+        .filter(|(kind, _)| overload.contains(kind))
+        .map(|(_, n)| n)
+        .sum();
     let crawlers = c.runs.last().map_or(0, |r| r.crawlers);
     let mut text = format!(
         "crawl demo: multi mode was {:.1}x faster than single: {crawlers} crawlers overlap their waits on the network",
@@ -144,7 +154,7 @@ fn verdict(c: &Comparison) -> String {
     );
     if failed > 0 {
         text.push_str(&format!(
-            " (warning: {failed} pages failed; the machine may be overloaded)"
+            " (warning: {failed} pages failed to connect or timed out; the machine may be overloaded)"
         ));
     }
     text
