@@ -7,7 +7,9 @@
 # 2. The cost on W2 (bench/run.sh: 2400 fetches of blog-a from nginx, no latency): ROUNDS paired
 #    rounds (default 5) of the same crawl without --warc, with --warc to a .warc.gz and with
 #    --warc to a plain .warc; each round's rate with over rate without, and the median of those.
-# CHECK_ONLY=1 skips part 2. Needs nginx (apt-get install nginx-light), jq, python3 and ../shared.
+# 3. The cost on W1's shape (bench/run.sh: 1000 list pages of `crawl serve` at 50 ms, 64
+#    crawlers), where a crawl waits on the network: the same paired rounds.
+# CHECK_ONLY=1 skips parts 2 and 3. Needs nginx (apt-get install nginx-light), jq, python3 and ../shared.
 . "$(dirname "$0")/common.sh"
 rounds=${ROUNDS:-5}
 port=8962
@@ -59,5 +61,25 @@ for kind in gz plain; do
     label=$([ "$kind" = gz ] && echo "--warc FILE.warc.gz" || echo "--warc FILE.warc")
     if within "${ratios[@]}"; then verdict=pass; else verdict=FAIL; status=1; fi
     echo "W2 ($n fetches), rate with $label over without, median of $rounds rounds: $(med "${ratios[@]}"): $verdict (target: within 15%)"
+done
+
+"$crawl" serve --port 8963 --latency 50ms --pages 1000 2>/dev/null & pids+=($!)
+wait_up http://127.0.0.1:8963/urls.txt
+curl -s http://127.0.0.1:8963/urls.txt > "$work/w1.txt"
+w1=("$crawl" -q --no-robots --crawlers 64 --select a.post-item-title "$work/w1.txt")
+"${w1[@]}" >/dev/null
+w1_gz=(); w1_plain=()
+for _ in $(seq "$rounds"); do
+    rm -f "$work/w1.warc.gz" "$work/w1.warc"
+    t0=$(timed "${w1[@]}")
+    tg=$(timed "${w1[@]}" --warc "$work/w1.warc.gz")
+    tp=$(timed "${w1[@]}" --warc "$work/w1.warc")
+    w1_gz+=("$(python3 -c "print($t0 / $tg)")"); w1_plain+=("$(python3 -c "print($t0 / $tp)")")
+    echo "round: W1 $(python3 -c "print(f'{1000 / $t0:.0f}')") pages/s without --warc, $(python3 -c "print(f'{1000 / $tg:.0f}')") with .warc.gz, $(python3 -c "print(f'{1000 / $tp:.0f}')") with .warc"
+done
+for kind in w1_gz w1_plain; do
+    declare -n ratios=$kind
+    label=$([ "$kind" = w1_gz ] && echo "--warc FILE.warc.gz" || echo "--warc FILE.warc")
+    echo "W1 (1000 pages at 50 ms), rate with $label over without, median of $rounds rounds: $(med "${ratios[@]}")"
 done
 exit "$status"
