@@ -139,6 +139,8 @@ fn a_second_crawl_of_the_unchanged_blog_asks_only_whether_pages_changed() {
         let before = log.lock().unwrap().len();
         let mut again = args(&second);
         again.splice(1..1, ["--since".into(), first.to_str().unwrap().into()]);
+        let stats = dir.path().join("stats.json");
+        again.splice(1..1, ["--stats".into(), stats.to_str().unwrap().into()]);
         let rerun = run(again);
         assert_eq!(rerun.code(), 0, "{}", rerun.stderr);
 
@@ -180,6 +182,10 @@ fn a_second_crawl_of_the_unchanged_blog_asks_only_whether_pages_changed() {
         }
         // The same pages at the same depths, each as recorded before.
         assert_eq!(reached(&new), reached(&old));
+        let stats: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+        let counts = (&stats["ok"], &stats["unchanged"], &stats["failed"]);
+        let all = Value::from(new.len());
+        assert_eq!(counts, (&all, &all, &Value::from(0)), "{stats}");
         for r in &new {
             let was = old_by_url[r["url"].as_str().unwrap()];
             assert_eq!(r["status"], 304, "{}", r["url"]);

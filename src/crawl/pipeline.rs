@@ -104,6 +104,7 @@ struct Line {
     fetch_ms: Option<f64>,
     parse_ms: Option<f64>,
     error: Option<ErrorKind>,
+    unchanged: bool,
     /// In a shared crawl, the job's entry, acked once the line is flushed.
     entry: Option<Box<Entry>>,
 }

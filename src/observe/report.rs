@@ -162,6 +162,7 @@ impl Summary {
             parsers: self.parsers,
             pages: self.pages(),
             ok: self.measured.ok,
+            unchanged: self.measured.unchanged,
             failed: self.measured.failed,
             bytes: self.measured.bytes,
             elapsed_s: (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
@@ -247,11 +248,15 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "crawl: {}: {} page{}, {} ok, {} failed in {:.2} s ({:.1} pages/s)",
+            "crawl: {}: {} page{}, {} ok{}, {} failed in {:.2} s ({:.1} pages/s)",
             self.setup(),
             self.pages(),
             plural(self.pages() as usize),
             self.measured.ok,
+            match self.measured.unchanged {
+                0 => String::new(),
+                n => format!(" ({n} unchanged)"),
+            },
             self.measured.failed,
             self.elapsed.as_secs_f64(),
             self.pages_per_s()

@@ -12,6 +12,8 @@ use crate::output::record::ErrorKind;
 #[derive(Debug, Default, Clone)]
 pub struct Measured {
     pub ok: u64,
+    /// Of the ok pages, those a 304 to --since's question carried over.
+    pub unchanged: u64,
     pub failed: u64,
     pub bytes: u64,
     pub fetch_ms: Spread,
@@ -26,8 +28,10 @@ impl Measured {
         fetch_ms: Option<f64>,
         parse_ms: Option<f64>,
         error: Option<ErrorKind>,
+        unchanged: bool,
     ) {
         self.bytes += bytes;
+        self.unchanged += u64::from(unchanged);
         self.fetch_ms.extend(fetch_ms);
         self.parse_ms.extend(parse_ms);
         match error {
@@ -192,6 +196,7 @@ pub struct Stats {
     pub parsers: usize,
     pub pages: u64,
     pub ok: u64,
+    pub unchanged: u64,
     pub failed: u64,
     pub bytes: u64,
     pub elapsed_s: f64,

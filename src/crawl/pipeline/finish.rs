@@ -218,6 +218,7 @@ impl Line {
             fetch_ms: record.fetch_ms,
             parse_ms: record.parse_ms,
             error: record.error.as_ref().map(|e| e.kind),
+            unchanged: record.unchanged,
             entry: None,
         }
     }

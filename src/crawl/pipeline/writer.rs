@@ -55,7 +55,13 @@ pub(super) fn write_all(
             }
         };
         output.write_line(&line.json)?;
-        measured.add(line.bytes, line.fetch_ms, line.parse_ms, line.error);
+        measured.add(
+            line.bytes,
+            line.fetch_ms,
+            line.parse_ms,
+            line.error,
+            line.unchanged,
+        );
         progress.record(line.error.is_some());
         if let Some(entry) = line.entry {
             unflushed.0.push((entry, line.error.is_some()));
