@@ -721,3 +721,44 @@ fn a_warc_that_is_not_a_regular_file_is_a_usage_error_before_any_fetch() {
         "robots.txt and /"
     );
 }
+
+/// Records go to stdout without -o, messages always to stderr; when either is a file, the
+/// archive is not that file: WARC bytes mixed into records or messages would spoil both.
+#[test]
+fn the_file_stdout_or_stderr_goes_to_is_not_the_archive() {
+    let server = site();
+    let dir = tempfile::tempdir().unwrap();
+    each_case(["stdout", "stderr"], |stream| {
+        let path = dir.path().join(format!("{stream}.txt"));
+        let file = std::fs::File::create(&path).unwrap();
+        let other = std::process::Stdio::piped();
+        let (stdout, stderr) = match stream {
+            "stdout" => (std::process::Stdio::from(file), other),
+            _ => (other, std::process::Stdio::from(file)),
+        };
+        let mut child = support::bin()
+            .args(["-", "-q", "--warc", &format!("/dev/{stream}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes()).unwrap();
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let message = match stream {
+            "stdout" => String::from_utf8_lossy(&out.stderr).into_owned(),
+            _ => text.clone(),
+        };
+        assert_eq!(out.status.code(), Some(2), "{message}");
+        let want = match stream {
+            "stdout" => "is stdout's file, where the records go",
+            _ => "is stderr's file",
+        };
+        assert!(message.contains(want), "{message}");
+        assert!(!text.contains("WARC/1.1"), "{text}");
+    });
+    assert_eq!(server.requests(), 0, "nothing was fetched");
+}
