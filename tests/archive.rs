@@ -370,7 +370,7 @@ fn unusable_warc_paths_are_usage_errors_and_change_nothing() {
             vec!["--warc".into(), path("notes.warc.gz")],
             "is not a WARC file",
         ),
-        (vec!["--warc".into(), path("sub")], "cannot write WARC file"),
+        (vec!["--warc".into(), path("sub")], "is not a regular file"),
         (
             vec!["--warc".into(), path("none/a.warc")],
             "cannot write WARC file",
@@ -511,4 +511,254 @@ fn a_since_recrawl_archives_its_conditional_requests_and_the_304s() {
         assert!(head(&resp.body).starts_with("HTTP/1.1 304 Not Modified\r\n"));
         assert_eq!(resp.truncated, None, "a 304 has no body to cut");
     }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut encoder, bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A file's bytes, shown by their length when a case fails.
+struct Bytes(Vec<u8>);
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} bytes", self.0.len())
+    }
+}
+
+/// One whole record, as any WARC writer would spell it.
+const RECORD: &[u8] = b"WARC/1.1\r\nWARC-Type: resource\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n";
+
+/// "A user's file is never destroyed": an existing file is appended to only if it is a WARC, and
+/// only a record torn at its very end (bytes crawl itself could have written) is ever cut. Each
+/// of these was once taken for a torn WARC and cut, or refused with a misleading message.
+#[test]
+fn a_file_that_is_not_a_warc_is_never_changed() {
+    let server = site();
+    let numbers: String = (0..20_000).map(|i| format!("{i}\n")).collect();
+    let partial_download = gzip(numbers.as_bytes())[..20_000].to_vec();
+    let not_warc = "is not a WARC file";
+    let damaged = "is damaged";
+    let cases: Vec<(&str, Bytes, &str)> = vec![
+        ("download.warc.gz", Bytes(partial_download), not_warc),
+        ("notes.warc.gz", Bytes(gzip(b"my notes\n")), not_warc),
+        ("w.warc", Bytes(b"W".to_vec()), not_warc),
+        (
+            "todo.warc",
+            Bytes(b"WARC/ is the format to read about, TODO".to_vec()),
+            not_warc,
+        ),
+        (
+            "lf.warc",
+            Bytes(b"WARC/1.1\nsome notes\n".to_vec()),
+            not_warc,
+        ),
+        (
+            "header.warc",
+            Bytes(b"WARC/1.1\r\nWARC-Type: warcinfo\r\n".to_vec()),
+            not_warc,
+        ),
+        (
+            "appended.warc",
+            Bytes([RECORD, b"WARC/1.1 notes"].concat()),
+            damaged,
+        ),
+        (
+            "trailer.warc",
+            Bytes([RECORD, &RECORD[..RECORD.len() - 3], b"X"].concat()),
+            damaged,
+        ),
+        (
+            "appended.warc.gz",
+            Bytes([&gzip(RECORD)[..], b"hi\n"].concat()),
+            damaged,
+        ),
+        (
+            "notes-after.warc.gz",
+            Bytes([gzip(RECORD), gzip(b"my notes\n")].concat()),
+            damaged,
+        ),
+    ];
+    each_case(cases, |(name, Bytes(bytes), message)| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let run = crawl(
+            &["-", "--no-robots", "-q", "--warc", path.to_str().unwrap()],
+            &format!("{}\n", server.url("/")),
+        );
+        let now = std::fs::read(&path).unwrap();
+        assert!(
+            now == bytes,
+            "changed ({} bytes before, {} after); exit {}, {}",
+            bytes.len(),
+            now.len(),
+            run.code(),
+            run.stderr
+        );
+        assert_eq!(run.code(), 2, "{}", run.stderr);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+        assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    });
+    assert_eq!(server.requests(), 0, "nothing was fetched");
+}
+
+/// Runs crawl in `cwd` on one URL of `server` with `args`, stdout and stderr captured, killing it after
+/// `limit`: None if it had not ended by then (a FIFO's open waits for a reader forever).
+fn crawl_within(
+    server: &Server,
+    cwd: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> Option<support::Run> {
+    use std::process::Stdio;
+    let started = std::time::Instant::now();
+    let mut child = support::bin()
+        .current_dir(cwd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes()).unwrap();
+    drop(input);
+    let output = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).unwrap();
+            text
+        })
+    };
+    let stdout = output(Box::new(child.stdout.take().unwrap()));
+    let stderr = output(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Some(support::Run {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The archive must be a regular file (or a path to create one at): a FIFO would block the
+/// open forever, /dev/null fails the final sync after the whole crawl, and `-` or /dev/stdout
+/// would mix WARC bytes into the records. Each is a usage error before anything is fetched;
+/// a symbolic link counts as what it points to.
+#[test]
+fn a_warc_that_is_not_a_regular_file_is_a_usage_error_before_any_fetch() {
+    let server = site();
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let made = std::process::Command::new("mkfifo")
+        .arg(at("pipe.warc"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(at("pipe.warc"), at("link-to-pipe.warc")).unwrap();
+    std::fs::create_dir(at("sub")).unwrap();
+    let cases = [
+        at("pipe.warc"),
+        at("link-to-pipe.warc"),
+        at("sub"),
+        "/dev/null".to_string(),
+        "/dev/stdout".to_string(),
+        "-".to_string(),
+    ];
+    each_case(cases, |warc| {
+        let args = ["-", "--no-robots", "-q", "--warc", &warc];
+        let run = crawl_within(
+            &server,
+            dir.path(),
+            &args,
+            std::time::Duration::from_secs(10),
+        )
+        .expect("still running after 10 s");
+        assert_eq!(run.code(), 2, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.trim_end(),
+            format!("error: --warc '{warc}' is not a regular file: an archive needs one"),
+        );
+        assert_eq!(run.stdout, "");
+    });
+    assert_eq!(server.requests(), 0, "nothing was fetched");
+    assert!(!dir.path().join("-").exists());
+
+    // A link to a regular file is that file, as for -o.
+    std::fs::write(at("real.warc"), b"").unwrap();
+    std::os::unix::fs::symlink(at("real.warc"), at("link.warc")).unwrap();
+    let link = at("link.warc");
+    let run = crawl_within(
+        &server,
+        dir.path(),
+        &["-", "-q", "--warc", &link],
+        std::time::Duration::from_secs(30),
+    )
+    .expect("ended");
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let kinds: Vec<RecordType> = read(Path::new(&at("real.warc")))
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(kinds.first(), Some(&RecordType::WarcInfo));
+    assert_eq!(
+        exchanges(&read(Path::new(&link))).len(),
+        2,
+        "robots.txt and /"
+    );
+}
+
+/// Records go to stdout without -o, messages always to stderr; when either is a file, the
+/// archive is not that file: WARC bytes mixed into records or messages would spoil both.
+#[test]
+fn the_file_stdout_or_stderr_goes_to_is_not_the_archive() {
+    let server = site();
+    let dir = tempfile::tempdir().unwrap();
+    each_case(["stdout", "stderr"], |stream| {
+        let path = dir.path().join(format!("{stream}.txt"));
+        let file = std::fs::File::create(&path).unwrap();
+        let other = std::process::Stdio::piped();
+        let (stdout, stderr) = match stream {
+            "stdout" => (std::process::Stdio::from(file), other),
+            _ => (other, std::process::Stdio::from(file)),
+        };
+        let mut child = support::bin()
+            .args(["-", "-q", "--warc", &format!("/dev/{stream}")])
+            .stdin(std::process::Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes()).unwrap();
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let message = match stream {
+            "stdout" => String::from_utf8_lossy(&out.stderr).into_owned(),
+            _ => text.clone(),
+        };
+        assert_eq!(out.status.code(), Some(2), "{message}");
+        let want = match stream {
+            "stdout" => "is stdout's file, where the records go",
+            _ => "is stderr's file",
+        };
+        assert!(message.contains(want), "{message}");
+        assert!(!text.contains("WARC/1.1"), "{text}");
+    });
+    assert_eq!(server.requests(), 0, "nothing was fetched");
 }

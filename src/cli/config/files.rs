@@ -163,10 +163,20 @@ pub(super) fn not_the_warc_file(
     };
     let url_file = (urls.as_os_str() != "-").then_some(urls);
     let output_meta = output.and_then(|o| std::fs::metadata(o).ok());
+    // Without -o the records go to stdout, and messages always go to stderr: either may be a
+    // file (`> out.jsonl`, `--warc /dev/stdout`), which WARC bytes must not be mixed into.
+    let stdout_meta = output
+        .is_none()
+        .then(|| fd_metadata(io::stdout()))
+        .flatten();
     let clash = if same(url_file, source) {
         Some("the URL file")
     } else if output.is_some() && same(output, output_meta.as_ref()) {
         Some("the output file")
+    } else if same(None, stdout_meta.as_ref()) {
+        Some("stdout's file, where the records go")
+    } else if same(None, fd_metadata(io::stderr()).as_ref()) {
+        Some("stderr's file")
     } else {
         None
     };

@@ -30,10 +30,24 @@ pub(super) fn check(
         return Ok(None);
     };
     let shown = path.display();
+    let not_regular = || {
+        UsageError(format!(
+            "--warc '{shown}' is not a regular file: an archive needs one"
+        ))
+    };
+    // `-` is not stdout here: stdout carries the records.
+    if path.as_os_str() == "-" {
+        return Err(not_regular());
+    }
+    file::regular(path).map_err(|refusal| match refusal {
+        Refusal::Io(e) => UsageError(format!("cannot write WARC file '{shown}': {e}")),
+        _ => not_regular(),
+    })?;
     writable(path).map_err(|e| UsageError(format!("cannot write WARC file '{shown}': {e}")))?;
     not_the_warc_file(path, urls, source, args.output.as_deref())?;
     let existing = file::check(path, writer::is_gzip(path)).map_err(|refusal| match refusal {
         Refusal::Io(e) => UsageError(format!("cannot read WARC file '{shown}': {e}")),
+        Refusal::NotRegular => not_regular(),
         Refusal::NotWarc(why) => UsageError(format!(
             "--warc '{shown}' is not a WARC file ({why}); crawl only appends to one; nothing was changed"
         )),
@@ -58,11 +72,8 @@ impl Planned {
             anyhow::Error::new(e).context(format!("cannot write WARC file '{}'", path.display()))
         };
         self.existing.cut_torn_record(path).map_err(cannot)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(cannot)?;
+        let file =
+            file::open(path, OpenOptions::new().create(true).append(true)).map_err(cannot)?;
         let info = record::warcinfo(&self.info, writer::is_gzip(path));
         writer::start(file, path, info).map_err(cannot)
     }
