@@ -622,3 +622,84 @@ fn demo_and_compare_run_the_three_modes_on_a_replay() {
         );
     }
 }
+
+/// A link with a fragment: the fragment never reaches the server, so the archive names the
+/// page without it, and the crawl of the replay gets the page where the recording did.
+#[test]
+fn a_page_linked_with_a_fragment_is_archived_without_it_and_replays() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::page("home", &["/p#frag"]),
+        "/p" => support::Response::html("<title>p</title>"),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let args = ["-", "--no-robots", "--mode", "single", "--depth", "1"];
+    let seed = format!("{}\n", server.url("/"));
+    let run = crawl(
+        &[&args[..], &["--warc", warc.to_str().unwrap()]].concat(),
+        &seed,
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(by_url(&run.records(), &server.url("/p"))["status"], 200);
+
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let targets: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("WARC-Target-URI:"))
+        .collect();
+    assert!(!targets.is_empty());
+    assert!(
+        targets.iter().all(|l| !l.contains('#')),
+        "a fragment is not sent: {targets:?}"
+    );
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let again = crawl(&[&args[..], &["--from-replay", &addr]].concat(), &seed);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    let p = by_url(&again.records(), &server.url("/p"));
+    assert_eq!(p["status"], 200, "replayed: {p}");
+}
+
+/// Other tools archive a link's fragment in WARC-Target-URI: the replay serves the page
+/// whether the request names the fragment or not.
+#[test]
+fn an_archived_fragment_is_ignored_by_the_replay() {
+    let exchanges = [page("http://blog.example/p#top", 0, 1, "<title>P</title>")];
+    let bytes = warc(&exchanges).concat();
+    let archive = Arc::new(Archive::from_records(crawl::archive::read::Reader::new(
+        &bytes[..],
+    )));
+    let running = replay::start(archive, Timing::None, 0).unwrap();
+    let addr = running.addr();
+    for target in ["http://blog.example/p", "http://blog.example/p%23top"] {
+        let got = reqwest::blocking::get(format!("http://{addr}/{target}")).unwrap();
+        let status = got.status().as_u16();
+        let body = got.text().unwrap();
+        match target.contains("%23") {
+            // An escaped '#' is part of the path: another URL.
+            true => assert_eq!(status, 404, "{target}"),
+            false => assert_eq!(
+                (status, body.as_str()),
+                (200, "<title>P</title>"),
+                "{target}"
+            ),
+        }
+    }
+    let run = crawl(
+        &[
+            "--from-replay",
+            &addr.to_string(),
+            "--resolve",
+            PIN,
+            "--no-robots",
+            "-q",
+            "-",
+        ],
+        "http://blog.example/p#top\n",
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(run.records()[0]["title"], "P");
+}

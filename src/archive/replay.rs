@@ -184,11 +184,19 @@ impl Archive {
 }
 
 /// An archived URL as the index keys it: parsed and written back, so that one URL spelled two
-/// ways (as a WARC-Target-URI, and as a request target) is one key.
+/// ways (as a WARC-Target-URI, and as a request target) is one key. A fragment is dropped:
+/// it never reaches a server, so the same response answers with or without it (some tools
+/// archive it; a crawl of the replay may send it in the request target).
 fn target(uri: &str) -> String {
     // WARC/1.0 writers put the URI in angle brackets.
     let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
-    Url::parse(uri).map_or_else(|_| uri.to_string(), String::from)
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            url.set_fragment(None);
+            url.into()
+        }
+        Err(_) => uri.split_once('#').map_or(uri, |(uri, _)| uri).to_string(),
+    }
 }
 
 /// A metadata record's `name: value` lines.

@@ -91,8 +91,11 @@ impl<'a> Capture<'a> {
         peer: Option<SocketAddr>,
     ) {
         let (sent, date) = self.sending;
+        // A fragment is the client's own: it is never sent, so it names nothing archived.
+        let mut url = hop.url.clone();
+        url.set_fragment(None);
         self.held.push(Held {
-            url: hop.url.clone(),
+            url,
             date,
             sent,
             ttfb: sent.elapsed(),
