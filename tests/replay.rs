@@ -703,3 +703,90 @@ fn an_archived_fragment_is_ignored_by_the_replay() {
     assert_eq!(run.code(), 0, "{}", run.stderr);
     assert_eq!(run.records()[0]["title"], "P");
 }
+
+/// A page of `n` links, too large for `--max-bytes 20KB`.
+fn big_page(n: usize) -> String {
+    let links: Vec<String> = (0..n).map(|i| format!("/l{i}")).collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    String::from_utf8(support::page("big", &links).body).unwrap()
+}
+
+/// A page cut by --max-bytes replays cut: a crawl of the replay with the same --max-bytes
+/// gets too_large again and follows none of its links, whether the server declared the
+/// page's length (Content-Length) or not (chunked), and nothing it did not fetch is asked for.
+#[test]
+fn a_page_cut_by_max_bytes_replays_cut() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::page("home", &["/big", "/chunked"]),
+        "/big" => support::Response::html(big_page(3000)),
+        "/chunked" => support::Response::raw(|stream| {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in big_page(3000).as_bytes().chunks(4096) {
+                let _ = write!(stream, "{:x}\r\n", chunk.len());
+                let _ = stream.write_all(chunk);
+                let _ = stream.write_all(b"\r\n");
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("cut.warc");
+    let shape = [
+        "--no-robots",
+        "--mode",
+        "single",
+        "--depth",
+        "2",
+        "--max-bytes",
+        "20KB",
+    ];
+    let seed = format!("{}\n", server.url("/"));
+    let with_warc = ["--warc", warc.to_str().unwrap(), "-"];
+    let recorded = crawl(&[&shape[..], &with_warc[..]].concat(), &seed);
+    assert_eq!(recorded.code(), 0, "{}", recorded.stderr);
+    let records = support::comparable(recorded.records());
+    for path in ["/big", "/chunked"] {
+        let r = by_url(&records, &server.url(path));
+        assert_eq!(r["error"]["kind"], "too_large", "{path}: {r}");
+    }
+    assert_eq!(records.len(), 3, "{records:#?}");
+
+    // The declared length is kept where there was one.
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let declared: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("declared-length:"))
+        .collect();
+    let big = big_page(3000).len();
+    assert_eq!(declared, [format!("declared-length: {big}")]);
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let from = ["--from-replay", &addr, "-"];
+    let again = crawl(&[&shape[..], &from[..]].concat(), &seed);
+    // A crawl that takes more gets a broken body, not a whole page that was never seen.
+    let more = crawl(
+        &[
+            "--no-robots",
+            "--depth",
+            "0",
+            "--max-bytes",
+            "1MB",
+            "--from-replay",
+            &addr,
+            "-",
+        ],
+        &format!("{}\n{}\n", server.url("/big"), server.url("/chunked")),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    assert_eq!(support::comparable(again.records()), records);
+    for r in more.records() {
+        assert_eq!(r["error"]["kind"], "body", "{r}");
+        assert_eq!(r["links"], serde_json::json!([]), "{r}");
+    }
+    assert_eq!(more.records().len(), 2);
+}

@@ -8,22 +8,23 @@ use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use url::{Host, Url};
 
 use super::read::{Damage, Reader, Record};
@@ -47,7 +48,12 @@ pub enum Timing {
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// What is sent: the stored body, and one byte more for a body the recording cut for
+    /// length, so that a crawl with the same --max-bytes cuts it again.
     pub body: Bytes,
+    /// The recording cut the body for length (`WARC-Truncated: length`): the connection
+    /// breaks after `body` instead of ending it, since the rest was never recorded.
+    pub cut: bool,
     /// The recorded time to first byte; zero when the archive has none.
     pub ttfb: Duration,
 }
@@ -120,14 +126,16 @@ impl Archive {
         let mut hosts = HashSet::new();
         for (uri, record) in responses {
             archive.responses += 1;
-            let ttfb = record
-                .header("WARC-Record-ID")
-                .and_then(|id| metadata.get(id))
-                .and_then(|fields| fields.iter().find(|(k, _)| k == "ttfb-ms"))
-                .and_then(|(_, v)| v.parse::<f64>().ok())
+            let field = |name: &str| {
+                let fields = metadata.get(record.header("WARC-Record-ID")?)?;
+                let (_, value) = fields.iter().find(|(k, _)| k == name)?;
+                Some(value.as_str())
+            };
+            let ttfb = field("ttfb-ms")
+                .and_then(|v| v.parse::<f64>().ok())
                 .filter(|ms| ms.is_finite() && *ms >= 0.0)
                 .map_or(Duration::ZERO, |ms| Duration::from_secs_f64(ms / 1000.0));
-            let Some((status, headers, body)) = http_response(&record.block) else {
+            let Some((status, mut headers, body)) = http_response(&record.block) else {
                 archive.unreadable += 1;
                 continue;
             };
@@ -142,10 +150,24 @@ impl Archive {
                     archive.pins.insert(name.to_string(), ip);
                 }
             }
+            let cut = record
+                .header("WARC-Truncated")
+                .is_some_and(|why| why.eq_ignore_ascii_case("length"));
+            let body = match cut {
+                true => {
+                    let declared = field("declared-length").and_then(|n| n.parse::<u64>().ok());
+                    if let Some(length) = declared.filter(|&n| n > body.len() as u64) {
+                        headers.insert(CONTENT_LENGTH, length.into());
+                    }
+                    Bytes::from([body, b"\n"].concat())
+                }
+                false => Bytes::copy_from_slice(body),
+            };
             let reply = Reply {
                 status,
                 headers,
-                body: Bytes::copy_from_slice(body),
+                body,
+                cut,
                 ttfb,
             };
             archive.replies.insert(uri, Arc::new(reply));
@@ -155,11 +177,16 @@ impl Archive {
     }
 
     /// The answer for a request target (`/<absolute URL>`), after the wait `timing` gives it.
-    fn answer(&self, target: &str, timing: Timing) -> (Duration, Response<Full<Bytes>>) {
+    fn answer(
+        &self,
+        target: &str,
+        timing: Timing,
+        flushes: &Arc<Flushes>,
+    ) -> (Duration, Response<Served>) {
         if target == URLS_PATH {
             let mut list = self.seeds.join("\n");
             list.push('\n');
-            let mut response = Response::new(Full::new(Bytes::from(list)));
+            let mut response = Response::new(Served::whole(Bytes::from(list)));
             let text = HeaderValue::from_static("text/plain; charset=utf-8");
             response.headers_mut().insert(CONTENT_TYPE, text);
             return (Duration::ZERO, response);
@@ -167,7 +194,7 @@ impl Archive {
         let url = target.strip_prefix('/').map(self::target);
         let Some(reply) = url.and_then(|url| self.replies.get(&url)) else {
             let mut response =
-                Response::new(Full::new(Bytes::from_static(b"not in the archive\n")));
+                Response::new(Served::whole(Bytes::from_static(b"not in the archive\n")));
             *response.status_mut() = StatusCode::NOT_FOUND;
             return (Duration::ZERO, response);
         };
@@ -176,10 +203,147 @@ impl Archive {
             Timing::None => Duration::ZERO,
             Timing::Fixed(wait) => wait,
         };
-        let mut response = Response::new(Full::new(reply.body.clone()));
+        let body = Served {
+            bytes: Some(reply.body.clone()),
+            cut: reply.cut.then(|| flushes.clone()),
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = reply.status;
         *response.headers_mut() = reply.headers.clone();
         (wait, response)
+    }
+}
+
+/// A replayed body: its bytes at once, then its end, or for a body the recording cut, a
+/// broken connection once those bytes have left (a body's error makes hyper close the
+/// connection, dropping what it had not written yet).
+pub struct Served {
+    bytes: Option<Bytes>,
+    cut: Option<Arc<Flushes>>,
+}
+
+impl Served {
+    fn whole(bytes: Bytes) -> Served {
+        Served {
+            bytes: Some(bytes),
+            cut: None,
+        }
+    }
+}
+
+impl Body for Served {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if let Some(bytes) = self.bytes.take().filter(|b| !b.is_empty()) {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
+        let Some(flushes) = &self.cut else {
+            return Poll::Ready(None);
+        };
+        let mut state = flushes.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*state, Flush::Done) {
+            *state = Flush::Idle;
+            drop(state);
+            self.cut = None;
+            let cut = io::Error::other("the recording has no more of this body");
+            return Poll::Ready(Some(Err(cut)));
+        }
+        *state = Flush::Waiting(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.cut.is_none() && self.bytes.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.bytes, &self.cut) {
+            // A cut body has no length of its own: a declared one is in the headers.
+            (_, Some(_)) => SizeHint::default(),
+            (Some(bytes), None) => SizeHint::with_exact(bytes.len() as u64),
+            (None, None) => SizeHint::with_exact(0),
+        }
+    }
+}
+
+/// Where a connection's flushes stand for a cut body waiting to break it.
+#[derive(Debug, Default)]
+enum Flush {
+    #[default]
+    Idle,
+    /// The body's bytes are in hyper's buffer; wake it once they are written.
+    Waiting(Waker),
+    /// They are written: the body may break the connection.
+    Done,
+}
+
+/// Shared by a connection and the bodies it serves: hyper flushes its connection only once
+/// everything it buffered is written, which is when a cut body may break it.
+#[derive(Debug, Default)]
+pub struct Flushes {
+    state: Mutex<Flush>,
+}
+
+/// A replay's connection, telling its cut bodies when they have been flushed.
+struct Watched {
+    io: TokioIo<TcpStream>,
+    flushes: Arc<Flushes>,
+}
+
+impl hyper::rt::Read for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            let mut state = self
+                .flushes
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Flush::Waiting(waker) = std::mem::replace(&mut *state, Flush::Idle) {
+                *state = Flush::Done;
+                waker.wake();
+            }
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -348,6 +512,11 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let (archive, requests) = (archive.clone(), requests.clone());
+        let flushes = Arc::new(Flushes::default());
+        let io = Watched {
+            io: TokioIo::new(stream),
+            flushes: flushes.clone(),
+        };
         let service = service_fn(move |request: Request<Incoming>| {
             requests.fetch_add(1, Ordering::SeqCst);
             let target = request
@@ -355,16 +524,16 @@ async fn accept(
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_string();
-            let archive = archive.clone();
+            let (archive, flushes) = (archive.clone(), flushes.clone());
             async move {
-                let (wait, response) = archive.answer(&target, timing);
+                let (wait, response) = archive.answer(&target, timing, &flushes);
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
                 Ok::<_, Infallible>(response)
             }
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = http.serve_connection(io, service);
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -450,17 +619,20 @@ mod tests {
         let archive = archive();
         assert_eq!(archive.responses, 4);
         assert_eq!(archive.replies.len(), 3);
-        let (wait, response) = archive.answer("/http://blog.example/", Timing::Recorded);
+        let (wait, response) =
+            archive.answer("/http://blog.example/", Timing::Recorded, &Arc::default());
         assert_eq!(wait, Duration::from_micros(7250));
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/html");
         // The transfer's own headers are the server's business.
         assert!(!response.headers().contains_key("transfer-encoding"));
-        let (wait, _) = archive.answer("/http://blog.example/", Timing::None);
+        let (wait, _) = archive.answer("/http://blog.example/", Timing::None, &Arc::default());
         assert_eq!(wait, Duration::ZERO);
         let fixed = Timing::Fixed(Duration::from_millis(3));
         assert_eq!(
-            archive.answer("/http://blog.example/", fixed).0,
+            archive
+                .answer("/http://blog.example/", fixed, &Arc::default())
+                .0,
             Duration::from_millis(3)
         );
     }
@@ -468,12 +640,18 @@ mod tests {
     #[test]
     fn redirects_keep_their_location_and_unknown_urls_are_404() {
         let archive = archive();
-        let (_, response) = archive.answer("/http://blog.example/old", Timing::None);
+        let (_, response) =
+            archive.answer("/http://blog.example/old", Timing::None, &Arc::default());
         assert_eq!(response.status(), 301);
         assert_eq!(response.headers()["location"], "/new");
-        let (_, response) = archive.answer("/http://blog.example/new", Timing::None);
+        let (_, response) =
+            archive.answer("/http://blog.example/new", Timing::None, &Arc::default());
         assert_eq!(response.status(), 404);
-        let (_, response) = archive.answer("/http://127.0.0.1:9/robots.txt", Timing::None);
+        let (_, response) = archive.answer(
+            "/http://127.0.0.1:9/robots.txt",
+            Timing::None,
+            &Arc::default(),
+        );
         assert_eq!(response.status(), 404);
     }
 

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use reqwest::{StatusCode, Version};
 use url::Url;
 
@@ -212,6 +212,9 @@ impl Drop for Capture<'_> {
                 metadata.push(("depth", self.place.depth.to_string()));
                 metadata.extend(self.place.parent.map(|p| ("parent", p.to_string())));
             }
+            if let Some(length) = declared(held) {
+                metadata.push(("declared-length", length.to_string()));
+            }
             let exchange = Exchange {
                 url: &held.url,
                 date: held.date,
@@ -233,4 +236,21 @@ impl Drop for Capture<'_> {
         }
         self.archive.send(bytes);
     }
+}
+
+/// The Content-Length a response cut for length declared, past what was kept: the response
+/// record's Content-Length is the stored body's, so a replay needs this one to declare the
+/// length the server did. (reqwest drops it from a body it decompresses.)
+fn declared(held: &Held) -> Option<u64> {
+    if held.truncated != Some(Truncated::Length) {
+        return None;
+    }
+    let length = held
+        .headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    (length > held.body.len() as u64).then_some(length)
 }
