@@ -254,7 +254,7 @@ fn a_truncated_archive_serves_the_records_before_the_cut_and_says_where_it_stopp
         "crawl: warning: the archive is damaged: reading stopped at byte {third}: file ends inside a record's block; the records before it are served"
     );
     assert!(lines.contains(&said), "{lines:#?}");
-    assert!(lines[0].starts_with("crawl: replaying 2 responses (2 URLs, 1 hosts)"));
+    assert!(lines[0].starts_with("crawl: replaying 2 responses (2 URLs, 1 host)"));
     assert_eq!(
         got,
         [
@@ -584,7 +584,7 @@ fn demo_and_compare_run_the_three_modes_on_a_replay() {
     );
     assert!(
         stdout.starts_with(
-            "crawl demo: a recorded crawl from 'a.warc': 1 seeds to depth 1, 3 URLs on 1 hosts"
+            "crawl demo: a recorded crawl from 'a.warc': 1 seed to depth 1, 3 URLs on 1 host"
         ),
         "{stdout}"
     );
@@ -789,4 +789,84 @@ fn a_page_cut_by_max_bytes_replays_cut() {
         assert_eq!(r["links"], serde_json::json!([]), "{r}");
     }
     assert_eq!(more.records().len(), 2);
+}
+
+/// The --depth to replay with is the one the recording asked for (its warcinfo records it),
+/// not the deepest depth it reached: a crawl to depth 2 whose pages all sat at depth 0 and 1
+/// replays with --depth 2, in serve's command line and in demo --replay. Appended runs: the
+/// largest.
+#[test]
+fn the_replay_depth_is_the_recorded_crawls_depth_option() {
+    let info = |depth: u32| {
+        let block = format!("software: crawl/test\r\ndepth: {depth}\r\n");
+        record(
+            "warcinfo",
+            &[("Content-Type", "application/warc-fields")],
+            block.as_bytes(),
+        )
+    };
+    let exchanges = [
+        page("http://blog.example/", 0, 1, "<a href=/a>a</a>"),
+        page("http://blog.example/a", 1, 1, "<title>A</title>"),
+    ];
+    let mut records = vec![info(2)];
+    records.extend(warc(&exchanges).into_iter().skip(1));
+    records.push(info(1));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    std::fs::write(&path, records.concat()).unwrap();
+    let (mut child, addr, lines) = serve(&path, &["--timing", "none"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        lines.last().unwrap(),
+        &format!("crawl: crawl them: crawl --from-replay {addr} --resolve blog.example:127.0.0.1 --depth 2 urls.txt")
+    );
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["demo", "--replay", "a.warc", "--crawlers", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("crawl demo: a recorded crawl from 'a.warc': 1 seed to depth 2,"),
+        "{stdout}"
+    );
+}
+
+/// The start-up line counts the responses served, not the records it then refuses, and says
+/// "1 response record holds".
+#[test]
+fn the_start_line_counts_only_the_responses_served() {
+    let unreadable = Exchange {
+        url: "http://blog.example/broken",
+        http: "not HTTP at all".into(),
+        ttfb_ms: 1,
+        purpose: "page",
+        depth: 0,
+    };
+    let exchanges = [
+        page("http://blog.example/1", 0, 1, "<title>One</title>"),
+        unreadable,
+        page("http://blog.example/2", 0, 1, "<title>Two</title>"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    std::fs::write(&path, warc(&exchanges).concat()).unwrap();
+    let (mut child, addr, lines) = serve(&path, &["--timing", "none"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let shown = path.display();
+    assert_eq!(
+        lines[..2],
+        [
+            format!("crawl: replaying 2 responses (2 URLs, 1 host) from '{shown}' at http://{addr}/<URL>, each at once"),
+            "crawl: warning: 1 response record holds no readable HTTP response and is not served".to_string(),
+        ]
+    );
 }

@@ -63,13 +63,15 @@ pub struct Reply {
 #[derive(Debug, Default)]
 pub struct Archive {
     pub replies: HashMap<String, Arc<Reply>>,
-    /// Response records read, the ones a later one replaced included.
+    /// Response records served: readable ones, the ones a later one for their URL replaced
+    /// included.
     pub responses: usize,
     /// Response records whose HTTP message could not be read, and are not served.
     pub unreadable: usize,
     /// The recorded crawl's URL lines: pages at depth 0, hop 0, in the order recorded.
     pub seeds: Vec<String>,
-    /// The deepest depth a page was recorded at.
+    /// The --depth that replays the recorded crawl: the one its warcinfo records (the largest,
+    /// if runs appended with different ones), else the deepest depth a page was recorded at.
     pub depth: u32,
     /// Each named host's address, as its last response came from it.
     pub pins: BTreeMap<String, IpAddr>,
@@ -92,7 +94,16 @@ impl Archive {
         let mut responses = Vec::new();
         let mut metadata: HashMap<String, Vec<(String, String)>> = HashMap::new();
         let mut seeds = HashSet::new();
+        let mut asked: Option<u32> = None;
         for record in records {
+            if record.kind() == "warcinfo" {
+                let fields = fields(&record.block);
+                let depth = fields.iter().find(|(k, _)| k == "depth");
+                if let Some(depth) = depth.and_then(|(_, v)| v.parse::<u32>().ok()) {
+                    asked = Some(asked.map_or(depth, |a| a.max(depth)));
+                }
+                continue;
+            }
             let Some(uri) = record.header("WARC-Target-URI").map(target) else {
                 continue;
             };
@@ -123,9 +134,9 @@ impl Archive {
                 _ => {}
             }
         }
+        archive.depth = asked.unwrap_or(archive.depth);
         let mut hosts = HashSet::new();
         for (uri, record) in responses {
-            archive.responses += 1;
             let field = |name: &str| {
                 let fields = metadata.get(record.header("WARC-Record-ID")?)?;
                 let (_, value) = fields.iter().find(|(k, _)| k == name)?;
@@ -163,6 +174,7 @@ impl Archive {
                 }
                 false => Bytes::copy_from_slice(body),
             };
+            archive.responses += 1;
             let reply = Reply {
                 status,
                 headers,
