@@ -870,3 +870,53 @@ fn the_start_line_counts_only_the_responses_served() {
         ]
     );
 }
+
+/// The status line is archived as received, its reason phrase included ("200 Fine Thanks",
+/// not "200 OK"), and header names lower-cased with their values as received; the replay
+/// sends that reason phrase again.
+#[test]
+fn the_reason_phrase_received_is_archived_and_replayed() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::Response::raw(|stream| {
+            let body = "<title>fine</title>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 Fine Thanks\r\nX-Mixed-Case: Keep THIS\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let run = crawl(
+        &["--no-robots", "-q", "--warc", warc.to_str().unwrap(), "-"],
+        &format!("{}\n", server.url("/")),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let at = text.find("\r\n\r\nHTTP/1.1 ").expect("a response record") + 4;
+    let head = &text[at..at + text[at..].find("\r\n\r\n").unwrap()];
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 Fine Thanks\r\nx-mixed-case: Keep THIS\r\ncontent-type: text/html\r\nContent-Length: 19"
+    );
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+        server.url("/")
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200 Fine Thanks\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("\r\n\r\n<title>fine</title>"), "{answer}");
+}

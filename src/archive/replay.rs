@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::ext::ReasonPhrase;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -47,6 +48,8 @@ pub enum Timing {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
+    /// The recorded reason phrase, when it is not the standard one (hyper sends that one).
+    pub reason: Option<ReasonPhrase>,
     pub headers: HeaderMap,
     /// What is sent: the stored body, and one byte more for a body the recording cut for
     /// length, so that a crawl with the same --max-bytes cuts it again.
@@ -146,7 +149,7 @@ impl Archive {
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|ms| ms.is_finite() && *ms >= 0.0)
                 .map_or(Duration::ZERO, |ms| Duration::from_secs_f64(ms / 1000.0));
-            let Some((status, mut headers, body)) = http_response(&record.block) else {
+            let Some((status, reason, mut headers, body)) = http_response(&record.block) else {
                 archive.unreadable += 1;
                 continue;
             };
@@ -177,6 +180,7 @@ impl Archive {
             archive.responses += 1;
             let reply = Reply {
                 status,
+                reason,
                 headers,
                 body,
                 cut,
@@ -221,6 +225,9 @@ impl Archive {
         };
         let mut response = Response::new(body);
         *response.status_mut() = reply.status;
+        if let Some(reason) = &reply.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         *response.headers_mut() = reply.headers.clone();
         (wait, response)
     }
@@ -393,19 +400,25 @@ const TRANSFER: [&str; 5] = [
     "proxy-connection",
 ];
 
-/// A response record's HTTP message: status, the headers to send again, and the body.
-fn http_response(block: &[u8]) -> Option<(StatusCode, HeaderMap, &[u8])> {
+/// A response record's HTTP message: status, its reason phrase if not the standard one, the
+/// headers to send again, and the body.
+fn http_response(block: &[u8]) -> Option<(StatusCode, Option<ReasonPhrase>, HeaderMap, &[u8])> {
     let end = memchr::memmem::find(block, b"\r\n\r\n")?;
     let (head, body) = (&block[..end], &block[end + 4..]);
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = std::str::from_utf8(lines.next()?).ok()?;
-    let mut parts = status_line.splitn(3, ' ');
-    if !parts.next()?.starts_with("HTTP/") {
+    // A reason phrase may hold any byte past ASCII (obs-text): the line is taken as bytes.
+    let mut parts = lines.next()?.splitn(3, |&b| b == b' ');
+    if !parts.next()?.starts_with(b"HTTP/") {
         return None;
     }
-    let status = StatusCode::from_bytes(parts.next()?.as_bytes()).ok()?;
+    let status = StatusCode::from_bytes(parts.next()?).ok()?;
+    let reason = parts
+        .next()
+        .map(<[u8]>::trim_ascii)
+        .filter(|r| Some(*r) != status.canonical_reason().map(str::as_bytes))
+        .and_then(|r| ReasonPhrase::try_from(r).ok());
     let mut headers = HeaderMap::new();
     for line in lines {
         let colon = line.iter().position(|&b| b == b':')?;
@@ -416,7 +429,7 @@ fn http_response(block: &[u8]) -> Option<(StatusCode, HeaderMap, &[u8])> {
         let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).ok()?;
         headers.append(name, value);
     }
-    Some((status, headers, body))
+    Some((status, reason, headers, body))
 }
 
 /// A replay serving in the background until shut down or dropped.

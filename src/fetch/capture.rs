@@ -41,6 +41,8 @@ struct Held {
     referer: Option<String>,
     version: Version,
     status: StatusCode,
+    /// The reason phrase received, when it is not the standard one.
+    reason: Option<Vec<u8>>,
     headers: HeaderMap,
     body: Vec<u8>,
     truncated: Option<Truncated>,
@@ -87,6 +89,7 @@ impl<'a> Capture<'a> {
         hop: &Hop,
         version: Version,
         status: StatusCode,
+        reason: Option<&[u8]>,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) {
@@ -108,6 +111,7 @@ impl<'a> Capture<'a> {
                 .map(String::from),
             version,
             status,
+            reason: reason.map(<[u8]>::to_vec),
             headers: headers.clone(),
             body: Vec::new(),
             truncated: None,
@@ -222,6 +226,7 @@ impl Drop for Capture<'_> {
                 sent: &sent,
                 version: held.version,
                 status: held.status,
+                reason: held.reason.as_deref(),
                 headers: &held.headers,
                 body: &held.body,
                 truncated: held.truncated,
@@ -236,6 +241,13 @@ impl Drop for Capture<'_> {
         }
         self.archive.send(bytes);
     }
+}
+
+/// The reason phrase a response's status line had, when it is not the standard one for its
+/// status: hyper keeps only such a one, in the response's extensions.
+pub fn reason(extensions: &http::Extensions) -> Option<&[u8]> {
+    let reason = extensions.get::<hyper::ext::ReasonPhrase>()?;
+    Some(reason.as_bytes())
 }
 
 /// The Content-Length a response cut for length declared, past what was kept: the response
