@@ -304,7 +304,7 @@ pub struct DemoArgs {
     pub pages: usize,
 
     /// Compare the modes on a recorded crawl instead: the WARC file's responses, served
-    /// in-process with their recorded timing, from its seeds to its deepest depth.
+    /// in-process with their recorded timing, from its seeds to its recorded --depth.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 

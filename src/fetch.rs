@@ -352,7 +352,8 @@ impl Fetcher {
             if let Some(capture) = &mut capture {
                 let (status, headers) = (response.status(), response.headers());
                 let peer = response.remote_addr();
-                capture.head(&hop, response.version(), status, headers, peer);
+                let reason = capture::reason(response.extensions());
+                capture.head(&hop, response.version(), status, reason, headers, peer);
             }
             let head = Head {
                 status: response.status(),
@@ -474,7 +475,8 @@ impl AsyncFetcher {
             let peer = response.remote_addr();
             if let Some(capture) = &mut capture {
                 let (status, headers) = (response.status(), response.headers());
-                capture.head(&hop, response.version(), status, headers, peer);
+                let reason = capture::reason(response.extensions());
+                capture.head(&hop, response.version(), status, reason, headers, peer);
             }
             // Telling may take a lookup, which blocks: the runtime's other tasks move meanwhile.
             let from_public = match self.screen.looks_up(&hop.url, peer) {

@@ -190,14 +190,15 @@ fn every_exchange_is_archived_with_its_digests_in_every_mode() {
     let server = site();
     let port = server.port();
     let url = |p: &str| format!("http://127.0.0.1:{port}{p}");
+    // The harness answers every status with the reason phrase "X": archived as received.
     let want: BTreeSet<_> = [
-        ("/robots.txt", "HTTP/1.1 200 OK", "robots", "0", ""),
-        ("/", "HTTP/1.1 200 OK", "page", "0", "0"),
-        ("/a", "HTTP/1.1 200 OK", "page", "0", "1"),
-        ("/r1", "HTTP/1.1 302 Found", "page", "0", "1"),
-        ("/r2", "HTTP/1.1 301 Moved Permanently", "page", "1", "1"),
-        ("/b", "HTTP/1.1 200 OK", "page", "2", "1"),
-        ("/big", "HTTP/1.1 200 OK", "page", "0", "1"),
+        ("/robots.txt", "HTTP/1.1 200 X", "robots", "0", ""),
+        ("/", "HTTP/1.1 200 X", "page", "0", "0"),
+        ("/a", "HTTP/1.1 200 X", "page", "0", "1"),
+        ("/r1", "HTTP/1.1 302 X", "page", "0", "1"),
+        ("/r2", "HTTP/1.1 301 X", "page", "1", "1"),
+        ("/b", "HTTP/1.1 200 X", "page", "2", "1"),
+        ("/big", "HTTP/1.1 200 X", "page", "0", "1"),
     ]
     .into_iter()
     .map(|(p, s, purpose, hop, depth)| {
@@ -347,7 +348,7 @@ fn a_body_crawl_does_not_read_is_marked_unspecified() {
     let exchanges = exchanges(&read(&path));
     assert_eq!(exchanges.len(), 1);
     let (_, resp, _) = &exchanges[0];
-    assert!(head(&resp.body).starts_with("HTTP/1.1 404 Not Found\r\n"));
+    assert!(head(&resp.body).starts_with("HTTP/1.1 404 X\r\n"));
     assert_eq!(resp.truncated.as_deref(), Some("unspecified"));
     assert_eq!(payload(&resp.body), b"");
 }
@@ -508,7 +509,7 @@ fn a_since_recrawl_archives_its_conditional_requests_and_the_304s() {
     for (req, resp, _) in &exchanges {
         let sent = String::from_utf8(req.body.clone()).unwrap();
         assert!(sent.contains("\r\nIf-None-Match: \"v1\"\r\n"), "{sent}");
-        assert!(head(&resp.body).starts_with("HTTP/1.1 304 Not Modified\r\n"));
+        assert!(head(&resp.body).starts_with("HTTP/1.1 304 X\r\n"));
         assert_eq!(resp.truncated, None, "a 304 has no body to cut");
     }
 }

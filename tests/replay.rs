@@ -254,7 +254,7 @@ fn a_truncated_archive_serves_the_records_before_the_cut_and_says_where_it_stopp
         "crawl: warning: the archive is damaged: reading stopped at byte {third}: file ends inside a record's block; the records before it are served"
     );
     assert!(lines.contains(&said), "{lines:#?}");
-    assert!(lines[0].starts_with("crawl: replaying 2 responses (2 URLs, 1 hosts)"));
+    assert!(lines[0].starts_with("crawl: replaying 2 responses (2 URLs, 1 host)"));
     assert_eq!(
         got,
         [
@@ -584,7 +584,7 @@ fn demo_and_compare_run_the_three_modes_on_a_replay() {
     );
     assert!(
         stdout.starts_with(
-            "crawl demo: a recorded crawl from 'a.warc': 1 seeds to depth 1, 3 URLs on 1 hosts"
+            "crawl demo: a recorded crawl from 'a.warc': 1 seed to depth 1, 3 URLs on 1 host"
         ),
         "{stdout}"
     );
@@ -621,4 +621,302 @@ fn demo_and_compare_run_the_three_modes_on_a_replay() {
             run.stdout
         );
     }
+}
+
+/// A link with a fragment: the fragment never reaches the server, so the archive names the
+/// page without it, and the crawl of the replay gets the page where the recording did.
+#[test]
+fn a_page_linked_with_a_fragment_is_archived_without_it_and_replays() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::page("home", &["/p#frag"]),
+        "/p" => support::Response::html("<title>p</title>"),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let args = ["-", "--no-robots", "--mode", "single", "--depth", "1"];
+    let seed = format!("{}\n", server.url("/"));
+    let run = crawl(
+        &[&args[..], &["--warc", warc.to_str().unwrap()]].concat(),
+        &seed,
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(by_url(&run.records(), &server.url("/p"))["status"], 200);
+
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let targets: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("WARC-Target-URI:"))
+        .collect();
+    assert!(!targets.is_empty());
+    assert!(
+        targets.iter().all(|l| !l.contains('#')),
+        "a fragment is not sent: {targets:?}"
+    );
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let again = crawl(&[&args[..], &["--from-replay", &addr]].concat(), &seed);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    let p = by_url(&again.records(), &server.url("/p"));
+    assert_eq!(p["status"], 200, "replayed: {p}");
+}
+
+/// Other tools archive a link's fragment in WARC-Target-URI: the replay serves the page
+/// whether the request names the fragment or not.
+#[test]
+fn an_archived_fragment_is_ignored_by_the_replay() {
+    let exchanges = [page("http://blog.example/p#top", 0, 1, "<title>P</title>")];
+    let bytes = warc(&exchanges).concat();
+    let archive = Arc::new(Archive::from_records(crawl::archive::read::Reader::new(
+        &bytes[..],
+    )));
+    let running = replay::start(archive, Timing::None, 0).unwrap();
+    let addr = running.addr();
+    for target in ["http://blog.example/p", "http://blog.example/p%23top"] {
+        let got = reqwest::blocking::get(format!("http://{addr}/{target}")).unwrap();
+        let status = got.status().as_u16();
+        let body = got.text().unwrap();
+        match target.contains("%23") {
+            // An escaped '#' is part of the path: another URL.
+            true => assert_eq!(status, 404, "{target}"),
+            false => assert_eq!(
+                (status, body.as_str()),
+                (200, "<title>P</title>"),
+                "{target}"
+            ),
+        }
+    }
+    let run = crawl(
+        &[
+            "--from-replay",
+            &addr.to_string(),
+            "--resolve",
+            PIN,
+            "--no-robots",
+            "-q",
+            "-",
+        ],
+        "http://blog.example/p#top\n",
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(run.records()[0]["title"], "P");
+}
+
+/// A page of `n` links, too large for `--max-bytes 20KB`.
+fn big_page(n: usize) -> String {
+    let links: Vec<String> = (0..n).map(|i| format!("/l{i}")).collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    String::from_utf8(support::page("big", &links).body).unwrap()
+}
+
+/// A page cut by --max-bytes replays cut: a crawl of the replay with the same --max-bytes
+/// gets too_large again and follows none of its links, whether the server declared the
+/// page's length (Content-Length) or not (chunked), and nothing it did not fetch is asked for.
+#[test]
+fn a_page_cut_by_max_bytes_replays_cut() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::page("home", &["/big", "/chunked"]),
+        "/big" => support::Response::html(big_page(3000)),
+        "/chunked" => support::Response::raw(|stream| {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in big_page(3000).as_bytes().chunks(4096) {
+                let _ = write!(stream, "{:x}\r\n", chunk.len());
+                let _ = stream.write_all(chunk);
+                let _ = stream.write_all(b"\r\n");
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("cut.warc");
+    let shape = [
+        "--no-robots",
+        "--mode",
+        "single",
+        "--depth",
+        "2",
+        "--max-bytes",
+        "20KB",
+    ];
+    let seed = format!("{}\n", server.url("/"));
+    let with_warc = ["--warc", warc.to_str().unwrap(), "-"];
+    let recorded = crawl(&[&shape[..], &with_warc[..]].concat(), &seed);
+    assert_eq!(recorded.code(), 0, "{}", recorded.stderr);
+    let records = support::comparable(recorded.records());
+    for path in ["/big", "/chunked"] {
+        let r = by_url(&records, &server.url(path));
+        assert_eq!(r["error"]["kind"], "too_large", "{path}: {r}");
+    }
+    assert_eq!(records.len(), 3, "{records:#?}");
+
+    // The declared length is kept where there was one.
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let declared: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("declared-length:"))
+        .collect();
+    let big = big_page(3000).len();
+    assert_eq!(declared, [format!("declared-length: {big}")]);
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let from = ["--from-replay", &addr, "-"];
+    let again = crawl(&[&shape[..], &from[..]].concat(), &seed);
+    // A crawl that takes more gets a broken body, not a whole page that was never seen.
+    let more = crawl(
+        &[
+            "--no-robots",
+            "--depth",
+            "0",
+            "--max-bytes",
+            "1MB",
+            "--from-replay",
+            &addr,
+            "-",
+        ],
+        &format!("{}\n{}\n", server.url("/big"), server.url("/chunked")),
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(again.code(), 0, "{}", again.stderr);
+    assert_eq!(support::comparable(again.records()), records);
+    for r in more.records() {
+        assert_eq!(r["error"]["kind"], "body", "{r}");
+        assert_eq!(r["links"], serde_json::json!([]), "{r}");
+    }
+    assert_eq!(more.records().len(), 2);
+}
+
+/// The --depth to replay with is the one the recording asked for (its warcinfo records it),
+/// not the deepest depth it reached: a crawl to depth 2 whose pages all sat at depth 0 and 1
+/// replays with --depth 2, in serve's command line and in demo --replay. Appended runs: the
+/// largest.
+#[test]
+fn the_replay_depth_is_the_recorded_crawls_depth_option() {
+    let info = |depth: u32| {
+        let block = format!("software: crawl/test\r\ndepth: {depth}\r\n");
+        record(
+            "warcinfo",
+            &[("Content-Type", "application/warc-fields")],
+            block.as_bytes(),
+        )
+    };
+    let exchanges = [
+        page("http://blog.example/", 0, 1, "<a href=/a>a</a>"),
+        page("http://blog.example/a", 1, 1, "<title>A</title>"),
+    ];
+    let mut records = vec![info(2)];
+    records.extend(warc(&exchanges).into_iter().skip(1));
+    records.push(info(1));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    std::fs::write(&path, records.concat()).unwrap();
+    let (mut child, addr, lines) = serve(&path, &["--timing", "none"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        lines.last().unwrap(),
+        &format!("crawl: crawl them: crawl --from-replay {addr} --resolve blog.example:127.0.0.1 --depth 2 urls.txt")
+    );
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["demo", "--replay", "a.warc", "--crawlers", "2"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("crawl demo: a recorded crawl from 'a.warc': 1 seed to depth 2,"),
+        "{stdout}"
+    );
+}
+
+/// The start-up line counts the responses served, not the records it then refuses, and says
+/// "1 response record holds".
+#[test]
+fn the_start_line_counts_only_the_responses_served() {
+    let unreadable = Exchange {
+        url: "http://blog.example/broken",
+        http: "not HTTP at all".into(),
+        ttfb_ms: 1,
+        purpose: "page",
+        depth: 0,
+    };
+    let exchanges = [
+        page("http://blog.example/1", 0, 1, "<title>One</title>"),
+        unreadable,
+        page("http://blog.example/2", 0, 1, "<title>Two</title>"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.warc");
+    std::fs::write(&path, warc(&exchanges).concat()).unwrap();
+    let (mut child, addr, lines) = serve(&path, &["--timing", "none"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let shown = path.display();
+    assert_eq!(
+        lines[..2],
+        [
+            format!("crawl: replaying 2 responses (2 URLs, 1 host) from '{shown}' at http://{addr}/<URL>, each at once"),
+            "crawl: warning: 1 response record holds no readable HTTP response and is not served".to_string(),
+        ]
+    );
+}
+
+/// The status line is archived as received, its reason phrase included ("200 Fine Thanks",
+/// not "200 OK"), and header names lower-cased with their values as received; the replay
+/// sends that reason phrase again.
+#[test]
+fn the_reason_phrase_received_is_archived_and_replayed() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/" => support::Response::raw(|stream| {
+            let body = "<title>fine</title>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 Fine Thanks\r\nX-Mixed-Case: Keep THIS\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }),
+        _ => support::Response::status(404),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let run = crawl(
+        &["--no-robots", "-q", "--warc", warc.to_str().unwrap(), "-"],
+        &format!("{}\n", server.url("/")),
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let text = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    let at = text.find("\r\n\r\nHTTP/1.1 ").expect("a response record") + 4;
+    let head = &text[at..at + text[at..].find("\r\n\r\n").unwrap()];
+    assert_eq!(
+        head,
+        "HTTP/1.1 200 Fine Thanks\r\nx-mixed-case: Keep THIS\r\ncontent-type: text/html\r\nContent-Length: 19"
+    );
+
+    let (mut child, addr, _) = serve(&warc, &["--timing", "none"]);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET /{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+        server.url("/")
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200 Fine Thanks\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("\r\n\r\n<title>fine</title>"), "{answer}");
 }

@@ -223,6 +223,8 @@ pub struct Exchange<'a> {
     pub sent: &'a [(&'a str, &'a str)],
     pub version: Version,
     pub status: StatusCode,
+    /// The reason phrase received, when not the standard one (hyper keeps no other).
+    pub reason: Option<&'a [u8]>,
     pub headers: &'a HeaderMap,
     /// The body as reqwest decoded it, as far as crawl read it.
     pub body: &'a [u8],
@@ -252,12 +254,14 @@ pub fn request_block(url: &Url, sent: &[(&str, &str)]) -> Vec<u8> {
     block.into_bytes()
 }
 
-/// The status line and headers as received, less the ones that describe the bytes on the wire
-/// rather than the body stored (Content-Encoding, Transfer-Encoding, Content-Length), with one
-/// Content-Length for the stored body, so that the record replays as it is.
+/// The status line and headers as received (names lower-cased, as hyper gives them), less the
+/// ones that describe the bytes on the wire rather than the body stored (Content-Encoding,
+/// Transfer-Encoding, Content-Length), with one Content-Length for the stored body, so that the
+/// record replays as it is.
 pub fn response_head(
     version: Version,
     status: StatusCode,
+    reason: Option<&[u8]>,
     headers: &HeaderMap,
     body_len: usize,
 ) -> Vec<u8> {
@@ -269,8 +273,11 @@ pub fn response_head(
         _ => "HTTP/1.1",
     };
     let mut head = Vec::with_capacity(512);
-    let reason = status.canonical_reason().unwrap_or("");
-    let _ = write!(head, "{version} {} {reason}\r\n", status.as_u16());
+    // hyper keeps a reason phrase only when it is not the standard one for the status.
+    let reason = reason.unwrap_or(status.canonical_reason().unwrap_or("").as_bytes());
+    let _ = write!(head, "{version} {} ", status.as_u16());
+    head.extend_from_slice(reason);
+    head.extend_from_slice(b"\r\n");
     for (name, value) in headers {
         if matches!(
             name.as_str(),
@@ -312,6 +319,7 @@ pub fn exchange(exchange: &Exchange, gzip: bool) -> Vec<u8> {
         let head = response_head(
             exchange.version,
             exchange.status,
+            exchange.reason,
             exchange.headers,
             exchange.body.len(),
         );
@@ -382,6 +390,7 @@ mod tests {
                 sent: &[("User-Agent", "crawl/0")],
                 version: Version::HTTP_11,
                 status: StatusCode::OK,
+                reason: None,
                 headers: &headers,
                 body: b"<p>hi",
                 truncated: Some(Truncated::Length),

@@ -8,22 +8,24 @@ use std::fs::File;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::ext::ReasonPhrase;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use url::{Host, Url};
 
 use super::read::{Damage, Reader, Record};
@@ -46,8 +48,15 @@ pub enum Timing {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: StatusCode,
+    /// The recorded reason phrase, when it is not the standard one (hyper sends that one).
+    pub reason: Option<ReasonPhrase>,
     pub headers: HeaderMap,
+    /// What is sent: the stored body, and one byte more for a body the recording cut for
+    /// length, so that a crawl with the same --max-bytes cuts it again.
     pub body: Bytes,
+    /// The recording cut the body for length (`WARC-Truncated: length`): the connection
+    /// breaks after `body` instead of ending it, since the rest was never recorded.
+    pub cut: bool,
     /// The recorded time to first byte; zero when the archive has none.
     pub ttfb: Duration,
 }
@@ -57,13 +66,15 @@ pub struct Reply {
 #[derive(Debug, Default)]
 pub struct Archive {
     pub replies: HashMap<String, Arc<Reply>>,
-    /// Response records read, the ones a later one replaced included.
+    /// Response records served: readable ones, the ones a later one for their URL replaced
+    /// included.
     pub responses: usize,
     /// Response records whose HTTP message could not be read, and are not served.
     pub unreadable: usize,
     /// The recorded crawl's URL lines: pages at depth 0, hop 0, in the order recorded.
     pub seeds: Vec<String>,
-    /// The deepest depth a page was recorded at.
+    /// The --depth that replays the recorded crawl: the one its warcinfo records (the largest,
+    /// if runs appended with different ones), else the deepest depth a page was recorded at.
     pub depth: u32,
     /// Each named host's address, as its last response came from it.
     pub pins: BTreeMap<String, IpAddr>,
@@ -86,7 +97,16 @@ impl Archive {
         let mut responses = Vec::new();
         let mut metadata: HashMap<String, Vec<(String, String)>> = HashMap::new();
         let mut seeds = HashSet::new();
+        let mut asked: Option<u32> = None;
         for record in records {
+            if record.kind() == "warcinfo" {
+                let fields = fields(&record.block);
+                let depth = fields.iter().find(|(k, _)| k == "depth");
+                if let Some(depth) = depth.and_then(|(_, v)| v.parse::<u32>().ok()) {
+                    asked = Some(asked.map_or(depth, |a| a.max(depth)));
+                }
+                continue;
+            }
             let Some(uri) = record.header("WARC-Target-URI").map(target) else {
                 continue;
             };
@@ -117,17 +137,19 @@ impl Archive {
                 _ => {}
             }
         }
+        archive.depth = asked.unwrap_or(archive.depth);
         let mut hosts = HashSet::new();
         for (uri, record) in responses {
-            archive.responses += 1;
-            let ttfb = record
-                .header("WARC-Record-ID")
-                .and_then(|id| metadata.get(id))
-                .and_then(|fields| fields.iter().find(|(k, _)| k == "ttfb-ms"))
-                .and_then(|(_, v)| v.parse::<f64>().ok())
+            let field = |name: &str| {
+                let fields = metadata.get(record.header("WARC-Record-ID")?)?;
+                let (_, value) = fields.iter().find(|(k, _)| k == name)?;
+                Some(value.as_str())
+            };
+            let ttfb = field("ttfb-ms")
+                .and_then(|v| v.parse::<f64>().ok())
                 .filter(|ms| ms.is_finite() && *ms >= 0.0)
                 .map_or(Duration::ZERO, |ms| Duration::from_secs_f64(ms / 1000.0));
-            let Some((status, headers, body)) = http_response(&record.block) else {
+            let Some((status, reason, mut headers, body)) = http_response(&record.block) else {
                 archive.unreadable += 1;
                 continue;
             };
@@ -142,10 +164,26 @@ impl Archive {
                     archive.pins.insert(name.to_string(), ip);
                 }
             }
+            let cut = record
+                .header("WARC-Truncated")
+                .is_some_and(|why| why.eq_ignore_ascii_case("length"));
+            let body = match cut {
+                true => {
+                    let declared = field("declared-length").and_then(|n| n.parse::<u64>().ok());
+                    if let Some(length) = declared.filter(|&n| n > body.len() as u64) {
+                        headers.insert(CONTENT_LENGTH, length.into());
+                    }
+                    Bytes::from([body, b"\n"].concat())
+                }
+                false => Bytes::copy_from_slice(body),
+            };
+            archive.responses += 1;
             let reply = Reply {
                 status,
+                reason,
                 headers,
-                body: Bytes::copy_from_slice(body),
+                body,
+                cut,
                 ttfb,
             };
             archive.replies.insert(uri, Arc::new(reply));
@@ -155,11 +193,16 @@ impl Archive {
     }
 
     /// The answer for a request target (`/<absolute URL>`), after the wait `timing` gives it.
-    fn answer(&self, target: &str, timing: Timing) -> (Duration, Response<Full<Bytes>>) {
+    fn answer(
+        &self,
+        target: &str,
+        timing: Timing,
+        flushes: &Arc<Flushes>,
+    ) -> (Duration, Response<Served>) {
         if target == URLS_PATH {
             let mut list = self.seeds.join("\n");
             list.push('\n');
-            let mut response = Response::new(Full::new(Bytes::from(list)));
+            let mut response = Response::new(Served::whole(Bytes::from(list)));
             let text = HeaderValue::from_static("text/plain; charset=utf-8");
             response.headers_mut().insert(CONTENT_TYPE, text);
             return (Duration::ZERO, response);
@@ -167,7 +210,7 @@ impl Archive {
         let url = target.strip_prefix('/').map(self::target);
         let Some(reply) = url.and_then(|url| self.replies.get(&url)) else {
             let mut response =
-                Response::new(Full::new(Bytes::from_static(b"not in the archive\n")));
+                Response::new(Served::whole(Bytes::from_static(b"not in the archive\n")));
             *response.status_mut() = StatusCode::NOT_FOUND;
             return (Duration::ZERO, response);
         };
@@ -176,19 +219,167 @@ impl Archive {
             Timing::None => Duration::ZERO,
             Timing::Fixed(wait) => wait,
         };
-        let mut response = Response::new(Full::new(reply.body.clone()));
+        let body = Served {
+            bytes: Some(reply.body.clone()),
+            cut: reply.cut.then(|| flushes.clone()),
+        };
+        let mut response = Response::new(body);
         *response.status_mut() = reply.status;
+        if let Some(reason) = &reply.reason {
+            response.extensions_mut().insert(reason.clone());
+        }
         *response.headers_mut() = reply.headers.clone();
         (wait, response)
     }
 }
 
+/// A replayed body: its bytes at once, then its end, or for a body the recording cut, a
+/// broken connection once those bytes have left (a body's error makes hyper close the
+/// connection, dropping what it had not written yet).
+pub struct Served {
+    bytes: Option<Bytes>,
+    cut: Option<Arc<Flushes>>,
+}
+
+impl Served {
+    fn whole(bytes: Bytes) -> Served {
+        Served {
+            bytes: Some(bytes),
+            cut: None,
+        }
+    }
+}
+
+impl Body for Served {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        if let Some(bytes) = self.bytes.take().filter(|b| !b.is_empty()) {
+            return Poll::Ready(Some(Ok(Frame::data(bytes))));
+        }
+        let Some(flushes) = &self.cut else {
+            return Poll::Ready(None);
+        };
+        let mut state = flushes.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if matches!(*state, Flush::Done) {
+            *state = Flush::Idle;
+            drop(state);
+            self.cut = None;
+            let cut = io::Error::other("the recording has no more of this body");
+            return Poll::Ready(Some(Err(cut)));
+        }
+        *state = Flush::Waiting(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.cut.is_none() && self.bytes.as_ref().is_none_or(Bytes::is_empty)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match (&self.bytes, &self.cut) {
+            // A cut body has no length of its own: a declared one is in the headers.
+            (_, Some(_)) => SizeHint::default(),
+            (Some(bytes), None) => SizeHint::with_exact(bytes.len() as u64),
+            (None, None) => SizeHint::with_exact(0),
+        }
+    }
+}
+
+/// Where a connection's flushes stand for a cut body waiting to break it.
+#[derive(Debug, Default)]
+enum Flush {
+    #[default]
+    Idle,
+    /// The body's bytes are in hyper's buffer; wake it once they are written.
+    Waiting(Waker),
+    /// They are written: the body may break the connection.
+    Done,
+}
+
+/// Shared by a connection and the bodies it serves: hyper flushes its connection only once
+/// everything it buffered is written, which is when a cut body may break it.
+#[derive(Debug, Default)]
+pub struct Flushes {
+    state: Mutex<Flush>,
+}
+
+/// A replay's connection, telling its cut bodies when they have been flushed.
+struct Watched {
+    io: TokioIo<TcpStream>,
+    flushes: Arc<Flushes>,
+}
+
+impl hyper::rt::Read for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.io).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = flushed {
+            let mut state = self
+                .flushes
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Flush::Waiting(waker) = std::mem::replace(&mut *state, Flush::Idle) {
+                *state = Flush::Done;
+                waker.wake();
+            }
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
 /// An archived URL as the index keys it: parsed and written back, so that one URL spelled two
-/// ways (as a WARC-Target-URI, and as a request target) is one key.
+/// ways (as a WARC-Target-URI, and as a request target) is one key. A fragment is dropped:
+/// it never reaches a server, so the same response answers with or without it (some tools
+/// archive it; a crawl of the replay may send it in the request target).
 fn target(uri: &str) -> String {
     // WARC/1.0 writers put the URI in angle brackets.
     let uri = uri.trim().trim_start_matches('<').trim_end_matches('>');
-    Url::parse(uri).map_or_else(|_| uri.to_string(), String::from)
+    match Url::parse(uri) {
+        Ok(mut url) => {
+            url.set_fragment(None);
+            url.into()
+        }
+        Err(_) => uri.split_once('#').map_or(uri, |(uri, _)| uri).to_string(),
+    }
 }
 
 /// A metadata record's `name: value` lines.
@@ -209,19 +400,25 @@ const TRANSFER: [&str; 5] = [
     "proxy-connection",
 ];
 
-/// A response record's HTTP message: status, the headers to send again, and the body.
-fn http_response(block: &[u8]) -> Option<(StatusCode, HeaderMap, &[u8])> {
+/// A response record's HTTP message: status, its reason phrase if not the standard one, the
+/// headers to send again, and the body.
+fn http_response(block: &[u8]) -> Option<(StatusCode, Option<ReasonPhrase>, HeaderMap, &[u8])> {
     let end = memchr::memmem::find(block, b"\r\n\r\n")?;
     let (head, body) = (&block[..end], &block[end + 4..]);
     let mut lines = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status_line = std::str::from_utf8(lines.next()?).ok()?;
-    let mut parts = status_line.splitn(3, ' ');
-    if !parts.next()?.starts_with("HTTP/") {
+    // A reason phrase may hold any byte past ASCII (obs-text): the line is taken as bytes.
+    let mut parts = lines.next()?.splitn(3, |&b| b == b' ');
+    if !parts.next()?.starts_with(b"HTTP/") {
         return None;
     }
-    let status = StatusCode::from_bytes(parts.next()?.as_bytes()).ok()?;
+    let status = StatusCode::from_bytes(parts.next()?).ok()?;
+    let reason = parts
+        .next()
+        .map(<[u8]>::trim_ascii)
+        .filter(|r| Some(*r) != status.canonical_reason().map(str::as_bytes))
+        .and_then(|r| ReasonPhrase::try_from(r).ok());
     let mut headers = HeaderMap::new();
     for line in lines {
         let colon = line.iter().position(|&b| b == b':')?;
@@ -232,7 +429,7 @@ fn http_response(block: &[u8]) -> Option<(StatusCode, HeaderMap, &[u8])> {
         let value = HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).ok()?;
         headers.append(name, value);
     }
-    Some((status, headers, body))
+    Some((status, reason, headers, body))
 }
 
 /// A replay serving in the background until shut down or dropped.
@@ -340,6 +537,11 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let (archive, requests) = (archive.clone(), requests.clone());
+        let flushes = Arc::new(Flushes::default());
+        let io = Watched {
+            io: TokioIo::new(stream),
+            flushes: flushes.clone(),
+        };
         let service = service_fn(move |request: Request<Incoming>| {
             requests.fetch_add(1, Ordering::SeqCst);
             let target = request
@@ -347,16 +549,16 @@ async fn accept(
                 .path_and_query()
                 .map_or("/", |p| p.as_str())
                 .to_string();
-            let archive = archive.clone();
+            let (archive, flushes) = (archive.clone(), flushes.clone());
             async move {
-                let (wait, response) = archive.answer(&target, timing);
+                let (wait, response) = archive.answer(&target, timing, &flushes);
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
                 Ok::<_, Infallible>(response)
             }
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = http.serve_connection(io, service);
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -442,17 +644,20 @@ mod tests {
         let archive = archive();
         assert_eq!(archive.responses, 4);
         assert_eq!(archive.replies.len(), 3);
-        let (wait, response) = archive.answer("/http://blog.example/", Timing::Recorded);
+        let (wait, response) =
+            archive.answer("/http://blog.example/", Timing::Recorded, &Arc::default());
         assert_eq!(wait, Duration::from_micros(7250));
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "text/html");
         // The transfer's own headers are the server's business.
         assert!(!response.headers().contains_key("transfer-encoding"));
-        let (wait, _) = archive.answer("/http://blog.example/", Timing::None);
+        let (wait, _) = archive.answer("/http://blog.example/", Timing::None, &Arc::default());
         assert_eq!(wait, Duration::ZERO);
         let fixed = Timing::Fixed(Duration::from_millis(3));
         assert_eq!(
-            archive.answer("/http://blog.example/", fixed).0,
+            archive
+                .answer("/http://blog.example/", fixed, &Arc::default())
+                .0,
             Duration::from_millis(3)
         );
     }
@@ -460,12 +665,18 @@ mod tests {
     #[test]
     fn redirects_keep_their_location_and_unknown_urls_are_404() {
         let archive = archive();
-        let (_, response) = archive.answer("/http://blog.example/old", Timing::None);
+        let (_, response) =
+            archive.answer("/http://blog.example/old", Timing::None, &Arc::default());
         assert_eq!(response.status(), 301);
         assert_eq!(response.headers()["location"], "/new");
-        let (_, response) = archive.answer("/http://blog.example/new", Timing::None);
+        let (_, response) =
+            archive.answer("/http://blog.example/new", Timing::None, &Arc::default());
         assert_eq!(response.status(), 404);
-        let (_, response) = archive.answer("/http://127.0.0.1:9/robots.txt", Timing::None);
+        let (_, response) = archive.answer(
+            "/http://127.0.0.1:9/robots.txt",
+            Timing::None,
+            &Arc::default(),
+        );
         assert_eq!(response.status(), 404);
     }
 

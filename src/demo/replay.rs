@@ -62,10 +62,10 @@ fn start_lines(path: &Path, a: &Archive, running: &RunningReplay, timing: Timing
         Timing::Fixed(d) => format!("after {}", humantime::format_duration(d)),
     };
     let mut lines = vec![format!(
-        "replaying {} responses ({} URLs, {} hosts) from '{}' at {base}/<URL>, each {wait}",
-        a.responses,
-        a.replies.len(),
-        a.hosts,
+        "replaying {} ({}, {}) from '{}' at {base}/<URL>, each {wait}",
+        count(a.responses, "response", "responses"),
+        count(a.replies.len(), "URL", "URLs"),
+        count(a.hosts, "host", "hosts"),
         path.display()
     )];
     if let Some(damage) = &a.damage {
@@ -74,10 +74,11 @@ fn start_lines(path: &Path, a: &Archive, running: &RunningReplay, timing: Timing
         ));
     }
     if a.unreadable > 0 {
-        lines.push(format!(
-            "warning: {} response records hold no readable HTTP response and are not served",
-            a.unreadable
-        ));
+        let unreadable = match a.unreadable {
+            1 => "1 response record holds no readable HTTP response and is not served".into(),
+            n => format!("{n} response records hold no readable HTTP response and are not served"),
+        };
+        lines.push(format!("warning: {unreadable}"));
     }
     lines.push(format!(
         "seed URLs ({}): curl -s {base}{URLS_PATH} > urls.txt",
@@ -85,6 +86,11 @@ fn start_lines(path: &Path, a: &Archive, running: &RunningReplay, timing: Timing
     ));
     lines.push(format!("crawl them: {}", crawl_command(a, running)));
     lines
+}
+
+/// `n` and the noun for it: `1 host`, `2 hosts`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The crawl that replays the recorded one: through this server, with each named host pinned
@@ -104,19 +110,19 @@ fn crawl_command(a: &Archive, running: &RunningReplay) -> String {
     command
 }
 
-/// `demo --replay`: the three modes on the archive's seeds, to its deepest recorded depth,
-/// against an in-process replay with the recorded timing.
+/// `demo --replay`: the three modes on the archive's seeds, to the depth the recording asked
+/// for (or reached), against an in-process replay with the recorded timing.
 pub fn demo(path: &Path, args: &DemoArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let archive = Arc::new(load(path)?);
     let running = replay::start(archive.clone(), Timing::Recorded, 0)?;
     println!(
-        "crawl demo: a recorded crawl from '{}': {} seeds to depth {}, {} URLs on {} hosts, \
+        "crawl demo: a recorded crawl from '{}': {} to depth {}, {} on {}, \
          each response after its recorded time to first byte\n",
         path.display(),
-        archive.seeds.len(),
+        count(archive.seeds.len(), "seed", "seeds"),
         archive.depth,
-        archive.replies.len(),
-        archive.hosts
+        count(archive.replies.len(), "URL", "URLs"),
+        count(archive.hosts, "host", "hosts")
     );
     if let Some(damage) = &archive.damage {
         println!("warning: the archive is damaged: reading stopped {damage}; the records before it are replayed\n");

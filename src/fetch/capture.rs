@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{HeaderMap, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH};
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, IF_MODIFIED_SINCE, IF_NONE_MATCH};
 use reqwest::{StatusCode, Version};
 use url::Url;
 
@@ -41,6 +41,8 @@ struct Held {
     referer: Option<String>,
     version: Version,
     status: StatusCode,
+    /// The reason phrase received, when it is not the standard one.
+    reason: Option<Vec<u8>>,
     headers: HeaderMap,
     body: Vec<u8>,
     truncated: Option<Truncated>,
@@ -87,12 +89,16 @@ impl<'a> Capture<'a> {
         hop: &Hop,
         version: Version,
         status: StatusCode,
+        reason: Option<&[u8]>,
         headers: &HeaderMap,
         peer: Option<SocketAddr>,
     ) {
         let (sent, date) = self.sending;
+        // A fragment is the client's own: it is never sent, so it names nothing archived.
+        let mut url = hop.url.clone();
+        url.set_fragment(None);
         self.held.push(Held {
-            url: hop.url.clone(),
+            url,
             date,
             sent,
             ttfb: sent.elapsed(),
@@ -105,6 +111,7 @@ impl<'a> Capture<'a> {
                 .map(String::from),
             version,
             status,
+            reason: reason.map(<[u8]>::to_vec),
             headers: headers.clone(),
             body: Vec::new(),
             truncated: None,
@@ -209,6 +216,9 @@ impl Drop for Capture<'_> {
                 metadata.push(("depth", self.place.depth.to_string()));
                 metadata.extend(self.place.parent.map(|p| ("parent", p.to_string())));
             }
+            if let Some(length) = declared(held) {
+                metadata.push(("declared-length", length.to_string()));
+            }
             let exchange = Exchange {
                 url: &held.url,
                 date: held.date,
@@ -216,6 +226,7 @@ impl Drop for Capture<'_> {
                 sent: &sent,
                 version: held.version,
                 status: held.status,
+                reason: held.reason.as_deref(),
                 headers: &held.headers,
                 body: &held.body,
                 truncated: held.truncated,
@@ -230,4 +241,28 @@ impl Drop for Capture<'_> {
         }
         self.archive.send(bytes);
     }
+}
+
+/// The reason phrase a response's status line had, when it is not the standard one for its
+/// status: hyper keeps only such a one, in the response's extensions.
+pub fn reason(extensions: &http::Extensions) -> Option<&[u8]> {
+    let reason = extensions.get::<hyper::ext::ReasonPhrase>()?;
+    Some(reason.as_bytes())
+}
+
+/// The Content-Length a response cut for length declared, past what was kept: the response
+/// record's Content-Length is the stored body's, so a replay needs this one to declare the
+/// length the server did. (reqwest drops it from a body it decompresses.)
+fn declared(held: &Held) -> Option<u64> {
+    if held.truncated != Some(Truncated::Length) {
+        return None;
+    }
+    let length = held
+        .headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    (length > held.body.len() as u64).then_some(length)
 }
