@@ -58,7 +58,7 @@ impl<R: BufRead> BufRead for Counted<R> {
 enum State<R: Read> {
     Plain(BufReader<R>),
     Between(Counted<BufReader<R>>),
-    Member(GzDecoder<Counted<BufReader<R>>>),
+    Member(Box<GzDecoder<Counted<BufReader<R>>>>),
     Done,
 }
 
@@ -157,7 +157,7 @@ impl<R: Read> Source<R> {
                     else {
                         unreachable!()
                     };
-                    self.state = State::Member(GzDecoder::new(inner));
+                    self.state = State::Member(Box::new(GzDecoder::new(inner)));
                 }
                 State::Member(member) => match member.read(into) {
                     Ok(0) => {
@@ -190,7 +190,7 @@ impl<R: Read> Source<R> {
         let State::Member(member) = &mut self.state else {
             return None;
         };
-        let result = io::copy(member, &mut io::sink());
+        let result = io::copy(member.as_mut(), &mut io::sink());
         self.state = State::Done;
         match result {
             Err(e) if e.kind() != io::ErrorKind::UnexpectedEof => {
