@@ -280,6 +280,29 @@ mod tests {
         assert!(matches!(check(&path, true), Err(Refusal::Damaged(_))));
     }
 
+    /// The check reads as the replay does: a file it takes whole, crawl appends to.
+    #[test]
+    fn blank_lines_between_records_are_taken_as_the_replay_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.warc");
+        let text = [info(false), b"\r\n".to_vec(), info(false)].concat();
+        std::fs::write(&path, &text).unwrap();
+        assert!(!check(&path, false).unwrap().torn());
+    }
+
+    /// crawl writes one record per member: a torn member holding whole records is no tear of
+    /// crawl's, and cutting it would lose them.
+    #[test]
+    fn a_torn_gzip_member_that_holds_whole_records_is_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.warc.gz");
+        let (first, two) = (info(true), gzip_of(&[info(false), info(false)].concat()));
+        std::fs::write(&path, [&first[..], &two[..two.len() - 1]].concat()).unwrap();
+        assert!(
+            matches!(check(&path, true), Err(Refusal::Damaged(at)) if at == first.len() as u64)
+        );
+    }
+
     #[test]
     fn only_a_regular_file_is_an_archive() {
         let dir = tempfile::tempdir().unwrap();

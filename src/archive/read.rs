@@ -572,6 +572,29 @@ mod tests {
     }
 
     #[test]
+    fn the_layout_reader_skips_blocks_and_their_digests_but_not_their_tears() {
+        let whole = three().concat();
+        let layout = |bytes: &[u8]| {
+            let mut reader = Reader::layout(bytes);
+            let records: Vec<_> = reader.by_ref().collect();
+            (records, reader.damage().cloned())
+        };
+        let blockless = |records: Vec<Record>| {
+            let blockless = records.into_iter().map(|mut r| {
+                r.block.clear();
+                r
+            });
+            blockless.collect::<Vec<_>>()
+        };
+        let (records, damage) = layout(&whole);
+        assert_eq!(damage, None);
+        assert_eq!(records, blockless(read(&whole).0));
+        let (records, damage) = layout(&whole[..whole.len() - 3]);
+        assert_eq!(records.len(), 2);
+        assert_eq!(damage.unwrap().kind, Kind::Torn { head: true });
+    }
+
+    #[test]
     fn an_empty_file_has_no_records_and_no_damage() {
         assert_eq!(read(b""), (vec![], None));
     }

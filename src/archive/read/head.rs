@@ -93,32 +93,19 @@ fn version_line(line: &str, complete: bool) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// The tails file.rs's tests try after a whole record are judged here; these are the rest.
     #[test]
     fn a_cut_header_is_judged_as_far_as_it_goes() {
-        for start in [
-            &b""[..],
-            b"W",
-            b"WARC/1.1\r",
-            b"WARC/1.1\r\nWARC-Type: res",
-            b"WARC/1.1\r\nWARC-Ty",
-            b"WARC/1.1\r\nA: b\r\n",
-            b"WARC/1.1\r\nA: b\r\n c\r",
-            b"WARC/1.1\r\nA: \xc3",
-        ] {
-            assert_eq!(prefix(start), Ok(()), "{start:?}");
-        }
-        for start in [
-            &b"my notes\n"[..],
-            b"WARC/1.1 notes",
-            b"WARC/1.1\n",
-            b"WARC/1.\r\n",
-            b"WARC/1.1\r\nno colon\r\n",
-            b"WARC/1.1\r\nno col",
-            b"WARC/1.1\r\nName: value\n",
-            b"WARC/1.1\r\n continued\r\n",
-            b"WARC/1.1\r\nA: \xff",
-        ] {
-            assert!(prefix(start).is_err(), "{start:?}");
+        let cases = [
+            (&b""[..], true),
+            (b"WARC/1.1\r\nA: b\r\n c\r", true),
+            (b"WARC/1.1\r\nA: \xc3", true),
+            (b"WARC/1.1\r\nA: \xff", false),
+            (b"WARC/1.1\r\nno col", false),
+            (b"WARC/1.1\r\n continued\r\n", false),
+        ];
+        for (start, sound) in cases {
+            assert_eq!(prefix(start).is_ok(), sound, "{start:?}");
         }
     }
 
