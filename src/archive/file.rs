@@ -3,19 +3,12 @@
 //! at the very end, as a kill while crawl wrote it leaves one, so that what follows it reads.
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// What every gzip member crawl writes starts with: the magic bytes and deflate's method.
-const GZIP_START: &[u8] = &[0x1f, 0x8b, 0x08];
-
-/// What a WARC record's first line starts with, before the minor version's digits.
-const VERSION: &[u8] = b"WARC/1.";
-
-/// The longest header line looked at: a longer one is no WARC writer's.
-const MAX_LINE: u64 = 1 << 20;
+use super::read::{Kind, Reader};
 
 /// An existing archive, read and found fit to append to.
 #[derive(Debug, Default)]
@@ -97,13 +90,52 @@ pub fn check(path: &Path, gzip: bool) -> Result<Existing, Refusal> {
         return Err(Refusal::NotRegular);
     }
     let len = meta.len();
-    let whole = match gzip {
-        true => whole_members(&file, len)?,
-        false => whole_records(&file)?,
-    };
+    let whole = whole_records(&file, len, gzip)?;
     Ok(Existing {
         torn: (whole < len).then_some((whole, len)),
     })
+}
+
+/// The length of the whole records the file starts with, read with the replay's reader; what
+/// follows them, if anything, must be one torn record, as crawl could have begun it.
+fn whole_records(file: &File, len: u64, gzip: bool) -> Result<u64, Refusal> {
+    let not_warc = match gzip {
+        true => "its first gzip member does not decode to whole WARC/1.x records",
+        false => "it does not start with a whole 'WARC/1.x' line",
+    };
+    let mut reader = Reader::layout(file);
+    if reader.gzip() != gzip {
+        return Err(Refusal::NotWarc(match gzip {
+            true => "it does not start with a gzip member, as a .warc.gz does",
+            false => not_warc,
+        }));
+    }
+    let (mut first, mut last) = (None, None);
+    for record in reader.by_ref() {
+        first.get_or_insert(record.offset);
+        last = Some(record.offset);
+    }
+    let Some(damage) = reader.damage() else {
+        return match first {
+            Some(0) => Ok(len),
+            _ => Err(Refusal::NotWarc(not_warc)),
+        };
+    };
+    match (damage.kind, first) {
+        (Kind::Unreadable, _) => Err(Refusal::Io(io::Error::other(damage.to_string()))),
+        (_, Some(first)) if first != 0 => Err(Refusal::NotWarc(not_warc)),
+        (Kind::Bad, None) => Err(Refusal::NotWarc(not_warc)),
+        (Kind::Torn { head: false }, None) => {
+            Err(Refusal::NotWarc("it ends inside its first record's header"))
+        }
+        (Kind::Bad, Some(_)) => Err(Refusal::Damaged(damage.offset)),
+        // A gzip member that holds whole records before its tear is no member crawl wrote.
+        (Kind::Torn { .. }, _) if last == Some(damage.offset) => {
+            Err(Refusal::Damaged(damage.offset))
+        }
+        (Kind::Torn { .. }, None) if damage.offset != 0 => Err(Refusal::NotWarc(not_warc)),
+        (Kind::Torn { .. }, _) => Ok(damage.offset),
+    }
 }
 
 impl Existing {
@@ -124,287 +156,6 @@ impl Existing {
     pub fn torn(&self) -> bool {
         self.torn.is_some()
     }
-}
-
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match reader.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-/// How a stream of records ends, as `scan` read it.
-#[derive(Debug, PartialEq)]
-enum End {
-    /// After a whole record (or at once, if empty).
-    Clean,
-    /// Inside a record's first line, which so far reads as a `WARC/1.x` one.
-    TornVersion,
-    /// Inside a record's header lines.
-    TornHeader,
-    /// After a record's whole header: in its block or the blank lines that close it.
-    TornBlock,
-    /// Where bytes no WARC writer writes there stand.
-    Bad,
-}
-
-/// What `scan` found: the whole records, and how the stream ends after them.
-#[derive(Debug)]
-struct Scan {
-    records: u64,
-    /// The length of the whole records.
-    whole: u64,
-    end: End,
-}
-
-/// Reads WARC records to the end of `reader` (or to the first bytes that are none): each a
-/// `WARC/1.x` line, header lines `Name: value`, a blank line, Content-Length bytes and two line
-/// ends, every line ending in CRLF. Bytes the end cuts are judged as far as they go.
-fn scan(reader: &mut impl BufRead) -> io::Result<Scan> {
-    let mut scan = Scan {
-        records: 0,
-        whole: 0,
-        end: End::Clean,
-    };
-    let mut line = Vec::new();
-    loop {
-        let mut read = read_line(reader, &mut line)?;
-        if line.is_empty() {
-            return Ok(scan);
-        }
-        if !version_line(&line) {
-            scan.end = End::Bad;
-            return Ok(scan);
-        }
-        if !line.ends_with(b"\n") {
-            scan.end = End::TornVersion;
-            return Ok(scan);
-        }
-        let mut length = None;
-        loop {
-            read += read_line(reader, &mut line)?;
-            if line == b"\r\n" {
-                break;
-            }
-            if !header_line(&line) {
-                scan.end = End::Bad;
-                return Ok(scan);
-            }
-            if !line.ends_with(b"\n") {
-                scan.end = End::TornHeader;
-                return Ok(scan);
-            }
-            let text = String::from_utf8_lossy(&line);
-            if let Some((name, value)) = text.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse::<u64>().ok();
-                }
-            }
-        }
-        let Some(length) = length else {
-            scan.end = End::Bad;
-            return Ok(scan);
-        };
-        let skipped = io::copy(&mut reader.take(length), &mut io::sink())?;
-        let mut close = [0u8; 4];
-        let n = match skipped == length {
-            true => read_up_to(reader, &mut close)?,
-            false => 0,
-        };
-        if close[..n] != b"\r\n\r\n"[..n] {
-            scan.end = End::Bad;
-            return Ok(scan);
-        }
-        if n < 4 {
-            scan.end = End::TornBlock;
-            return Ok(scan);
-        }
-        scan.records += 1;
-        scan.whole += read + length + 4;
-    }
-}
-
-/// Reads one line into `line` (at most MAX_LINE bytes): what was read, ending in `\n` unless
-/// the end of the stream (or the limit) came first.
-fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<u64> {
-    line.clear();
-    reader.take(MAX_LINE).read_until(b'\n', line)?;
-    Ok(line.len() as u64)
-}
-
-/// Whether `line` is a record's first line, `WARC/1.x` and CRLF, or (cut by the end, with no
-/// `\n`) could be the start of one.
-fn version_line(line: &[u8]) -> bool {
-    let (text, whole) = match line.strip_suffix(b"\n") {
-        Some(text) => match text.strip_suffix(b"\r") {
-            Some(text) => (text, true),
-            None => return false,
-        },
-        None => match line.strip_suffix(b"\r") {
-            Some(text) => (text, true),
-            None => (line, false),
-        },
-    };
-    if text.len() < VERSION.len() {
-        return !whole && VERSION.starts_with(text);
-    }
-    let (start, minor) = text.split_at(VERSION.len());
-    start == VERSION && minor.iter().all(u8::is_ascii_digit) && (!minor.is_empty() || !whole)
-}
-
-/// Whether `line` is a header line, `Name: value` and CRLF or a folded continuation of one, or
-/// (cut by the end, with no `\n`) could be the start of one.
-fn header_line(line: &[u8]) -> bool {
-    let text = match line.strip_suffix(b"\n") {
-        Some(text) => match text.strip_suffix(b"\r") {
-            Some(text) => text,
-            None => return false,
-        },
-        None => line.strip_suffix(b"\r").unwrap_or(line),
-    };
-    if text.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
-        return true;
-    }
-    let whole = line.ends_with(b"\n");
-    let name = match text.iter().position(|b| *b == b':') {
-        Some(colon) if colon > 0 => &text[..colon],
-        Some(_) => return false,
-        None if whole => return false,
-        None => text,
-    };
-    name.iter()
-        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(b))
-}
-
-/// The length of the whole records a plain WARC starts with; what follows them, if anything,
-/// must be a torn last record.
-fn whole_records(file: &File) -> Result<u64, Refusal> {
-    let scan = scan(&mut BufReader::new(file))?;
-    match (scan.end, scan.records) {
-        (End::Clean | End::TornBlock, _) => Ok(scan.whole),
-        (End::TornVersion | End::TornHeader, 1..) => Ok(scan.whole),
-        (End::TornHeader, 0) => Err(Refusal::NotWarc("it ends inside its first record's header")),
-        (End::TornVersion | End::Bad, 0) => Err(Refusal::NotWarc(
-            "it does not start with a whole 'WARC/1.x' line",
-        )),
-        (End::Bad, _) => Err(Refusal::Damaged(scan.whole)),
-    }
-}
-
-/// Counts the bytes read through it, so that a member's end can be told.
-struct Counted<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// A gzip member's decoded bytes, ending where the member does, where the file cuts it short
-/// (`torn`), or where it turns out corrupt (`corrupt`).
-struct Decoded<R> {
-    inner: R,
-    torn: bool,
-    corrupt: bool,
-}
-
-impl<R: Read> Read for Decoded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.torn || self.corrupt {
-            return Ok(0);
-        }
-        match self.inner.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => self.torn = true,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData
-                ) =>
-            {
-                self.corrupt = true
-            }
-            other => return other,
-        }
-        Ok(0)
-    }
-}
-
-/// The length of the whole gzip members a file starts with, each holding whole records; what
-/// follows them, if anything, must be a member the end of the file cuts, its records as far as
-/// they go torn only as `scan` allows.
-fn whole_members(file: &File, len: u64) -> Result<u64, Refusal> {
-    let mut reader = BufReader::new(Counted {
-        inner: file,
-        count: 0,
-    });
-    let mut whole = 0u64;
-    loop {
-        if reader.fill_buf()?.is_empty() {
-            return Ok(whole);
-        }
-        let refuse = |why| match whole {
-            0 => Refusal::NotWarc(why),
-            at => Refusal::Damaged(at),
-        };
-        let mut start = [0u8; 3];
-        let n = read_at_up_to(file, &mut start, whole)?;
-        if start[..n] != GZIP_START[..n] {
-            return Err(refuse(
-                "it does not start with a gzip member, as a .warc.gz does",
-            ));
-        }
-        let mut member = flate2::bufread::GzDecoder::new(reader);
-        let mut decoded = BufReader::new(Decoded {
-            inner: &mut member,
-            torn: false,
-            corrupt: false,
-        });
-        let scan = scan(&mut decoded)?;
-        let Decoded { torn, corrupt, .. } = decoded.into_inner();
-        reader = member.into_inner();
-        let not_records = "its first gzip member does not decode to whole WARC/1.x records";
-        if corrupt || scan.end == End::Bad {
-            return Err(refuse(not_records));
-        }
-        if torn {
-            if reader.get_ref().count < len {
-                return Err(refuse(not_records));
-            }
-            let header_whole = scan.records > 0 || scan.end == End::TornBlock;
-            if whole == 0 && !header_whole {
-                return Err(Refusal::NotWarc("it ends inside its first record's header"));
-            }
-            return Ok(whole);
-        }
-        if scan.end != End::Clean || scan.records == 0 {
-            return Err(refuse(not_records));
-        }
-        whole = reader.get_ref().count - reader.buffer().len() as u64;
-    }
-}
-
-fn read_at_up_to(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read_at(&mut buf[n..], offset + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
@@ -527,6 +278,29 @@ mod tests {
         let text = gzip_of(b"some text, not a record\n");
         std::fs::write(&path, [&whole[..], &text[..text.len() - 4]].concat()).unwrap();
         assert!(matches!(check(&path, true), Err(Refusal::Damaged(_))));
+    }
+
+    /// The check reads as the replay does: a file it takes whole, crawl appends to.
+    #[test]
+    fn blank_lines_between_records_are_taken_as_the_replay_takes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.warc");
+        let text = [info(false), b"\r\n".to_vec(), info(false)].concat();
+        std::fs::write(&path, &text).unwrap();
+        assert!(!check(&path, false).unwrap().torn());
+    }
+
+    /// crawl writes one record per member: a torn member holding whole records is no tear of
+    /// crawl's, and cutting it would lose them.
+    #[test]
+    fn a_torn_gzip_member_that_holds_whole_records_is_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.warc.gz");
+        let (first, two) = (info(true), gzip_of(&[info(false), info(false)].concat()));
+        std::fs::write(&path, [&first[..], &two[..two.len() - 1]].concat()).unwrap();
+        assert!(
+            matches!(check(&path, true), Err(Refusal::Damaged(at)) if at == first.len() as u64)
+        );
     }
 
     #[test]

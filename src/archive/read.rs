@@ -1,20 +1,18 @@
 //! Reads WARC files back, record by record, without trusting them: a file cut short or damaged
 //! still gives every record before the damage, and then says where and why reading stopped.
 
-use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::Read;
 
+use self::head::Fields;
+use self::source::{Fault, More, Source};
 use super::record::digest;
 
-/// The first bytes of every gzip member.
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+mod head;
+mod source;
 
 /// A record's header section longer than this is taken for damage, not waited out.
 const MAX_HEAD: usize = 1 << 20;
-
-/// Plain text is read this much at a time.
-const CHUNK: usize = 64 * 1024;
 
 /// One WARC record: its header fields, in order, and its block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +21,8 @@ pub struct Record {
     pub offset: u64,
     /// `WARC/1.1` or `WARC/1.0`.
     pub version: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: Fields,
+    /// Empty when the reader reads the layout only.
     pub block: Vec<u8>,
 }
 
@@ -47,7 +46,20 @@ impl Record {
 pub struct Damage {
     /// Byte offset in the file: the start of the first record (or gzip member) not read.
     pub offset: u64,
+    pub kind: Kind,
     pub why: String,
+}
+
+/// What kind of damage stopped the reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The file ends inside a record (or its gzip member) that is sound as far as it goes, as a
+    /// writer stopped mid-way leaves one; `head`: its header section is whole.
+    Torn { head: bool },
+    /// Bytes that are not what a WARC file holds there.
+    Bad,
+    /// The file could not be read.
+    Unreadable,
 }
 
 impl fmt::Display for Damage {
@@ -56,80 +68,58 @@ impl fmt::Display for Damage {
     }
 }
 
-/// Where the decoded bytes came from: a plain file chunk by chunk, or gzip member by member.
-enum Source<R: Read> {
-    Plain(BufReader<R>),
-    Gzip(Counted<BufReader<R>>),
-}
-
-/// A reader that counts the bytes consumed from it, so that a member's offset is known.
-struct Counted<R> {
-    inner: R,
-    consumed: u64,
-}
-
-impl<R: BufRead> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.consumed += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Counted<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.consumed += amt as u64;
-        self.inner.consume(amt);
-    }
-}
-
-/// Decoded bytes and where in the file they start; a member's bytes all map to its start.
-struct Span {
-    /// Position of the first byte in the reader's buffer, counted from the buffer's start.
-    at: usize,
-    offset: u64,
-    /// Plain bytes map one to one onto the file; a member's do not.
-    exact: bool,
-}
+/// Why a record ends where it should not.
+const CUT: &str = "gzip member cut short";
+const SPANS: &str = "record runs past the end of its gzip member";
 
 /// The records of a WARC file, plain or made of gzip members (told by the first two bytes).
-/// After the last record, `damage` says whether the file ended cleanly.
+/// Blank lines between records are taken, as other readers do; a record must lie inside one
+/// gzip member, so that its offset is where a reader can seek to it. After the last record,
+/// `damage` says whether the file ended cleanly.
 pub struct Reader<R: Read> {
     source: Option<Source<R>>,
-    buf: Vec<u8>,
-    spans: VecDeque<Span>,
-    /// File offset just past the bytes decoded so far.
-    end: u64,
+    gzip: bool,
+    /// Blocks are kept (and their digests checked), rather than skipped.
+    blocks: bool,
+    records: u64,
     damage: Option<Damage>,
 }
 
 impl<R: Read> Reader<R> {
     pub fn new(inner: R) -> Reader<R> {
-        let mut inner = BufReader::with_capacity(CHUNK, inner);
-        let (source, damage) = match inner.fill_buf() {
-            Ok(head) if head.starts_with(&GZIP_MAGIC) => {
-                (Some(Source::Gzip(Counted { inner, consumed: 0 })), None)
-            }
-            Ok(_) => (Some(Source::Plain(inner)), None),
+        Reader::open(inner, true)
+    }
+
+    /// A reader of the records' layout only: blocks are skipped unread, so memory stays at a
+    /// header section and a chunk, however large the records.
+    pub fn layout(inner: R) -> Reader<R> {
+        Reader::open(inner, false)
+    }
+
+    fn open(inner: R, blocks: bool) -> Reader<R> {
+        let (source, damage) = match Source::new(inner) {
+            Ok(source) => (Some(source), None),
             Err(e) => (
                 None,
                 Some(Damage {
                     offset: 0,
+                    kind: Kind::Unreadable,
                     why: format!("cannot read: {e}"),
                 }),
             ),
         };
         Reader {
+            gzip: source.as_ref().is_some_and(Source::gzip),
             source,
-            buf: Vec::new(),
-            spans: VecDeque::new(),
-            end: 0,
+            blocks,
+            records: 0,
             damage,
         }
+    }
+
+    /// Whether the file is made of gzip members.
+    pub fn gzip(&self) -> bool {
+        self.gzip
     }
 
     /// Why reading stopped before the end of the file, once the records are all read; None if
@@ -138,186 +128,108 @@ impl<R: Read> Reader<R> {
         self.damage.as_ref()
     }
 
-    /// The file offset of buffer position `at`.
-    fn offset_of(&self, at: usize) -> u64 {
-        match self.spans.iter().rev().find(|s| s.at <= at) {
-            Some(s) if s.exact => s.offset + (at - s.at) as u64,
-            Some(s) => s.offset,
-            None => self.end,
-        }
-    }
-
-    /// Decodes more bytes into the buffer: Ok(false) at the end of the file, Err at damage.
-    fn fill(&mut self) -> Result<bool, Damage> {
-        let at = self.buf.len();
-        match self.source.as_mut() {
-            None => Ok(false),
-            Some(Source::Plain(inner)) => {
-                let mut chunk = vec![0; CHUNK];
-                let n = loop {
-                    match inner.read(&mut chunk) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => {
-                            return Err(Damage {
-                                offset: self.end,
-                                why: format!("cannot read: {e}"),
-                            })
-                        }
-                    }
-                };
-                if n == 0 {
-                    return Ok(false);
-                }
-                self.buf.extend_from_slice(&chunk[..n]);
-                self.spans.push_back(Span {
-                    at,
-                    offset: self.end,
-                    exact: true,
-                });
-                self.end += n as u64;
-                Ok(true)
-            }
-            Some(Source::Gzip(inner)) => {
-                let start = inner.consumed;
-                let damaged = |why: String| Damage { offset: start, why };
-                match inner.fill_buf() {
-                    Ok([]) => return Ok(false),
-                    Ok(head) if !head.starts_with(&GZIP_MAGIC[..head.len().min(2)]) => {
-                        return Err(damaged("not a gzip member".into()))
-                    }
-                    Ok(_) => {}
-                    Err(e) => return Err(damaged(format!("cannot read: {e}"))),
-                }
-                let mut member = flate2::bufread::GzDecoder::new(&mut *inner);
-                let mut bytes = Vec::new();
-                if let Err(e) = member.read_to_end(&mut bytes) {
-                    let why = match e.kind() {
-                        io::ErrorKind::UnexpectedEof => "gzip member cut short".to_string(),
-                        _ => format!("corrupt gzip member: {e}"),
-                    };
-                    return Err(damaged(why));
-                }
-                self.buf.extend_from_slice(&bytes);
-                self.spans.push_back(Span {
-                    at,
-                    offset: start,
-                    exact: false,
-                });
-                self.end = inner.consumed;
-                Ok(true)
-            }
-        }
-    }
-
-    /// The record at the start of the buffer, reading as much as it needs.
+    /// The next record; Ok(None) at the end of the file.
     fn next_record(&mut self) -> Result<Option<Record>, Damage> {
-        // Blank lines between records are tolerated, as other readers do.
-        let skip = |buf: &[u8]| {
-            buf.iter()
-                .take_while(|b| matches!(b, b'\r' | b'\n'))
-                .count()
+        let blocks = self.blocks;
+        let Some(src) = self.source.as_mut() else {
+            return Ok(None);
         };
+        let mut blank = None;
         loop {
-            let blank = skip(&self.buf);
-            if blank < self.buf.len() {
+            if self.records > 0 {
+                let n = src
+                    .unread()
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'));
+                let n = n.count();
+                if n > 0 {
+                    blank.get_or_insert(src.at());
+                    src.consume(n);
+                }
+            }
+            if !src.unread().is_empty() {
                 break;
             }
-            if !self.fill()? {
-                return Ok(None);
+            match src.more() {
+                Ok(More::Bytes | More::MemberEnd) => {}
+                Ok(More::End) => {
+                    let Some(offset) = blank else { return Ok(None) };
+                    return Err(bad(offset, "blank lines after the last record"));
+                }
+                Ok(More::Cut) => return Err(torn(src.at(), false, CUT)),
+                Err(fault) => return Err(faulty(src.at(), fault)),
             }
         }
-        let start = skip(&self.buf);
-        let offset = self.offset_of(start);
-        let damaged = |why: &str| Damage {
-            offset,
-            why: why.to_string(),
-        };
-        let head_end = loop {
-            let head = &self.buf[start..];
-            if !(head.starts_with(b"WARC/") || b"WARC/".starts_with(&head[..head.len().min(5)])) {
-                return Err(damaged("not a WARC record: no WARC/1.x line"));
-            }
+        let offset = src.at();
+        let head_len = loop {
+            let head = src.unread();
             if let Some(end) = memchr::memmem::find(head, b"\r\n\r\n") {
-                break start + end + 4;
+                break end + 4;
             }
+            head::prefix(head).map_err(|why| bad(offset, &why))?;
             if head.len() > MAX_HEAD {
-                return Err(damaged("record header longer than 1 MiB, no end in sight"));
+                return Err(bad(
+                    offset,
+                    "record header longer than 1 MiB, no end in sight",
+                ));
             }
-            if !self.fill()? {
-                return Err(damaged("file ends inside a record's header"));
-            }
+            more(src, offset, false)?;
         };
-        let text = std::str::from_utf8(&self.buf[start..head_end - 4])
-            .map_err(|_| damaged("record header is not UTF-8"))?;
-        let (version, headers) = parse_head(text).map_err(|why| damaged(&why))?;
+        let (version, headers) =
+            head::parse(&src.unread()[..head_len - 4]).map_err(|why| bad(offset, &why))?;
         let length: usize = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("Content-Length"))
-            .ok_or_else(|| damaged("record has no Content-Length"))?
+            .ok_or_else(|| bad(offset, "record has no Content-Length"))?
             .1
             .parse()
-            .map_err(|_| damaged("record's Content-Length is not a number"))?;
-        let end = head_end
-            .checked_add(length)
-            .and_then(|n| n.checked_add(4))
-            .ok_or_else(|| damaged("record's Content-Length is too large"))?;
-        while self.buf.len() < end {
-            if !self.fill()? {
-                return Err(damaged("file ends inside a record's block"));
+            .map_err(|_| bad(offset, "record's Content-Length is not a number"))?;
+        src.consume(head_len);
+        let block = match blocks {
+            true => {
+                need(src, offset, length.saturating_add(4))?;
+                let block = src.unread()[..length].to_vec();
+                src.consume(length);
+                block
             }
-        }
-        if &self.buf[end - 4..end] != b"\r\n\r\n" {
-            return Err(damaged(
-                "record does not end with CRLF CRLF where its Content-Length says",
-            ));
-        }
-        let block = &self.buf[head_end..end - 4];
+            false => {
+                skip(src, offset, length)?;
+                Vec::new()
+            }
+        };
+        need(src, offset, 4)?;
+        src.consume(4);
         // A damaged byte inside a block leaves the layout whole; its digest tells. Only sha1
         // is checked, in the base32 form (others are taken on trust).
         let claimed = headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("WARC-Block-Digest"))
             .map(|(_, v)| v.as_str())
-            .filter(|v| v.len() == 37 && v[..5].eq_ignore_ascii_case("sha1:"));
-        if claimed.is_some_and(|claimed| !claimed[5..].eq_ignore_ascii_case(&digest(&[block])[5..]))
+            .filter(|v| blocks && v.len() == 37 && v[..5].eq_ignore_ascii_case("sha1:"));
+        if claimed
+            .is_some_and(|claimed| !claimed[5..].eq_ignore_ascii_case(&digest(&[&block[..]])[5..]))
         {
-            return Err(damaged(
+            return Err(bad(
+                offset,
                 "record's block does not match its WARC-Block-Digest",
             ));
         }
-        let block = block.to_vec();
-        self.consume(end);
+        // A record is read only once its member is known whole (its CRC checked), unless
+        // more records follow in the same member.
+        if src.gzip() && src.unread().is_empty() {
+            match src.more() {
+                Ok(More::Cut) => return Err(torn(offset, true, CUT)),
+                Ok(_) => {}
+                Err(fault) => return Err(faulty(offset, fault)),
+            }
+        }
+        self.records += 1;
         Ok(Some(Record {
             offset,
             version,
             headers,
             block,
         }))
-    }
-
-    /// Drops the first `n` bytes of the buffer, and the spans that held only them.
-    fn consume(&mut self, n: usize) {
-        self.buf.drain(..n);
-        let mut first = None;
-        while self.spans.front().is_some_and(|s| s.at <= n) {
-            first = self.spans.pop_front();
-        }
-        for span in &mut self.spans {
-            span.at -= n;
-        }
-        let starts_here = self.spans.front().is_some_and(|s| s.at == 0);
-        if let Some(span) = first.filter(|_| !self.buf.is_empty() && !starts_here) {
-            let offset = match span.exact {
-                true => span.offset + (n - span.at) as u64,
-                false => span.offset,
-            };
-            self.spans.push_front(Span {
-                at: 0,
-                offset,
-                exact: span.exact,
-            });
-        }
     }
 }
 
@@ -329,49 +241,105 @@ impl<R: Read> Iterator for Reader<R> {
             return None;
         }
         match self.next_record() {
-            Ok(record) => record,
-            Err(damage) => {
-                self.damage = Some(damage);
+            Ok(Some(record)) => Some(record),
+            Ok(None) => {
                 self.source = None;
+                None
+            }
+            Err(mut damage) => {
+                let source = self.source.take();
+                let corrupt = source.and_then(|mut source| match damage.kind {
+                    Kind::Bad => source.corrupt_member(),
+                    _ => None,
+                });
+                if let Some(why) = corrupt {
+                    damage.why = why;
+                }
+                self.damage = Some(damage);
                 None
             }
         }
     }
 }
 
-/// The version line and header fields of a record's head (without its final blank line).
-/// Lines that start with a space or tab continue the field before them.
-fn parse_head(text: &str) -> Result<(String, Vec<(String, String)>), String> {
-    let mut lines = text.split("\r\n");
-    let version = lines.next().unwrap_or_default();
-    if !matches!(version, "WARC/1.1" | "WARC/1.0") {
-        let shown: String = version.chars().take(40).collect();
-        return Err(format!(
-            "unknown WARC version line '{}'",
-            shown.escape_debug()
-        ));
+fn bad(offset: u64, why: &str) -> Damage {
+    Damage {
+        offset,
+        kind: Kind::Bad,
+        why: why.to_string(),
     }
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in lines {
-        if line.starts_with([' ', '\t']) {
-            match headers.last_mut() {
-                Some((_, value)) => {
-                    value.push(' ');
-                    value.push_str(line.trim());
-                    continue;
-                }
-                None => return Err("record header starts with a continuation line".into()),
-            }
-        }
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| "record header line without a colon".to_string())?;
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err("record header line with a bad field name".into());
-        }
-        headers.push((name.to_string(), value.trim().to_string()));
+}
+
+fn torn(offset: u64, head: bool, why: &str) -> Damage {
+    Damage {
+        offset,
+        kind: Kind::Torn { head },
+        why: why.to_string(),
     }
-    Ok((version.to_string(), headers))
+}
+
+fn faulty(offset: u64, fault: Fault) -> Damage {
+    let kind = match fault.unreadable {
+        true => Kind::Unreadable,
+        false => Kind::Bad,
+    };
+    Damage {
+        offset,
+        kind,
+        why: fault.why,
+    }
+}
+
+/// More bytes for the record at `offset`, or the damage that their end inside it is; `head`:
+/// its header section is whole.
+fn more<R: Read>(src: &mut Source<R>, offset: u64, head: bool) -> Result<(), Damage> {
+    let part = match head {
+        true => "file ends inside a record's block",
+        false => "file ends inside a record's header",
+    };
+    match src.more() {
+        Ok(More::Bytes) => Ok(()),
+        Ok(More::MemberEnd) => Err(bad(offset, SPANS)),
+        Ok(More::End) => Err(torn(offset, head, part)),
+        Ok(More::Cut) => Err(torn(offset, head, CUT)),
+        Err(fault) => Err(faulty(offset, fault)),
+    }
+}
+
+/// Reads until `n` bytes are unread: the block and the CRLF CRLF that closes it, which must be
+/// there as far as the file goes.
+fn need<R: Read>(src: &mut Source<R>, offset: u64, n: usize) -> Result<(), Damage> {
+    let close = |src: &Source<R>| {
+        let unread = src.unread();
+        let tail = unread.get(n - 4..n.min(unread.len())).unwrap_or_default();
+        match b"\r\n\r\n".starts_with(tail) {
+            true => Ok(()),
+            false => Err(bad(
+                offset,
+                "record does not end with CRLF CRLF where its Content-Length says",
+            )),
+        }
+    };
+    while src.unread().len() < n {
+        if let Err(damage) = more(src, offset, true) {
+            close(src)?;
+            return Err(damage);
+        }
+    }
+    close(src)
+}
+
+/// Skips a block of `n` bytes, a chunk at a time.
+fn skip<R: Read>(src: &mut Source<R>, offset: u64, mut n: usize) -> Result<(), Damage> {
+    loop {
+        let here = src.unread().len().min(n);
+        src.consume(here);
+        n -= here;
+        if n == 0 {
+            return Ok(());
+        }
+        more(src, offset, true)?;
+    }
 }
 
 #[cfg(test)]
@@ -509,6 +477,7 @@ mod tests {
             damage.unwrap(),
             Damage {
                 offset: (parts[0].len() + parts[1].len()) as u64,
+                kind: Kind::Bad,
                 why: "not a WARC record: no WARC/1.x line".into()
             }
         );
@@ -526,6 +495,7 @@ mod tests {
             damage.unwrap(),
             Damage {
                 offset: second,
+                kind: Kind::Torn { head: false },
                 why: "gzip member cut short".into()
             }
         );
@@ -550,6 +520,7 @@ mod tests {
             damage.unwrap(),
             Damage {
                 offset: whole.len() as u64,
+                kind: Kind::Bad,
                 why: "not a gzip member".into()
             }
         );
@@ -577,6 +548,7 @@ mod tests {
             damage.unwrap(),
             Damage {
                 offset: good.len() as u64,
+                kind: Kind::Bad,
                 why: "record's block does not match its WARC-Block-Digest".into()
             }
         );
@@ -597,6 +569,29 @@ mod tests {
         assert_eq!(records[0].header("x-long"), Some("a b"));
         assert_eq!(records[1].kind(), "warcinfo");
         assert_eq!(records[1].offset, (bytes.len() - three()[0].len()) as u64);
+    }
+
+    #[test]
+    fn the_layout_reader_skips_blocks_and_their_digests_but_not_their_tears() {
+        let whole = three().concat();
+        let layout = |bytes: &[u8]| {
+            let mut reader = Reader::layout(bytes);
+            let records: Vec<_> = reader.by_ref().collect();
+            (records, reader.damage().cloned())
+        };
+        let blockless = |records: Vec<Record>| {
+            let blockless = records.into_iter().map(|mut r| {
+                r.block.clear();
+                r
+            });
+            blockless.collect::<Vec<_>>()
+        };
+        let (records, damage) = layout(&whole);
+        assert_eq!(damage, None);
+        assert_eq!(records, blockless(read(&whole).0));
+        let (records, damage) = layout(&whole[..whole.len() - 3]);
+        assert_eq!(records.len(), 2);
+        assert_eq!(damage.unwrap().kind, Kind::Torn { head: true });
     }
 
     #[test]
