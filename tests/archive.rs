@@ -626,7 +626,8 @@ fn crawl_within(
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes()).unwrap();
+    // A usage error exits before stdin is read, which may close the pipe before this write.
+    let _ = std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes());
     drop(input);
     let output = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -745,7 +746,8 @@ fn the_file_stdout_or_stderr_goes_to_is_not_the_archive() {
             .spawn()
             .unwrap();
         let mut input = child.stdin.take().unwrap();
-        std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes()).unwrap();
+        // A usage error exits before stdin is read, which may close the pipe before this write.
+        let _ = std::io::Write::write_all(&mut input, format!("{}\n", server.url("/")).as_bytes());
         drop(input);
         let out = child.wait_with_output().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
