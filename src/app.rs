@@ -1,7 +1,7 @@
 //! Runs a parsed command line to its exit code: a crawl and its reports, or a subcommand.
 
 use crate::cli::config;
-use crate::cli::{Cli, Command, CrawlArgs};
+use crate::cli::{help, Cli, Command, CrawlArgs};
 use crate::crawl::fleet::Fleet;
 use crate::crawl::pipeline;
 use crate::demo::{self, bench, compare};
@@ -18,6 +18,10 @@ pub fn run(cli: Cli, stop: &Stop) -> anyhow::Result<ExitCode> {
         Some(Command::Compare(args)) => compare::compare(args, stop),
         Some(Command::BenchParse(args)) => bench::bench_parse(args, stop),
         Some(Command::BenchFetch(args)) => bench::bench_fetch(args, stop),
+        Some(Command::Completions { shell }) => {
+            printed(help::completions(shell, &mut std::io::stdout()))
+        }
+        Some(Command::Man) => printed(help::man(&mut std::io::stdout())),
         None => crawl(cli.crawl, stop),
     }
 }
@@ -104,6 +108,14 @@ fn status(args: &CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         Err(output::WriteError::Failed(e)) => return Err(e.into()),
     }
     Ok(ExitCode::Success)
+}
+
+/// A page printed whole, or cut short by a closed stdout (`crawl man | head`), is a success.
+fn printed(written: std::io::Result<()>) -> anyhow::Result<ExitCode> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::Success),
+    }
 }
 
 /// What an error that ended the run says on stderr, and the exit code it means.

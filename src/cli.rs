@@ -1,6 +1,7 @@
 //! The command line as the user types it; every value is checked here so bad input fails fast with exit 2.
 
 pub mod config;
+pub mod help;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,9 +17,12 @@ use crate::parse::css::Select;
 #[command(
     name = "crawl",
     version,
-    about = "A fast concurrent blog crawler: crawler threads fetch, parser threads extract, one JSON line per URL.",
+    about = "A fast concurrent blog crawler: one JSON line per URL.",
+    long_about = "A fast concurrent blog crawler: crawler threads fetch, parser threads extract, one JSON line per URL.",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    after_help = help::AFTER_SHORT,
+    after_long_help = help::after_long_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,12 +36,28 @@ pub struct Cli {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the embedded blog site, or with --replay a recorded crawl, on 127.0.0.1 until interrupted.
+    /// Serve the embedded blog (or a recorded crawl) on 127.0.0.1.
+    ///
+    /// Serves the blog, or with --replay a recorded crawl's WARC file, until interrupted.
     Serve(ServeArgs),
-    /// Serve the embedded site (or with --replay a recorded crawl) in-process, compare the modes on it and draw their timelines.
+    /// Compare the modes on the embedded blog and draw their timelines.
+    ///
+    /// The site (or with --replay a recorded crawl) is served in-process.
     Demo(DemoArgs),
-    /// Run the same URLs in single, multi and async mode and compare their speed.
+    /// Run the same URLs in every mode and compare their speed.
+    ///
+    /// Single, multi and async mode in turn, each on the same URLs; prints one row per mode.
+    #[command(mut_args = help::for_compare)]
     Compare(CompareArgs),
+    /// Print a shell completion script on stdout.
+    ///
+    /// Print the completion script for SHELL on stdout; the README says where to put it.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout: crawl man | man -l -
+    Man,
     /// Parse HTML files on one thread and report pages/s: the parse-only limit for benchmarks.
     #[command(hide = true)]
     BenchParse(BenchParseArgs),
@@ -102,161 +122,177 @@ pub struct CrawlArgs {
     #[arg(value_name = "URLS", required_unless_present = "status")]
     pub urls: Option<PathBuf>,
 
-    /// single: one thread does everything; multi: crawler and parser thread pools; async: a tokio
-    /// runtime fetches, parser threads parse.
-    #[arg(long, value_enum, default_value_t = Mode::Multi)]
-    pub mode: Mode,
-
-    /// Fetch threads (multi mode), or requests in flight at once (async mode).
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true)]
-    pub crawlers: usize,
-
-    /// Parse threads (multi and async modes) [default: number of CPUs]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
-    pub parsers: Option<usize>,
-
-    /// Capacity of the bounded page channel between crawlers and parsers [default: 4 x parsers]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
-    pub queue: Option<usize>,
-
     /// CSS selector of the elements whose links are recorded.
-    #[arg(long, value_name = "CSS", default_value = "a[href]", value_parser = css_selector)]
+    #[arg(long, value_name = "CSS", default_value = "a[href]", value_parser = css_selector, help_heading = help::INPUT_OUTPUT)]
     pub select: Select,
 
     /// Append records to FILE (created if needed) instead of writing to stdout.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", help_heading = help::INPUT_OUTPUT)]
     pub output: Option<PathBuf>,
 
-    /// Also keep every HTTP exchange (requests, responses as read, crawl's timings) as WARC/1.1
-    /// records appended to FILE; each record is its own gzip member when FILE ends in .gz.
-    #[arg(long, value_name = "FILE")]
+    /// Also keep every HTTP exchange as WARC/1.1 records appended to FILE.
+    ///
+    /// Requests, responses as read and crawl's timings; each record is its own gzip member when
+    /// FILE ends in .gz.
+    #[arg(long, value_name = "FILE", help_heading = help::INPUT_OUTPUT, hide_short_help = true)]
     pub warc: Option<PathBuf>,
 
     /// Total time allowed for one attempt, body included (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
     pub timeout: Duration,
 
     /// Time allowed to open a connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
     pub connect_timeout: Duration,
 
     /// Retries after a connect error, a timeout, a connection broken mid-body, or a 408, 429 or
     /// 5xx response.
-    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true, value_parser = count::<u32>)]
+    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true, value_parser = count::<u32>, help_heading = help::FETCHING, hide_short_help = true)]
     pub retries: u32,
 
     /// Longest Retry-After to honour; a server asking for more gets no retry.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
     pub max_retry_wait: Duration,
 
     /// Redirects to follow before giving up with kind `redirect`.
-    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = count::<usize>)]
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = count::<usize>, help_heading = help::FETCHING, hide_short_help = true)]
     pub max_redirects: usize,
 
     /// Largest body to read, after decompression (e.g. 10MiB, 500KB, 4096).
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size, allow_hyphen_values = true)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
     pub max_bytes: u64,
 
     /// Follow redirects from public hosts to loopback, private and link-local addresses.
-    #[arg(long)]
+    #[arg(long, help_heading = help::FETCHING, hide_short_help = true)]
     pub allow_private: bool,
 
-    /// Open a new connection for every request instead of keeping each one alive for the next
-    /// (for servers that mishandle keep-alive; slower).
-    #[arg(long)]
+    /// Open a new connection for every request instead of keeping each one alive for the next.
+    ///
+    /// For servers that mishandle keep-alive; slower.
+    #[arg(long, help_heading = help::FETCHING, hide_short_help = true)]
     pub no_keep_alive: bool,
 
-    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve, whose
-    /// HOST:PORT:ADDR is taken too; the pin applies to HOST on every port (repeatable).
-    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin)]
+    /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve (repeatable).
+    ///
+    /// curl's HOST:PORT:ADDR is taken too; the pin applies to HOST on every port.
+    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin, help_heading = help::FETCHING, hide_short_help = true)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
-    /// Send every request (pages, redirect hops, robots.txt, sitemaps) to the `crawl serve
-    /// --replay` server at ADDR:PORT, a loopback address; records keep the original URLs.
-    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server)]
-    pub from_replay: Option<std::net::SocketAddr>,
-
-    /// Follow links this many levels beyond the URL lines (0: fetch only the lines).
-    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = count::<u32>)]
+    /// Follow links this many levels beyond the URL lines.
+    ///
+    /// 0 fetches only the lines.
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, value_parser = count::<u32>, help_heading = help::FOLLOWING)]
     pub depth: u32,
 
     /// Follow links to any host, not only the host of the seed they came from.
-    #[arg(long)]
+    #[arg(long, help_heading = help::FOLLOWING, hide_short_help = true)]
     pub all_hosts: bool,
 
     /// Follow only links whose URL matches REGEX (repeatable: any may match).
-    #[arg(long, value_name = "REGEX", value_parser = regex)]
+    #[arg(long, value_name = "REGEX", value_parser = regex, help_heading = help::FOLLOWING)]
     pub include: Vec<regex::Regex>,
 
     /// Never follow links whose URL matches REGEX (repeatable).
-    #[arg(long, value_name = "REGEX", value_parser = regex)]
+    #[arg(long, value_name = "REGEX", value_parser = regex, help_heading = help::FOLLOWING)]
     pub exclude: Vec<regex::Regex>,
 
     /// Stop after this many pages have been taken in, URL lines included.
-    #[arg(long, value_name = "N", value_parser = page_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = page_count, allow_negative_numbers = true, help_heading = help::FOLLOWING, hide_short_help = true)]
     pub max_pages: Option<u64>,
 
     /// Ignore robots.txt.
-    #[arg(long)]
+    #[arg(long, help_heading = help::POLITENESS, hide_short_help = true)]
     pub no_robots: bool,
 
-    /// Least time between the starts of two requests to one host (robots.txt Crawl-delay may ask for more).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration, allow_hyphen_values = true)]
+    /// Least time between two requests to one host.
+    ///
+    /// Counted between the starts of the requests; robots.txt Crawl-delay may ask for more.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration, allow_hyphen_values = true, help_heading = help::POLITENESS)]
     pub delay: Duration,
 
     /// Most requests in flight to one host at once [default: no cap beyond --crawlers]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POLITENESS, hide_short_help = true)]
     pub per_host: Option<usize>,
 
+    /// How the work is shared out: single, multi or async.
+    ///
+    /// single: one thread does everything; multi: crawler and parser thread pools; async: a tokio
+    /// runtime fetches, parser threads parse.
+    #[arg(long, value_enum, default_value_t = Mode::Multi, hide_possible_values = true, help_heading = help::POOLS)]
+    pub mode: Mode,
+
+    /// Fetch threads, or requests in flight in async mode.
+    ///
+    /// Threads in multi mode, requests in flight at once in async mode: they mostly wait on the
+    /// network, so more than cores is right.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS)]
+    pub crawlers: usize,
+
+    /// Parse threads (multi and async modes) [default: number of CPUs]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS, hide_short_help = true)]
+    pub parsers: Option<usize>,
+
+    /// Capacity of the bounded page channel between crawlers and parsers [default: 4 x parsers]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS, hide_short_help = true)]
+    pub queue: Option<usize>,
+
     /// Extra field under "fields": NAME=CSS for the first match's text, NAME=CSS@ATTR for an attribute (repeatable).
-    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::parse::extract::parse_field)]
+    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::parse::extract::parse_field, help_heading = help::INPUT_OUTPUT, hide_short_help = true)]
     pub field: Vec<crate::parse::extract::Field>,
 
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
     // Needs --output, which Config checks: a clap `requires` would answer compare --resume
     // with "-o is missing" before compare could say --resume is not for it.
-    #[arg(long)]
+    #[arg(long, help_heading = help::RECRAWLS, hide_short_help = true)]
     pub resume: bool,
 
-    /// Re-crawl only what changed since FILE, an earlier run's records: pages it recorded with
-    /// an ETag or Last-Modified are requested with If-None-Match / If-Modified-Since, and a 304
-    /// carries their title, links and fields over.
-    #[arg(long, value_name = "FILE")]
+    /// Re-crawl only what changed since FILE, an earlier run's records.
+    ///
+    /// Pages it recorded with an ETag or Last-Modified are requested with If-None-Match /
+    /// If-Modified-Since, and a 304 carries their title, links and fields over.
+    #[arg(long, value_name = "FILE", help_heading = help::RECRAWLS, hide_short_help = true)]
     pub since: Option<PathBuf>,
 
+    /// Send every request to the `crawl serve --replay` server at ADDR:PORT, a loopback address.
+    ///
+    /// Pages, redirect hops, robots.txt and sitemaps alike; records keep the original URLs.
+    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server, help_heading = help::RECRAWLS, hide_short_help = true)]
+    pub from_replay: Option<std::net::SocketAddr>,
+
     /// User-Agent header sent with every request.
-    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent)]
+    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent, help_heading = help::FETCHING, hide_short_help = true)]
     pub user_agent: String,
 
     /// Write measured figures (timings, percentiles, busy shares, bottleneck) as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = help::SEEING, hide_short_help = true)]
     pub stats: Option<PathBuf>,
 
     /// Draw every thread's fetches and parses on a time axis, as an SVG, to FILE.
-    #[arg(long, value_name = "FILE.svg")]
+    #[arg(long, value_name = "FILE.svg", help_heading = help::SEEING, hide_short_help = true)]
     pub timeline: Option<PathBuf>,
 
     /// No progress bar and no summary on stderr.
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = help::SEEING)]
     pub quiet: bool,
 
-    /// Join a crawl shared through the Redis at URL (redis://HOST:PORT/DB) as one of its
-    /// workers; every worker runs the same command, each with its own -o.
-    #[arg(long, value_name = "URL", requires = "job", value_parser = redis_url)]
+    /// Join a crawl shared through the Redis at URL (redis://HOST:PORT/DB) as one of its workers.
+    ///
+    /// Every worker runs the same command, each with its own -o.
+    #[arg(long, value_name = "URL", requires = "job", value_parser = redis_url, help_heading = help::SHARED, hide_short_help = true)]
     pub redis: Option<String>,
 
     /// The shared crawl's name; every key it keeps in Redis starts with NAME:.
-    #[arg(long, value_name = "NAME", requires = "redis", value_parser = job_name)]
+    #[arg(long, value_name = "NAME", requires = "redis", value_parser = job_name, help_heading = help::SHARED, hide_short_help = true)]
     pub job: Option<String>,
 
     /// How long a shared crawl's job may go without word from the worker holding it before
     /// another worker takes it over.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration, allow_hyphen_values = true)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::SHARED, hide_short_help = true)]
     pub lease: Duration,
 
     /// Print the shared crawl's figures (queued, in flight, done, failed, dead, per level) as
     /// JSON, and exit.
-    #[arg(long, requires = "redis")]
+    #[arg(long, requires = "redis", help_heading = help::SHARED, hide_short_help = true)]
     pub status: bool,
 }
 

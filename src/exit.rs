@@ -24,6 +24,32 @@ impl ExitCode {
         }
     }
 
+    /// Every code, in the order `--help` and the man page list them.
+    pub const ALL: [ExitCode; 5] = [
+        ExitCode::Success,
+        ExitCode::Failure,
+        ExitCode::Usage,
+        ExitCode::Interrupted,
+        ExitCode::Terminated,
+    ];
+
+    /// What the code tells the user, in one line for `--help` and the man page.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Success => {
+                "the crawl completed, even if some pages failed (they are records); or stdout closed early"
+            }
+            ExitCode::Failure => {
+                "the crawl could not go on: the output could not be written, or a shared crawl lost its Redis"
+            }
+            ExitCode::Usage => {
+                "usage error: a bad option value, selector or file; nothing was fetched, no file changed"
+            }
+            ExitCode::Interrupted => "stopped by Ctrl-C (SIGINT)",
+            ExitCode::Terminated => "stopped by SIGTERM",
+        }
+    }
+
     pub fn code(self) -> i32 {
         match self {
             ExitCode::Success => 0,
