@@ -22,7 +22,8 @@ use crate::parse::css::Select;
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
     after_help = help::AFTER_SHORT,
-    after_long_help = help::after_long_help()
+    after_long_help = help::after_long_help(),
+    mut_args = help::for_short_help
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -134,48 +135,48 @@ pub struct CrawlArgs {
     ///
     /// Requests, responses as read and crawl's timings; each record is its own gzip member when
     /// FILE ends in .gz.
-    #[arg(long, value_name = "FILE", help_heading = help::INPUT_OUTPUT, hide_short_help = true)]
+    #[arg(long, value_name = "FILE", help_heading = help::INPUT_OUTPUT)]
     pub warc: Option<PathBuf>,
 
     /// Total time allowed for one attempt, body included (e.g. 10s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING)]
     pub timeout: Duration,
 
     /// Time allowed to open a connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::FETCHING)]
     pub connect_timeout: Duration,
 
     /// Retries after a connect error, a timeout, a connection broken mid-body, or a 408, 429 or
     /// 5xx response.
-    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true, value_parser = count::<u32>, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "N", default_value_t = 2, allow_negative_numbers = true, value_parser = count::<u32>, help_heading = help::FETCHING)]
     pub retries: u32,
 
     /// Longest Retry-After to honour; a server asking for more gets no retry.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration, allow_hyphen_values = true, help_heading = help::FETCHING)]
     pub max_retry_wait: Duration,
 
     /// Redirects to follow before giving up with kind `redirect`.
-    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = count::<usize>, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = count::<usize>, help_heading = help::FETCHING)]
     pub max_redirects: usize,
 
     /// Largest body to read, after decompression (e.g. 10MiB, 500KB, 4096).
-    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size, allow_hyphen_values = true, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "SIZE", default_value = "10MiB", value_parser = byte_size, allow_hyphen_values = true, help_heading = help::FETCHING)]
     pub max_bytes: u64,
 
     /// Follow redirects from public hosts to loopback, private and link-local addresses.
-    #[arg(long, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, help_heading = help::FETCHING)]
     pub allow_private: bool,
 
     /// Open a new connection for every request instead of keeping each one alive for the next.
     ///
     /// For servers that mishandle keep-alive; slower.
-    #[arg(long, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, help_heading = help::FETCHING)]
     pub no_keep_alive: bool,
 
     /// Send requests for HOST to ADDR instead of asking DNS, like curl's --resolve (repeatable).
     ///
     /// curl's HOST:PORT:ADDR is taken too; the pin applies to HOST on every port.
-    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "HOST[:PORT]:ADDR", value_parser = resolve_pin, help_heading = help::FETCHING)]
     pub resolve: Vec<(String, std::net::IpAddr)>,
 
     /// Follow links this many levels beyond the URL lines.
@@ -185,7 +186,7 @@ pub struct CrawlArgs {
     pub depth: u32,
 
     /// Follow links to any host, not only the host of the seed they came from.
-    #[arg(long, help_heading = help::FOLLOWING, hide_short_help = true)]
+    #[arg(long, help_heading = help::FOLLOWING)]
     pub all_hosts: bool,
 
     /// Follow only links whose URL matches REGEX (repeatable: any may match).
@@ -197,11 +198,11 @@ pub struct CrawlArgs {
     pub exclude: Vec<regex::Regex>,
 
     /// Stop after this many pages have been taken in, URL lines included.
-    #[arg(long, value_name = "N", value_parser = page_count, allow_negative_numbers = true, help_heading = help::FOLLOWING, hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = page_count, allow_negative_numbers = true, help_heading = help::FOLLOWING)]
     pub max_pages: Option<u64>,
 
     /// Ignore robots.txt.
-    #[arg(long, help_heading = help::POLITENESS, hide_short_help = true)]
+    #[arg(long, help_heading = help::POLITENESS)]
     pub no_robots: bool,
 
     /// Least time between two requests to one host.
@@ -211,7 +212,7 @@ pub struct CrawlArgs {
     pub delay: Duration,
 
     /// Most requests in flight to one host at once [default: no cap beyond --crawlers]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POLITENESS, hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POLITENESS)]
     pub per_host: Option<usize>,
 
     /// How the work is shared out: single, multi or async.
@@ -229,46 +230,46 @@ pub struct CrawlArgs {
     pub crawlers: usize,
 
     /// Parse threads (multi and async modes) [default: number of CPUs]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS, hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS)]
     pub parsers: Option<usize>,
 
     /// Capacity of the bounded page channel between crawlers and parsers [default: 4 x parsers]
-    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS, hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = thread_count, allow_negative_numbers = true, help_heading = help::POOLS)]
     pub queue: Option<usize>,
 
     /// Extra field under "fields": NAME=CSS for the first match's text, NAME=CSS@ATTR for an attribute (repeatable).
-    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::parse::extract::parse_field, help_heading = help::INPUT_OUTPUT, hide_short_help = true)]
+    #[arg(long, value_name = "NAME=CSS[@ATTR]", value_parser = crate::parse::extract::parse_field, help_heading = help::INPUT_OUTPUT)]
     pub field: Vec<crate::parse::extract::Field>,
 
     /// Finish an interrupted crawl: skip URLs that already have a record in --output.
     // Needs --output, which Config checks: a clap `requires` would answer compare --resume
     // with "-o is missing" before compare could say --resume is not for it.
-    #[arg(long, help_heading = help::RECRAWLS, hide_short_help = true)]
+    #[arg(long, help_heading = help::RECRAWLS)]
     pub resume: bool,
 
     /// Re-crawl only what changed since FILE, an earlier run's records.
     ///
     /// Pages it recorded with an ETag or Last-Modified are requested with If-None-Match /
     /// If-Modified-Since, and a 304 carries their title, links and fields over.
-    #[arg(long, value_name = "FILE", help_heading = help::RECRAWLS, hide_short_help = true)]
+    #[arg(long, value_name = "FILE", help_heading = help::RECRAWLS)]
     pub since: Option<PathBuf>,
 
     /// Send every request to the `crawl serve --replay` server at ADDR:PORT, a loopback address.
     ///
     /// Pages, redirect hops, robots.txt and sitemaps alike; records keep the original URLs.
-    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server, help_heading = help::RECRAWLS, hide_short_help = true)]
+    #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server, help_heading = help::RECRAWLS)]
     pub from_replay: Option<std::net::SocketAddr>,
 
     /// User-Agent header sent with every request.
-    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent, help_heading = help::FETCHING, hide_short_help = true)]
+    #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent, help_heading = help::FETCHING)]
     pub user_agent: String,
 
     /// Write measured figures (timings, percentiles, busy shares, bottleneck) as JSON to FILE.
-    #[arg(long, value_name = "FILE", help_heading = help::SEEING, hide_short_help = true)]
+    #[arg(long, value_name = "FILE", help_heading = help::SEEING)]
     pub stats: Option<PathBuf>,
 
     /// Draw every thread's fetches and parses on a time axis, as an SVG, to FILE.
-    #[arg(long, value_name = "FILE.svg", help_heading = help::SEEING, hide_short_help = true)]
+    #[arg(long, value_name = "FILE.svg", help_heading = help::SEEING)]
     pub timeline: Option<PathBuf>,
 
     /// No progress bar and no summary on stderr.
@@ -278,21 +279,21 @@ pub struct CrawlArgs {
     /// Join a crawl shared through the Redis at URL (redis://HOST:PORT/DB) as one of its workers.
     ///
     /// Every worker runs the same command, each with its own -o.
-    #[arg(long, value_name = "URL", requires = "job", value_parser = redis_url, help_heading = help::SHARED, hide_short_help = true)]
+    #[arg(long, value_name = "URL", requires = "job", value_parser = redis_url, help_heading = help::SHARED)]
     pub redis: Option<String>,
 
     /// The shared crawl's name; every key it keeps in Redis starts with NAME:.
-    #[arg(long, value_name = "NAME", requires = "redis", value_parser = job_name, help_heading = help::SHARED, hide_short_help = true)]
+    #[arg(long, value_name = "NAME", requires = "redis", value_parser = job_name, help_heading = help::SHARED)]
     pub job: Option<String>,
 
     /// How long a shared crawl's job may go without word from the worker holding it before
     /// another worker takes it over.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::SHARED, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = positive_duration, allow_hyphen_values = true, help_heading = help::SHARED)]
     pub lease: Duration,
 
     /// Print the shared crawl's figures (queued, in flight, done, failed, dead, per level) as
     /// JSON, and exit.
-    #[arg(long, requires = "redis", help_heading = help::SHARED, hide_short_help = true)]
+    #[arg(long, requires = "redis", help_heading = help::SHARED)]
     pub status: bool,
 }
 

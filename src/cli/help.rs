@@ -67,10 +67,23 @@ pub const NOT_FOR_COMPARE: [&str; 9] = [
     "mode", "resume", "stats", "timeline", "warc", "redis", "job", "lease", "status",
 ];
 
+/// The options `-h` shows, by id: one screen of the common ones (and compare's own two). Every
+/// other option, those added later included, waits for `--help`.
+pub const SHORT_HELP: [&str; 11] = [
+    "output", "select", "depth", "include", "exclude", "delay", "mode", "crawlers", "quiet",
+    "repeat", "format",
+];
+
+/// Keeps `arg` out of `-h` unless it is a common one (or the URL file).
+pub fn for_short_help(arg: Arg) -> Arg {
+    let common = arg.is_positional() || SHORT_HELP.contains(&arg.get_id().as_str());
+    arg.hide_short_help(!common)
+}
+
 /// Hides `arg` from `crawl compare --help` when compare has no use for it.
 pub fn for_compare(arg: Arg) -> Arg {
     let hidden = NOT_FOR_COMPARE.contains(&arg.get_id().as_str());
-    arg.hide(hidden)
+    for_short_help(arg).hide(hidden)
 }
 
 /// The end of `-h`: where the rest is.
