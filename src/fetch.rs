@@ -32,6 +32,7 @@ use screen::Screen;
 mod body;
 mod capture;
 mod conditional;
+pub mod headers;
 mod proxy;
 mod redirect;
 mod screen;
@@ -58,6 +59,8 @@ pub struct Limits {
     pub from_replay: Option<SocketAddr>,
     /// --since: the earlier run's pages, asked for only if they changed.
     pub since: Option<Arc<Since>>,
+    /// -H's headers and where they may go.
+    pub headers: headers::Extra,
 }
 
 impl Default for Limits {
@@ -75,6 +78,7 @@ impl Default for Limits {
             resolve: Vec::new(),
             from_replay: None,
             since: None,
+            headers: headers::Extra::default(),
         }
     }
 }
@@ -130,6 +134,9 @@ pub struct Request<'a> {
     pub hops: &'a dyn Hops,
     /// Where the page stands in the crawl, for --warc's metadata.
     pub place: Place<'a>,
+    /// The host of the URL line the page descends from (the host its crawl stays on), which
+    /// -H's headers may go to; None for none.
+    pub seed: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -142,6 +149,7 @@ impl<'a> Request<'a> {
             pace: &|t| t,
             hops: &NoRules,
             place: Place::default(),
+            seed: url.host_str(),
         }
     }
 }
@@ -217,13 +225,17 @@ macro_rules! configure {
 /// of the attempt's deadline (a deadline for the whole exchange, body included, whereas the
 /// client's own timeout restarts at every read), with the Referer the hop may carry.
 macro_rules! prepare {
-    ($fetcher:expr, $hop:expr, $left:expr, $expect:expr) => {{
+    ($fetcher:expr, $request:expr, $hop:expr, $left:expr, $expect:expr) => {{
         let (client, url) = match replayed(&$fetcher.limits, &$hop.url) {
             Some(url) => (&$fetcher.open, url),
             None if $hop.guarded => (&$fetcher.guarded, $hop.url.clone()),
             None => (&$fetcher.open, $hop.url.clone()),
         };
         let mut builder = client.get(url).timeout($left);
+        // The user's first, so that the crawl's own (the conditions, the Referer) stand.
+        if let Some(headers) = $fetcher.limits.headers.for_url(&$hop.url, $request.seed) {
+            builder = builder.headers(headers.clone());
+        }
         if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
             builder = builder.headers(conditions);
         }
@@ -345,7 +357,7 @@ impl Fetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left, expect).send() {
+            let mut response = match prepare!(self, request, hop, left, expect).send() {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -468,7 +480,10 @@ impl AsyncFetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left, Expect::Page).send().await {
+            let mut response = match prepare!(self, request, hop, left, Expect::Page)
+                .send()
+                .await
+            {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };

@@ -127,6 +127,10 @@ impl Config {
             resolve: args.resolve,
             from_replay: args.from_replay,
             since,
+            headers: crate::fetch::headers::Extra {
+                headers: args.auth.headers.iter().cloned().collect(),
+                all_hosts: args.auth.header_all_hosts,
+            },
         };
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.

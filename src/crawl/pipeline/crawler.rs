@@ -52,6 +52,7 @@ impl Shared<'_> {
                 depth: job.depth,
                 parent: job.parent.as_deref(),
             },
+            seed: seed(&job, &url),
         };
         let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);
@@ -96,7 +97,7 @@ impl Shared<'_> {
         };
         let (gate, stop) = (&self.work.gate, &self.work.plan.stop);
         let host = url.host_str().unwrap_or_default().to_string();
-        let rules = gate.rules(&url, job.guarded, track);
+        let rules = gate.rules(&url, job.guarded, seed(&job, &url), track);
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
             if stop.is_requested() {
@@ -164,4 +165,10 @@ fn lost_message() -> String {
 /// --resume tries it again.
 pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
+}
+
+/// The host whose requests carry -H's headers for `job`: a URL line's own, and for a page
+/// found from one, the host its crawl stays on.
+pub(super) fn seed<'a>(job: &'a Job, url: &'a Url) -> Option<&'a str> {
+    job.scope.as_deref().or(url.host_str())
 }
