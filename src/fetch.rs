@@ -32,6 +32,7 @@ use screen::Screen;
 mod body;
 mod capture;
 mod conditional;
+pub mod cookies;
 pub mod headers;
 mod proxy;
 mod redirect;
@@ -61,6 +62,8 @@ pub struct Limits {
     pub since: Option<Arc<Since>>,
     /// -H's headers and where they may go.
     pub headers: headers::Extra,
+    /// -b and --cookie-jar's store; None, as without cookie flags, keeps and sends no cookie.
+    pub cookies: Option<Arc<cookies::Cookies>>,
 }
 
 impl Default for Limits {
@@ -79,6 +82,7 @@ impl Default for Limits {
             from_replay: None,
             since: None,
             headers: headers::Extra::default(),
+            cookies: None,
         }
     }
 }
@@ -207,6 +211,9 @@ macro_rules! configure {
             // No idle connection is kept, so the next request must open its own.
             builder = builder.pool_max_idle_per_host(0);
         }
+        if let Some(cookies) = &limits.cookies {
+            builder = builder.cookie_provider(cookies.provider());
+        }
         if limits.from_replay.is_some() {
             // A replay is on this machine: no request may leave it, through a proxy either.
             builder = builder.no_proxy();
@@ -235,6 +242,9 @@ macro_rules! prepare {
         // The user's first, so that the crawl's own (the conditions, the Referer) stand.
         if let Some(headers) = $fetcher.limits.headers.for_url(&$hop.url, $request.seed) {
             builder = builder.headers(headers.clone());
+        }
+        if let Some(cookies) = &$fetcher.limits.cookies {
+            cookies.before(&$hop.url, $request.seed);
         }
         if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
             builder = builder.headers(conditions);

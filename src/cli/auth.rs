@@ -1,21 +1,61 @@
 //! The request options that say who the crawl is to a site, spelled as curl spells them: the
 //! headers and cookies a login needs.
 
+use std::path::{Path, PathBuf};
+
 use clap::Args;
 use reqwest::header::{HeaderName, HeaderValue};
 
 #[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
-    /// Send this header with every request to the seed's host, robots.txt included, as curl's
-    /// -H does; never to another host, a redirect's or a link's, unless --header-all-hosts
-    /// (repeatable).
+    /// Send this header to the seed's host, as curl's -H does (repeatable).
+    ///
+    /// Every request to the host of the URL line a page descends from carries it, robots.txt
+    /// included; a request to another host, after a redirect or a followed link, does not,
+    /// since a header may carry a secret (see --header-all-hosts).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE", value_parser = header, help_heading = "Fetching")]
     pub headers: Vec<(HeaderName, HeaderValue)>,
 
-    /// Send -H's headers to every host the crawl requests, redirects and links included
-    /// (they may carry a secret: only for hosts you trust).
+    /// Send -H's headers to every host, not only the seed's.
+    ///
+    /// Redirects and links to other hosts then carry them too: only for hosts you trust with
+    /// what the headers hold.
     #[arg(long, help_heading = "Fetching")]
     pub header_all_hosts: bool,
+
+    /// Send cookies: 'NAME=VALUE; ...' to the seeds' hosts, or a cookies.txt FILE (repeatable).
+    ///
+    /// As curl's -b: a value naming an existing file is read as Netscape cookies.txt (as curl
+    /// and wget write it), whose cookies go where their domain and path match; anything else
+    /// is a Cookie header's NAME=VALUE pairs. Cookies servers set are then kept and sent back
+    /// by the same rules.
+    #[arg(short = 'b', long = "cookie", value_name = "COOKIES|FILE", value_parser = cookie, help_heading = "Fetching")]
+    pub cookies: Vec<CookieArg>,
+
+    /// At the end, write the crawl's cookies to FILE as Netscape cookies.txt.
+    ///
+    /// The cookies the crawl holds, those it was given and those servers set, in the file -b
+    /// reads back. Like -b, it makes the crawl keep and send back the cookies servers set.
+    #[arg(long, value_name = "FILE", help_heading = "Fetching")]
+    pub cookie_jar: Option<PathBuf>,
+}
+
+/// What one -b gave: a cookies.txt file, or cookies written out.
+#[derive(Debug, Clone)]
+pub enum CookieArg {
+    File(PathBuf),
+    Pairs(Vec<(String, String)>),
+}
+
+/// As curl decides: a value naming an existing file is that file; else it must be cookies.
+fn cookie(s: &str) -> Result<CookieArg, String> {
+    if Path::new(s).is_file() {
+        return Ok(CookieArg::File(s.into()));
+    }
+    if !s.contains('=') {
+        return Err("no such file, and no NAME=VALUE cookie either".into());
+    }
+    crate::fetch::cookies::pairs(s).map(CookieArg::Pairs)
 }
 
 /// A header as curl's -H takes it: `Name: value`, blanks around the value dropped.
