@@ -82,6 +82,8 @@ fn a_header_does_not_follow_a_redirect_or_a_link_to_another_host_unless_told() {
                 Response::status(302).header("Location", &format!("http://b.test:{port}/landing"))
             }
             "/" => page("home", &[&format!("http://b.test:{port}/linked")]),
+            // The line landed on b.test, so its crawl stays there: still not the seed's host.
+            "/landing" => page("landed", &["/deeper"]),
             _ => page("elsewhere", &[]),
         }
     });
@@ -115,7 +117,7 @@ fn a_header_does_not_follow_a_redirect_or_a_link_to_another_host_unless_told() {
                 }
             }
             b_paths.sort();
-            assert_eq!(b_paths, ["/landing", "/linked", "/robots.txt"], "{mode}");
+            assert_eq!(b_paths, ["/deeper", "/landing", "/linked", "/robots.txt"], "{mode}");
         });
     }
 }

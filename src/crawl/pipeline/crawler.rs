@@ -167,8 +167,11 @@ pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
 }
 
-/// The host whose requests carry -H's headers for `job`: a URL line's own, and for a page
-/// found from one, the host its crawl stays on.
+/// The host whose requests carry -H's headers for `job`: the host of the URL line it
+/// descends from (which is where its crawl stays, unless a redirect of the line moved it).
 pub(super) fn seed<'a>(job: &'a Job, url: &'a Url) -> Option<&'a str> {
-    job.scope.as_deref().or(url.host_str())
+    match job.parent {
+        None => url.host_str(),
+        Some(_) => job.seed.as_deref().or(job.scope.as_deref()),
+    }
 }
