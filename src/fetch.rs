@@ -239,18 +239,18 @@ macro_rules! prepare {
             None => (&$fetcher.open, $hop.url.clone()),
         };
         let mut builder = client.get(url).timeout($left);
-        // The user's first, so that the crawl's own (the conditions, the Referer) stand.
-        if let Some(headers) = $fetcher.limits.headers.for_url(&$hop.url, $request.seed) {
-            builder = builder.headers(headers.clone());
+        if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
+            builder = builder.headers(conditions);
+        }
+        if let Some(referer) = &$hop.referer {
+            builder = builder.header(REFERER, referer);
         }
         if let Some(cookies) = &$fetcher.limits.cookies {
             cookies.before(&$hop.url, $request.seed);
         }
-        if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
-            builder = builder.headers(conditions);
-        }
-        match &$hop.referer {
-            Some(referer) => builder.header(REFERER, referer),
+        // The user's last, replacing the crawl's own of the same name, as curl's -H does.
+        match $fetcher.limits.headers.for_url(&$hop.url, $request.seed) {
+            Some(headers) => builder.headers(headers.clone()),
             None => builder,
         }
     }};

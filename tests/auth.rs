@@ -117,7 +117,11 @@ fn a_header_does_not_follow_a_redirect_or_a_link_to_another_host_unless_told() {
                 }
             }
             b_paths.sort();
-            assert_eq!(b_paths, ["/deeper", "/landing", "/linked", "/robots.txt"], "{mode}");
+            assert_eq!(
+                b_paths,
+                ["/deeper", "/landing", "/linked", "/robots.txt"],
+                "{mode}"
+            );
         });
     }
 }
