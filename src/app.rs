@@ -33,6 +33,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     let mut config = config::Config::from_args(args, stop)?;
     let archive = config.archive.take();
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
+    let (jar, cookies) = config.cookie_jar.take().unzip();
     let fleet = config.crawl.plan.fleet.clone();
     let (summary, mut code) = match pipeline::run(config.crawl) {
         Ok(summary) => {
@@ -79,8 +80,9 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     // Each is written if it can be, even after the output failed: they are on other files.
     let stats_json = || Ok(serde_json::to_string_pretty(&summary.stats())? + "\n");
     let svg = || Ok(summary.timeline());
-    let reports: [(_, &dyn Fn() -> anyhow::Result<String>); 2] =
-        [(stats, &stats_json), (timeline, &svg)];
+    let cookies_txt = || Ok(cookies.as_ref().map(|c| c.netscape()).unwrap_or_default());
+    let reports: [(_, &dyn Fn() -> anyhow::Result<String>); 3] =
+        [(stats, &stats_json), (timeline, &svg), (jar, &cookies_txt)];
     for (path, render) in reports {
         let Some(path) = path else { continue };
         let written = render().and_then(|text| Ok(output::replace_whole(&path, text.as_bytes())?));

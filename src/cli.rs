@@ -1,5 +1,6 @@
 //! The command line as the user types it; every value is checked here so bad input fails fast with exit 2.
 
+pub mod auth;
 pub mod config;
 pub mod help;
 
@@ -295,6 +296,9 @@ pub struct CrawlArgs {
     /// JSON, and exit.
     #[arg(long, requires = "redis", help_heading = help::SHARED)]
     pub status: bool,
+
+    #[command(flatten)]
+    pub auth: auth::AuthArgs,
 }
 
 #[derive(Debug, Args)]

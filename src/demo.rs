@@ -133,6 +133,7 @@ pub(crate) fn demo_config(mode: Mode, crawlers: usize, stop: &Stop) -> anyhow::R
         // The demo draws its timelines itself, from the spans kept.
         timeline: None,
         archive: None,
+        cookie_jar: None,
     })
 }
 

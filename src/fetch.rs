@@ -32,6 +32,8 @@ use screen::Screen;
 mod body;
 mod capture;
 mod conditional;
+pub mod cookies;
+pub mod headers;
 mod proxy;
 mod redirect;
 mod screen;
@@ -58,6 +60,10 @@ pub struct Limits {
     pub from_replay: Option<SocketAddr>,
     /// --since: the earlier run's pages, asked for only if they changed.
     pub since: Option<Arc<Since>>,
+    /// -H's headers and where they may go.
+    pub headers: headers::Extra,
+    /// -b and --cookie-jar's store; None, as without cookie flags, keeps and sends no cookie.
+    pub cookies: Option<Arc<cookies::Cookies>>,
 }
 
 impl Default for Limits {
@@ -75,6 +81,8 @@ impl Default for Limits {
             resolve: Vec::new(),
             from_replay: None,
             since: None,
+            headers: headers::Extra::default(),
+            cookies: None,
         }
     }
 }
@@ -130,6 +138,9 @@ pub struct Request<'a> {
     pub hops: &'a dyn Hops,
     /// Where the page stands in the crawl, for --warc's metadata.
     pub place: Place<'a>,
+    /// The host of the URL line the page descends from (the host its crawl stays on), which
+    /// -H's headers may go to; None for none.
+    pub seed: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
@@ -142,6 +153,7 @@ impl<'a> Request<'a> {
             pace: &|t| t,
             hops: &NoRules,
             place: Place::default(),
+            seed: url.host_str(),
         }
     }
 }
@@ -199,6 +211,9 @@ macro_rules! configure {
             // No idle connection is kept, so the next request must open its own.
             builder = builder.pool_max_idle_per_host(0);
         }
+        if let Some(cookies) = &limits.cookies {
+            builder = builder.cookie_provider(cookies.provider());
+        }
         if limits.from_replay.is_some() {
             // A replay is on this machine: no request may leave it, through a proxy either.
             builder = builder.no_proxy();
@@ -217,7 +232,7 @@ macro_rules! configure {
 /// of the attempt's deadline (a deadline for the whole exchange, body included, whereas the
 /// client's own timeout restarts at every read), with the Referer the hop may carry.
 macro_rules! prepare {
-    ($fetcher:expr, $hop:expr, $left:expr, $expect:expr) => {{
+    ($fetcher:expr, $request:expr, $hop:expr, $left:expr, $expect:expr) => {{
         let (client, url) = match replayed(&$fetcher.limits, &$hop.url) {
             Some(url) => (&$fetcher.open, url),
             None if $hop.guarded => (&$fetcher.guarded, $hop.url.clone()),
@@ -227,8 +242,15 @@ macro_rules! prepare {
         if let Some(conditions) = conditional::conditions(&$fetcher.limits, &$hop, $expect) {
             builder = builder.headers(conditions);
         }
-        match &$hop.referer {
-            Some(referer) => builder.header(REFERER, referer),
+        if let Some(referer) = &$hop.referer {
+            builder = builder.header(REFERER, referer);
+        }
+        if let Some(cookies) = &$fetcher.limits.cookies {
+            cookies.before(&$hop.url, $request.seed);
+        }
+        // The user's last, replacing the crawl's own of the same name, as curl's -H does.
+        match $fetcher.limits.headers.for_url(&$hop.url, $request.seed) {
+            Some(headers) => builder.headers(headers.clone()),
             None => builder,
         }
     }};
@@ -345,7 +367,7 @@ impl Fetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left, expect).send() {
+            let mut response = match prepare!(self, request, hop, left, expect).send() {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };
@@ -468,7 +490,10 @@ impl AsyncFetcher {
             if let Some(capture) = &mut capture {
                 capture.sending();
             }
-            let mut response = match prepare!(self, hop, left, Expect::Page).send().await {
+            let mut response = match prepare!(self, request, hop, left, Expect::Page)
+                .send()
+                .await
+            {
                 Ok(response) => response,
                 Err(e) => return after(&chain, failed_send(e)),
             };

@@ -25,6 +25,7 @@ use crate::stop::Stop;
 use crate::urls::redact::Passwords;
 use files::{fd_metadata, not_overwritten, not_the_url_file, writable};
 
+mod auth;
 mod files;
 mod warc;
 
@@ -38,6 +39,8 @@ pub struct Config {
     pub timeline: Option<PathBuf>,
     /// With --warc, the archive's writer, to finish once the crawl ends.
     pub archive: Option<crate::archive::writer::Writer>,
+    /// --cookie-jar's file and the store to write there once the crawl ends.
+    pub cookie_jar: Option<(PathBuf, Arc<crate::fetch::cookies::Cookies>)>,
 }
 
 /// Parsers do CPU work, so one per core keeps every core busy without oversubscribing.
@@ -91,7 +94,10 @@ impl Config {
         let warc = warc::check(&args, &path, source.as_ref())?;
         // Checked now, so that a typo costs a usage error, not the crawl it was for; written
         // only at the end.
-        for path in [&args.stats, &args.timeline].into_iter().flatten() {
+        for path in [&args.stats, &args.timeline, &args.auth.cookie_jar]
+            .into_iter()
+            .flatten()
+        {
             writable(path)
                 .map_err(|e| UsageError(format!("cannot write '{}': {e}", path.display())))?;
         }
@@ -112,6 +118,7 @@ impl Config {
             _ => None,
         };
         let since = args.since.as_deref().map(read_since).transpose()?;
+        let cookies = auth::cookies(&args.auth)?;
         let parsers = args.parsers.unwrap_or_else(default_parsers);
         let member = membership(&args);
         let limits = Limits {
@@ -127,6 +134,11 @@ impl Config {
             resolve: args.resolve,
             from_replay: args.from_replay,
             since,
+            headers: crate::fetch::headers::Extra {
+                headers: args.auth.headers.iter().cloned().collect(),
+                all_hosts: args.auth.header_all_hosts,
+            },
+            cookies: cookies.clone(),
         };
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.
@@ -224,6 +236,7 @@ impl Config {
             stats: args.stats,
             timeline: args.timeline,
             archive,
+            cookie_jar: args.auth.cookie_jar.zip(cookies),
         })
     }
 }

@@ -55,6 +55,21 @@ pub struct Scope {
     pub allow_private: bool,
 }
 
+/// Whose links a page's are: the host they must stay on, and the host of the URL line they
+/// descend from when a redirect of that line took the crawl to another (-H's headers go there).
+#[derive(Clone, Copy)]
+pub struct Lineage<'a> {
+    pub scope: &'a Arc<str>,
+    pub seed: Option<&'a Arc<str>>,
+}
+
+impl<'a> Lineage<'a> {
+    /// Links of a line that stayed on its host, or of a page below one.
+    pub fn on(scope: &'a Arc<str>) -> Lineage<'a> {
+        Lineage { scope, seed: None }
+    }
+}
+
 /// Why links were not followed, for the summary.
 #[derive(Debug, Default)]
 pub struct Skipped {
@@ -202,7 +217,7 @@ impl Frontier {
         }
     }
 
-    /// Links found on `page` (at `depth`, staying on `scope`) that pass every rule are claimed
+    /// Links found on `page` (at `depth`, of `lineage`) that pass every rule are claimed
     /// for the next level and sent. `from_public`: the page came from a public address, so its links must not
     /// lead to private ones. The links are judged before the store is asked, so that no lock
     /// is held while URLs are parsed, normalized and matched.
@@ -211,9 +226,10 @@ impl Frontier {
         page: &Url,
         from_public: bool,
         depth: u32,
-        scope: &Arc<str>,
+        lineage: Lineage,
         links: &[Link],
     ) {
+        let Lineage { scope, seed } = lineage;
         if depth >= self.inner.scope.depth {
             return;
         }
@@ -225,7 +241,9 @@ impl Frontier {
                 hooks::panic_on("links", link.href.as_bytes());
                 let (key, url) = self.inner.follows(&link.href, scope, guarded)?;
                 let print = Print::of(&key);
-                Some((print, job(key, url, depth + 1, &parent, scope, guarded)))
+                let mut job = job(key, url, depth + 1, &parent, scope, guarded);
+                job.seed = seed.cloned();
+                Some((print, job))
             })
             .collect();
         let send = self.inner.store.found(depth + 1, found);
@@ -233,16 +251,18 @@ impl Frontier {
     }
 
     /// URLs a sitemap lists join the sitemap's own level, so they are sent at once. `nesting`
-    /// is how many sitemaps in a row listed this one; `from_public` as for `discovered`.
+    /// is how many sitemaps in a row listed this one; `from_public` and `lineage` as for
+    /// `discovered`.
     pub fn listed(
         &self,
         sitemap: &Url,
         from_public: bool,
         depth: u32,
         nesting: u8,
-        scope: &Arc<str>,
+        lineage: Lineage,
         locs: &[Link],
     ) {
+        let Lineage { scope, seed } = lineage;
         if nesting >= MAX_SITEMAP_NESTING {
             return;
         }
@@ -265,6 +285,7 @@ impl Frontier {
             .map(|(print, key, url)| {
                 let mut job = job(key, url, depth, &parent, scope, guarded);
                 job.sitemaps = nesting + 1;
+                job.seed = seed.cloned();
                 (print, job)
             })
             .collect();
@@ -408,6 +429,7 @@ fn job(
         depth,
         parent: Some(parent.clone()),
         scope: Some(scope.clone()),
+        seed: None,
         sitemaps: 0,
         guarded,
         ticket: Ticket::default(),
@@ -468,7 +490,7 @@ mod tests {
 
     fn discover(frontier: &Frontier, page: &str, depth: u32, hrefs: &[&str]) {
         let host: Arc<str> = url(page).host_str().unwrap().into();
-        frontier.discovered(&url(page), true, depth, &host, &found(hrefs));
+        frontier.discovered(&url(page), true, depth, Lineage::on(&host), &found(hrefs));
     }
 
     /// The jobs sent so far.
@@ -621,7 +643,14 @@ mod tests {
         // The sitemap at depth 1 lists /x: the entry is at depth 1, the link's job is gone.
         let host: Arc<str> = "a.test".into();
         let map = url("http://a.test/map.xml");
-        frontier.listed(&map, true, 1, 0, &host, &found(&["http://a.test/x"]));
+        frontier.listed(
+            &map,
+            true,
+            1,
+            0,
+            Lineage::on(&host),
+            &found(&["http://a.test/x"]),
+        );
         frontier.landed(&url("http://a.test/y"), 1);
         assert!(ahead
             .iter()
@@ -659,7 +688,14 @@ mod tests {
         // nothing.
         let host: Arc<str> = "a.test".into();
         let map = url("http://a.test/map.xml");
-        frontier.listed(&map, true, 0, 0, &host, &found(&["http://a.test/3"]));
+        frontier.listed(
+            &map,
+            true,
+            0,
+            0,
+            Lineage::on(&host),
+            &found(&["http://a.test/3"]),
+        );
         let _entry = jobs(&links);
         frontier.arrived(&level1[2], Some(&url("http://a.test/y")));
         assert_eq!(frontier.standing(y), Standing::Live { unguarded: false });
@@ -684,7 +720,13 @@ mod tests {
         assert!(ahead[0].guarded);
         let host: Arc<str> = "a.test".into();
         let private = found(&["http://c.test/"]);
-        frontier.discovered(&url("http://a.test/2"), false, 1, &host, &private);
+        frontier.discovered(
+            &url("http://a.test/2"),
+            false,
+            1,
+            Lineage::on(&host),
+            &private,
+        );
         assert_eq!(
             frontier.standing(&ahead[0]),
             Standing::Live { unguarded: true }

@@ -81,7 +81,12 @@ pub(super) fn not_overwritten(
     // Records and messages go to stdout and stderr, which may be files too (`> out.jsonl`).
     kept.push(("stdout's file".into(), None, fd_metadata(io::stdout())));
     kept.push(("stderr's file".into(), None, fd_metadata(io::stderr())));
-    for (flag, path) in [("--stats", &args.stats), ("--timeline", &args.timeline)] {
+    let jar = ("--cookie-jar", &args.auth.cookie_jar);
+    for (flag, path) in [
+        ("--stats", &args.stats),
+        ("--timeline", &args.timeline),
+        jar,
+    ] {
         let Some(path) = path.as_deref() else {
             continue;
         };

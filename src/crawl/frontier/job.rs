@@ -21,6 +21,9 @@ pub struct Job {
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
     pub scope: Option<Arc<str>>,
+    /// The host of the URL line this page descends from, when a redirect of that line took
+    /// the crawl to another host (`scope`); None when it is `scope`. -H's headers go there.
+    pub seed: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
     pub sitemaps: u8,
     /// Refuse private DNS answers for it: a public page led here. A URL line the user wrote
@@ -45,6 +48,8 @@ struct Wire<'a> {
     parent: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<Arc<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seed: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "is_zero")]
     sitemaps: u8,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -64,6 +69,7 @@ impl Serialize for Job {
             depth: self.depth,
             parent: self.parent.clone(),
             scope: self.scope.clone(),
+            seed: self.seed.clone(),
             sitemaps: self.sitemaps,
             guarded: self.guarded,
         }
@@ -86,6 +92,7 @@ impl<'de> Deserialize<'de> for Job {
             depth: wire.depth,
             parent: wire.parent,
             scope: wire.scope,
+            seed: wire.seed,
             sitemaps: wire.sitemaps,
             guarded: wire.guarded,
             ticket: Ticket::default(),
@@ -102,6 +109,7 @@ impl Job {
             depth: 0,
             parent: None,
             scope: None,
+            seed: None,
             sitemaps: 0,
             guarded: false,
             ticket: Ticket::default(),

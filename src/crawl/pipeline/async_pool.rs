@@ -134,6 +134,7 @@ impl Pool {
                         depth: job.depth,
                         parent: job.parent.as_deref(),
                     },
+                    seed: super::crawler::seed(&job, &url),
                 };
                 let fetched = fetcher.fetch(&request).await;
                 let t1 = Instant::now();

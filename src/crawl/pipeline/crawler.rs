@@ -52,6 +52,7 @@ impl Shared<'_> {
                 depth: job.depth,
                 parent: job.parent.as_deref(),
             },
+            seed: seed(&job, &url),
         };
         let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);
@@ -96,7 +97,7 @@ impl Shared<'_> {
         };
         let (gate, stop) = (&self.work.gate, &self.work.plan.stop);
         let host = url.host_str().unwrap_or_default().to_string();
-        let rules = gate.rules(&url, job.guarded, track);
+        let rules = gate.rules(&url, job.guarded, seed(&job, &url), track);
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
             if stop.is_requested() {
@@ -164,4 +165,13 @@ fn lost_message() -> String {
 /// --resume tries it again.
 pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
+}
+
+/// The host whose requests carry -H's headers for `job`: the host of the URL line it
+/// descends from (which is where its crawl stays, unless a redirect of the line moved it).
+pub(super) fn seed<'a>(job: &'a Job, url: &'a Url) -> Option<&'a str> {
+    match job.parent {
+        None => url.host_str(),
+        Some(_) => job.seed.as_deref().or(job.scope.as_deref()),
+    }
 }

@@ -4,13 +4,14 @@
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use url::Url;
 
 use super::hold::Held;
 use super::{Line, Page, Shared};
-use crate::crawl::frontier::{Job, Standing, Ticket};
+use crate::crawl::frontier::{Job, Lineage, Standing, Ticket};
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::output::since::Previous;
@@ -157,13 +158,18 @@ impl Shared<'_> {
             .scope
             .clone()
             .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
+        let seed = seed_apart(job, &scope);
+        let lineage = Lineage {
+            scope: &scope,
+            seed: seed.as_ref(),
+        };
         if parsed.sitemap {
             let (depth, nesting) = (job.depth, job.sitemaps);
             self.frontier
-                .listed(base, from_public, depth, nesting, &scope, &parsed.links);
+                .listed(base, from_public, depth, nesting, lineage, &parsed.links);
         } else {
             self.frontier
-                .discovered(base, from_public, job.depth, &scope, &parsed.links);
+                .discovered(base, from_public, job.depth, lineage, &parsed.links);
         }
     }
 
@@ -222,4 +228,14 @@ impl Line {
             entry: None,
         }
     }
+}
+
+/// The host of the URL line `job` descends from, when it is not `scope`: a line that a
+/// redirect took to another host. Its links carry it on, so that -H's headers stay with it.
+fn seed_apart(job: &Job, scope: &Arc<str>) -> Option<Arc<str>> {
+    let seed = match job.parent {
+        None => job.target.as_ref().ok()?.host_str()?.into(),
+        Some(_) => job.seed.clone()?,
+    };
+    (seed != *scope).then_some(seed)
 }

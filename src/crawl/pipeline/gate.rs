@@ -51,11 +51,14 @@ impl Gate {
 
     /// The robots.txt rules for `url`'s host, None with --no-robots. A host's first asker
     /// fetches them, through the guarded client when `guarded`, keeping the host's --delay, and
-    /// times the fetch on `track` as waiting on the network.
+    /// times the fetch on `track` as waiting on the network. `seed` is the asking page's, as
+    /// in a Request: robots.txt is a request to the host like any other, and curl would send
+    /// -H's headers with it.
     pub(super) fn rules(
         &self,
         url: &Url,
         guarded: bool,
+        seed: Option<&str>,
         track: Option<&mut Track>,
     ) -> Option<Arc<Rules>> {
         let (cache, agent) = self.robots.as_ref()?;
@@ -81,6 +84,7 @@ impl Gate {
                 hops: &NoRules,
                 // robots.txt has no depth or parent of its own.
                 place: Place::default(),
+                seed,
             };
             let fetch = || self.fetcher.fetch_robots(&request);
             match track {
@@ -108,7 +112,9 @@ impl Hops for Gate {
     /// allowed one waits for its host's turn: it is a request to that host like any other, and
     /// keeps --delay and Crawl-delay.
     fn allow(&self, to: &Url, guarded: bool) -> Result<(), PageError> {
-        let rules = self.rules(to, guarded, None);
+        // No seed: a redirect's robots.txt is another host's, and carries -H's headers only
+        // with --header-all-hosts (a same-host hop's robots.txt was fetched with its page's).
+        let rules = self.rules(to, guarded, None, None);
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(to)) {
             return Err(match rules {
                 // The hop would fail the same way.

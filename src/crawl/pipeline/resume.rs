@@ -8,7 +8,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::Work;
-use crate::crawl::frontier::{Frontier, MAX_SITEMAP_NESTING};
+use crate::crawl::frontier::{Frontier, Lineage, MAX_SITEMAP_NESTING};
 use crate::output::resume::{self, Recorded};
 
 /// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
@@ -83,14 +83,34 @@ impl Work {
                 .and_then(|u| u.host_str().map(str::to_owned)),
         };
         let scope: Arc<str> = host.unwrap_or_default().into();
+        // A line's own host, when it landed on another; a deeper page's is not recorded, and
+        // its links carry -H's headers to the host they stay on.
+        let seed: Option<Arc<str>> = match &page.parent {
+            None => Url::parse(&page.url)
+                .ok()
+                .and_then(|u| u.host_str().map(Arc::from))
+                .filter(|seed| *seed != scope),
+            Some(_) => None,
+        };
+        let lineage = Lineage {
+            scope: &scope,
+            seed: seed.as_ref(),
+        };
         // The address the page came from is not recorded: where its name resolves now decides.
         let from_public = self.gate.fetcher.is_public_page(&base);
         // As in finish: a sitemap's entries join its own level, a page's links the next.
         if page.is_sitemap() {
             let nesting = refollow.nesting(page.parent.as_deref());
-            frontier.listed(&base, from_public, page.depth, nesting, &scope, &page.links);
+            frontier.listed(
+                &base,
+                from_public,
+                page.depth,
+                nesting,
+                lineage,
+                &page.links,
+            );
         } else {
-            frontier.discovered(&base, from_public, page.depth, &scope, &page.links);
+            frontier.discovered(&base, from_public, page.depth, lineage, &page.links);
         }
     }
 }

@@ -1,0 +1,308 @@
+//! -H and the cookie options: what reaches which server, checked on the server's side, and
+//! what never leaves for another host.
+
+mod support;
+
+use support::{crawl, each_case, page, Request, Response, Server};
+
+const MODES: [&str; 3] = ["single", "multi", "async"];
+
+/// A host on the test server whose name only `--resolve` knows.
+fn on(server: &Server, host: &str, path: &str) -> String {
+    format!("http://{host}:{}{path}", server.port())
+}
+
+fn pin(host: &str) -> String {
+    format!("--resolve={host}:127.0.0.1")
+}
+
+/// Every request the server saw, as (host name, path, the header `name`'s value).
+fn seen(server: &Server, name: &str) -> Vec<(String, String, Option<String>)> {
+    server
+        .requests_seen()
+        .into_iter()
+        .map(|r| {
+            let host = r.header("host").unwrap_or_default();
+            let host = host.split(':').next().unwrap_or_default().to_string();
+            let value = r.header(name).map(str::to_string);
+            (host, r.path, value)
+        })
+        .collect()
+}
+
+fn ok(run: &support::Run) {
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+}
+
+// --- headers -------------------------------------------------------------------------------
+
+#[test]
+fn a_header_reaches_the_seeds_host_on_robots_txt_and_a_followed_link() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::new(200, "text/plain", b"User-agent: *\nAllow: /\n".to_vec()),
+        "/" => page("home", &["/post"]),
+        _ => page("post", &[]),
+    });
+    each_case(MODES, |mode| {
+        let before = server.requests_seen().len();
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "1",
+            "-H",
+            "X-Token: s3cret",
+            "-H",
+            "X-Two:2",
+            "-",
+        ];
+        ok(&crawl(&args, &format!("{}\n", server.url("/"))));
+        let got = &seen(&server, "x-token")[before..];
+        let paths: Vec<&str> = got.iter().map(|(_, p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/robots.txt", "/", "/post"], "{mode}");
+        for (_, path, value) in got {
+            assert_eq!(value.as_deref(), Some("s3cret"), "{mode}: {path}");
+        }
+        let two = &seen(&server, "x-two")[before..];
+        assert!(
+            two.iter().all(|(.., v)| v.as_deref() == Some("2")),
+            "{mode}: {two:?}"
+        );
+    });
+}
+
+#[test]
+fn a_header_does_not_follow_a_redirect_or_a_link_to_another_host_unless_told() {
+    let server = Server::start(|req: &Request, _| {
+        let port = req.port();
+        match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/moved" => {
+                Response::status(302).header("Location", &format!("http://b.test:{port}/landing"))
+            }
+            "/" => page("home", &[&format!("http://b.test:{port}/linked")]),
+            // The line landed on b.test, so its crawl stays there: still not the seed's host.
+            "/landing" => page("landed", &["/deeper"]),
+            _ => page("elsewhere", &[]),
+        }
+    });
+    let lines = format!(
+        "{}\n{}\n",
+        on(&server, "a.test", "/"),
+        on(&server, "a.test", "/moved")
+    );
+    for all in [false, true] {
+        each_case(MODES, |mode| {
+            let before = server.requests_seen().len();
+            let mut args = vec!["--mode", mode, "-q", "--depth", "1", "--all-hosts"];
+            let pins = [pin("a.test"), pin("b.test")];
+            args.extend(pins.iter().map(String::as_str));
+            args.extend(["-H", "Authorization: Bearer s3cret"]);
+            if all {
+                args.push("--header-all-hosts");
+            }
+            args.push("-");
+            ok(&crawl(&args, &lines));
+            let got = &seen(&server, "authorization")[before..];
+            let mut b_paths: Vec<&str> = Vec::new();
+            for (host, path, value) in got {
+                let sent = value.as_deref() == Some("Bearer s3cret");
+                match host.as_str() {
+                    "a.test" => assert!(sent, "{mode}: {host}{path}"),
+                    _ => {
+                        assert_eq!(sent, all, "{mode} --header-all-hosts={all}: {host}{path}");
+                        b_paths.push(path);
+                    }
+                }
+            }
+            b_paths.sort();
+            assert_eq!(
+                b_paths,
+                ["/deeper", "/landing", "/linked", "/robots.txt"],
+                "{mode}"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_malformed_header_is_a_usage_error_and_nothing_is_fetched() {
+    let server = Server::start(|_: &Request, _| page("home", &[]));
+    for bad in ["NoColon", ": value", "Bad Name: v", "X: a\nY: b"] {
+        let run = crawl(&["-H", bad, "-"], &format!("{}\n", server.url("/")));
+        assert_eq!(run.code(), 2, "{bad:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim_end().lines().count(),
+            1,
+            "{bad:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("--header"), "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(server.requests(), 0);
+}
+
+// --- cookies -------------------------------------------------------------------------------
+
+/// The Cookie header of the last request for `path`, if it had one, its cookies sorted (a
+/// store sends them in no set order).
+fn cookie_on(server: &Server, path: &str) -> Option<String> {
+    let seen = server.requests_seen();
+    let request = seen.iter().rev().find(|r| r.path == path)?;
+    let mut cookies: Vec<&str> = request.header("cookie")?.split("; ").collect();
+    cookies.sort();
+    Some(cookies.join("; "))
+}
+
+/// A site whose home page sets a session cookie and links to a page that needs it.
+fn login_site() -> Server {
+    Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        "/" => page("home", &["/next"]).header("Set-Cookie", "sid=abc123; Path=/; HttpOnly"),
+        _ => page("other", &[]),
+    })
+}
+
+#[test]
+fn a_cookie_given_on_the_command_line_reaches_the_server() {
+    let server = Server::start(|_: &Request, _| page("home", &[]));
+    each_case(MODES, |mode| {
+        let args = ["--mode", mode, "-q", "-b", "k=v; k2=v 2", "-"];
+        ok(&crawl(&args, &format!("{}\n", server.url("/"))));
+        for path in ["/robots.txt", "/"] {
+            let cookie = cookie_on(&server, path);
+            assert_eq!(cookie.as_deref(), Some("k2=v 2; k=v"), "{mode}: {path}");
+        }
+    });
+}
+
+#[test]
+fn a_cookie_the_server_sets_is_sent_back_and_the_jar_round_trips() {
+    let server = login_site();
+    let dir = tempfile::tempdir().unwrap();
+    each_case(MODES, |mode| {
+        let jar = dir.path().join(format!("{mode}.txt"));
+        let jar_arg = jar.to_str().unwrap();
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "1",
+            "--cookie-jar",
+            jar_arg,
+            "-",
+        ];
+        ok(&crawl(&args, &format!("{}\n", server.url("/"))));
+        assert_eq!(cookie_on(&server, "/"), None, "{mode}: nothing to send yet");
+        assert_eq!(
+            cookie_on(&server, "/next").as_deref(),
+            Some("sid=abc123"),
+            "{mode}"
+        );
+        let text = std::fs::read_to_string(&jar).unwrap();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(
+            lines,
+            [
+                "# Netscape HTTP Cookie File",
+                "# Written by crawl.",
+                "#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\tabc123",
+            ],
+            "{mode}"
+        );
+        // The jar, read back by -b, is sent on the next crawl's first request.
+        let args = ["--mode", mode, "-q", "--no-robots", "-b", jar_arg, "-"];
+        ok(&crawl(&args, &format!("{}\n", server.url("/again"))));
+        assert_eq!(
+            cookie_on(&server, "/again").as_deref(),
+            Some("sid=abc123"),
+            "{mode}"
+        );
+    });
+}
+
+#[test]
+fn a_cookies_txt_file_is_sent_by_its_domain_and_path() {
+    let server = Server::start(|_: &Request, _| page("page", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cookies.txt");
+    let far = 4_000_000_000u64;
+    std::fs::write(
+        &file,
+        format!(
+            "# Netscape HTTP Cookie File\n\n\
+             127.0.0.1\tFALSE\t/a\tFALSE\t{far}\tpathed\t1\n\
+             #HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\t2\n\
+             127.0.0.1\tFALSE\t/\tFALSE\t1\texpired\t3\n\
+             other.test\tFALSE\t/\tFALSE\t{far}\telsewhere\t5\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let lines = format!("{}\n{}\n", server.url("/a/x"), server.url("/b"));
+    ok(&crawl(&["-q", "--no-robots", "-b", file, "-"], &lines));
+    assert_eq!(
+        cookie_on(&server, "/a/x").as_deref(),
+        Some("pathed=1; session=2")
+    );
+    assert_eq!(cookie_on(&server, "/b").as_deref(), Some("session=2"));
+}
+
+#[test]
+fn without_cookie_flags_no_cookie_is_kept_or_sent() {
+    let server = login_site();
+    each_case(MODES, |mode| {
+        let args = ["--mode", mode, "-q", "--depth", "1", "-"];
+        ok(&crawl(&args, &format!("{}\n", server.url("/"))));
+        assert!(server.paths().iter().any(|p| p == "/next"), "{mode}");
+        assert!(
+            server
+                .requests_seen()
+                .iter()
+                .all(|r| r.header("cookie").is_none()),
+            "{mode}"
+        );
+    });
+}
+
+#[test]
+fn a_bad_cookie_flag_or_jar_is_a_usage_error_before_anything_is_fetched() {
+    let server = Server::start(|_: &Request, _| page("page", &[]));
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls.txt");
+    std::fs::write(&urls, format!("{}\n", server.url("/"))).unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "127.0.0.1\tFALSE\t/\n").unwrap();
+    let out = dir.path().join("out.jsonl");
+    let (urls, bad, out) = (
+        urls.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (&["-b", "nofile"], "no such file"),
+        (&["-b", "=v"], "is not a cookie"),
+        (&["-b", bad], "line 1"),
+        (&["--cookie-jar", urls], "the URL file"),
+        (&["-o", out, "--cookie-jar", out], "the output file"),
+    ];
+    for (flags, says) in cases {
+        let run = crawl(&[flags, &[urls]].concat(), "");
+        assert_eq!(run.code(), 2, "{flags:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim_end().lines().count(),
+            1,
+            "{flags:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "{flags:?}: {}", run.stderr);
+    }
+    assert_eq!(server.requests(), 0);
+    assert_eq!(
+        std::fs::read_to_string(urls).unwrap(),
+        format!("{}\n", server.url("/"))
+    );
+}
