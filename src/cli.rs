@@ -1,6 +1,7 @@
 //! The command line as the user types it; every value is checked here so bad input fails fast with exit 2.
 
 pub mod config;
+pub mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -223,6 +224,9 @@ pub struct CrawlArgs {
     /// carries their title, links and fields over.
     #[arg(long, value_name = "FILE")]
     pub since: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub transport: transport::TransportArgs,
 
     /// User-Agent header sent with every request.
     #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent)]
