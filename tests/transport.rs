@@ -171,14 +171,22 @@ fn requests_go_through_an_http_proxy_unless_noproxy_names_their_host() {
     assert_eq!(proxy.paths(), [url("/via-multi"), url("/via-async")]);
     assert_eq!(origin.paths(), ["/via-multi", "/via-async"]);
 
+    // A user and password in the proxy's URL authenticate to the proxy (user:pw).
+    let with_login = format!("http://user:pw@127.0.0.1:{}", proxy.port());
+    let (record, _) = one(&["--no-robots", "-x", &with_login], &url("/login"));
+    assert_eq!(record["title"], "origin /login", "{record}");
+    let asked = proxy.requests_seen();
+    let login = asked.last().unwrap().header("proxy-authorization");
+    assert_eq!(login, Some("Basic dXNlcjpwdw=="), "{asked:?}");
+
     let pin = "--resolve=blog.example:127.0.0.1";
     for noproxy in ["blog.example", "*", "other.example,.example"] {
         let args = ["--no-robots", "-x", &x, "--noproxy", noproxy, pin];
         let (record, _) = one(&args, &url("/direct"));
         assert_eq!(record["title"], "origin /direct", "{noproxy}: {record}");
     }
-    assert_eq!(proxy.requests(), 2, "bypassed: {:?}", proxy.paths());
-    assert_eq!(origin.requests(), 5);
+    assert_eq!(proxy.requests(), 3, "bypassed: {:?}", proxy.paths());
+    assert_eq!(origin.requests(), 6);
 }
 
 #[test]
