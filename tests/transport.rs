@@ -269,3 +269,38 @@ fn through_a_proxy_the_guard_judges_the_target_not_the_proxy() {
         origin.paths()
     );
 }
+
+#[test]
+fn the_proxy_variables_are_honoured_and_noproxy_overrides_no_proxy() {
+    let origin = site();
+    let proxy = proxy::http(origin.addr());
+    let via = format!("http://127.0.0.1:{}", proxy.port());
+    let url = |path: &str| format!("http://blog.example:{}{path}", origin.port());
+    let pin = "--resolve=blog.example:127.0.0.1";
+    let run_with = |env: &[(&str, &str)], extra: &[&str], path: &str| {
+        let args = [&["-q", "--no-robots", pin][..], extra, &["-"]].concat();
+        let run = crawl_with(&args, &url(path), env);
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        run.records()[0]["title"].clone()
+    };
+    let env = [("HTTP_PROXY", via.as_str()), ("NO_PROXY", "")];
+    assert_eq!(run_with(&env, &[], "/env"), "origin /env");
+    assert_eq!(proxy.paths(), [url("/env")]);
+    // --noproxy replaces NO_PROXY: it bypasses the proxy where NO_PROXY did not, and a
+    // NO_PROXY that named the host no longer does.
+    assert_eq!(
+        run_with(&env, &["--noproxy", "blog.example"], "/direct"),
+        "origin /direct"
+    );
+    let named = [("HTTP_PROXY", via.as_str()), ("NO_PROXY", "blog.example")];
+    assert_eq!(run_with(&named, &[], "/named"), "origin /named");
+    assert_eq!(
+        run_with(&named, &["--noproxy", "other.example"], "/again"),
+        "origin /again"
+    );
+    assert_eq!(proxy.paths(), [url("/env"), url("/again")]);
+    // An https-only variable leaves http URLs alone.
+    let https_only = [("HTTPS_PROXY", via.as_str())];
+    assert_eq!(run_with(&https_only, &[], "/plain"), "origin /plain");
+    assert_eq!(proxy.requests(), 2);
+}
