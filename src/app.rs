@@ -30,6 +30,7 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     if args.status {
         return status(&args, stop);
     }
+    let insecure = args.transport.insecure;
     let mut config = config::Config::from_args(args, stop)?;
     let archive = config.archive.take();
     let (quiet, stats, timeline) = (config.quiet, config.stats.clone(), config.timeline.clone());
@@ -71,6 +72,9 @@ fn crawl(args: CrawlArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
     }
     if !quiet && summary.ending != Ending::OutputClosed {
         note(&summary);
+        if insecure {
+            note("warning: -k/--insecure: TLS certificates were not checked, so a page may not come from the host its URL names");
+        }
         note(summary.advice());
         // The summary speaks for this worker's pages; the job's own figures speak for all.
         if let Some(status) = fleet.and_then(|f| f.status().ok()) {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod help;
+pub mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -260,6 +261,8 @@ pub struct CrawlArgs {
     /// Pages, redirect hops, robots.txt and sitemaps alike; records keep the original URLs.
     #[arg(long, value_name = "ADDR:PORT", value_parser = replay_server, help_heading = help::RECRAWLS)]
     pub from_replay: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub transport: transport::TransportArgs,
 
     /// User-Agent header sent with every request.
     #[arg(long, value_name = "STRING", default_value = crate::fetch::USER_AGENT, value_parser = user_agent, help_heading = help::FETCHING)]

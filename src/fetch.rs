@@ -25,6 +25,7 @@ use crate::urls::redact;
 use body::{Body, Expect};
 use capture::Capture;
 pub use capture::Place;
+pub use proxy::Setting as ProxySetting;
 use redirect::Hop;
 pub use redirect::{Hops, NoRules};
 use screen::Screen;
@@ -64,6 +65,21 @@ pub struct Limits {
     pub headers: headers::Extra,
     /// -b and --cookie-jar's store; None, as without cookie flags, keeps and sends no cookie.
     pub cookies: Option<Arc<cookies::Cookies>>,
+    /// -x and --noproxy; without them, the proxy variables.
+    pub proxy: ProxySetting,
+    /// --cacert, -k and --http1.1.
+    pub tls: Tls,
+}
+
+/// How connections are secured and which HTTP they speak.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    /// --cacert: trusted besides the built-in roots.
+    pub cacerts: Vec<reqwest::Certificate>,
+    /// -k: no certificate is checked.
+    pub insecure: bool,
+    /// --http1.1: no HTTP/2, even where TLS offers it.
+    pub http1_only: bool,
 }
 
 impl Default for Limits {
@@ -83,6 +99,8 @@ impl Default for Limits {
             since: None,
             headers: headers::Extra::default(),
             cookies: None,
+            proxy: ProxySetting::default(),
+            tls: Tls::default(),
         }
     }
 }
@@ -92,6 +110,8 @@ impl Default for Limits {
 pub struct Fetched {
     pub final_url: Option<Url>,
     pub status: Option<u16>,
+    /// The HTTP version of the response that answered: "1.1", "2"...
+    pub http_version: Option<&'static str>,
     /// The response's ETag and Last-Modified, as received.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
@@ -192,7 +212,8 @@ pub enum Retry {
 
 /// Both reqwest builders take the same settings under the same names.
 macro_rules! configure {
-    ($builder:expr, $limits:expr, $resolver:expr) => {{
+    ($builder:expr, $limits:expr, $screen:expr, $guard:expr) => {{
+        let screen: &Screen = $screen;
         let limits: &Limits = $limits;
         let mut builder = $builder
             .user_agent(&limits.user_agent)
@@ -203,7 +224,7 @@ macro_rules! configure {
             // with the Referer that module allows.
             .redirect(reqwest::redirect::Policy::none())
             .referer(false)
-            .dns_resolver(Arc::new($resolver))
+            .dns_resolver(Arc::new(screen.resolver($guard)))
             .gzip(true)
             .brotli(true)
             .deflate(true);
@@ -214,9 +235,22 @@ macro_rules! configure {
         if let Some(cookies) = &limits.cookies {
             builder = builder.cookie_provider(cookies.provider());
         }
-        if limits.from_replay.is_some() {
-            // A replay is on this machine: no request may leave it, through a proxy either.
-            builder = builder.no_proxy();
+        // The proxies the guard knows of, and no other: the client reads no variable itself.
+        builder = builder.no_proxy();
+        // A replay is on this machine: no request may leave it, through a proxy either.
+        if limits.from_replay.is_none() {
+            for proxy in screen.proxies.for_reqwest() {
+                builder = builder.proxy(proxy);
+            }
+        }
+        for cert in &limits.tls.cacerts {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        if limits.tls.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
+        if limits.tls.http1_only {
+            builder = builder.http1_only();
         }
         for (host, ip) in &limits.resolve {
             // A pin holds for its host written with or without the trailing dot.
@@ -278,8 +312,8 @@ impl Fetcher {
     pub fn new(limits: Limits) -> anyhow::Result<Self> {
         let screen = Screen::new(&limits);
         Ok(Fetcher {
-            open: configure!(Client::builder(), &limits, screen.resolver(false)),
-            guarded: configure!(Client::builder(), &limits, screen.resolver(true)),
+            open: configure!(Client::builder(), &limits, &screen, false),
+            guarded: configure!(Client::builder(), &limits, &screen, true),
             limits: Arc::new(limits),
             screen,
             archive: None,
@@ -296,16 +330,8 @@ impl Fetcher {
     pub fn to_async(&self) -> anyhow::Result<AsyncFetcher> {
         let screen = &self.screen;
         Ok(AsyncFetcher {
-            open: configure!(
-                reqwest::Client::builder(),
-                &self.limits,
-                screen.resolver(false)
-            ),
-            guarded: configure!(
-                reqwest::Client::builder(),
-                &self.limits,
-                screen.resolver(true)
-            ),
+            open: configure!(reqwest::Client::builder(), &self.limits, screen, false),
+            guarded: configure!(reqwest::Client::builder(), &self.limits, screen, true),
             limits: self.limits.clone(),
             screen: screen.clone(),
             archive: self.archive.clone(),
@@ -379,6 +405,7 @@ impl Fetcher {
             }
             let head = Head {
                 status: response.status(),
+                version: response.version(),
                 headers: response.headers(),
                 from_public: self.screen.is_public(&hop.url, response.remote_addr()),
             };
@@ -510,6 +537,7 @@ impl AsyncFetcher {
             };
             let head = Head {
                 status: response.status(),
+                version: response.version(),
                 headers: response.headers(),
                 from_public,
             };
@@ -599,6 +627,7 @@ impl AsyncFetcher {
 #[derive(Clone, Copy)]
 struct Head<'a> {
     status: reqwest::StatusCode,
+    version: reqwest::Version,
     headers: &'a reqwest::header::HeaderMap,
     from_public: bool,
 }
@@ -626,6 +655,7 @@ fn step(
 ) -> Step {
     let Head {
         status,
+        version,
         headers,
         from_public,
     } = head;
@@ -639,12 +669,13 @@ fn step(
         request.hops,
     ) {
         Some(Ok(next)) => return Step::Follow(next),
-        Some(Err(refusal)) => return Step::Done(refused(refusal, hop, status, chain)),
+        Some(Err(refusal)) => return Step::Done(refused(refusal, hop, &head, chain)),
         None => {}
     }
     let source = body::Source {
         from_public,
         redirects: chain.len() as u32,
+        version: version_name(version),
     };
     if let Some(unchanged) = conditional::unchanged(limits, hop, expect, status, headers, &source) {
         return Step::Done((unchanged, Retry::No));
@@ -680,18 +711,25 @@ fn after(chain: &[Url], (mut fetched, retry): (Fetched, Retry)) -> (Fetched, Ret
 /// A redirect not followed. A refusal of kind `redirect` keeps the response that asked for
 /// it; a hop that robots.txt or the guard refused was never requested, like a URL line
 /// robots.txt disallows, so nothing was fetched.
-fn refused(
-    refusal: redirect::Refusal,
-    hop: &Hop,
-    status: reqwest::StatusCode,
-    chain: &[Url],
-) -> (Fetched, Retry) {
+fn refused(refusal: redirect::Refusal, hop: &Hop, head: &Head, chain: &[Url]) -> (Fetched, Retry) {
     let mut fetched = Fetched::failed(refusal.error);
     if refusal.answered {
         fetched.final_url = Some(hop.url.clone());
-        fetched.status = Some(status.as_u16());
+        fetched.status = Some(head.status.as_u16());
+        fetched.http_version = Some(version_name(head.version));
     }
     after(chain, (fetched, Retry::No))
+}
+
+/// A response's HTTP version as records spell it.
+fn version_name(version: reqwest::Version) -> &'static str {
+    match version {
+        reqwest::Version::HTTP_09 => "0.9",
+        reqwest::Version::HTTP_10 => "1.0",
+        reqwest::Version::HTTP_2 => "2",
+        reqwest::Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
 }
 
 /// Sleeps in short steps so a stop is noticed; says whether the whole wait happened.

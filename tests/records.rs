@@ -77,6 +77,7 @@ fn a_page_becomes_one_exact_record() {
             "url": server.url("/list/7"),
             "final_url": server.url("/list/7"),
             "status": 200,
+            "http_version": "1.1",
             "etag": null,
             "last_modified": null,
             "unchanged": false,

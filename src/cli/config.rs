@@ -13,7 +13,7 @@ use crate::crawl::pipeline::lines::jobs;
 use crate::crawl::pipeline::resume::Refollow;
 use crate::crawl::pipeline::{Crawl, Fetching, Input, Plan};
 use crate::exit::UsageError;
-use crate::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits, ProxySetting, Tls};
 use crate::host::robots;
 use crate::observe::progress::ProgressConfig;
 use crate::observe::progress::Total;
@@ -139,6 +139,20 @@ impl Config {
                 all_hosts: args.auth.header_all_hosts,
             },
             cookies: cookies.clone(),
+            proxy: ProxySetting {
+                proxy: args.transport.proxy.clone(),
+                noproxy: args.transport.noproxy.clone(),
+            },
+            tls: Tls {
+                cacerts: args
+                    .transport
+                    .cacert
+                    .clone()
+                    .map(|c| c.0)
+                    .unwrap_or_default(),
+                insecure: args.transport.insecure,
+                http1_only: args.transport.http1_1,
+            },
         };
         let fetcher = Fetcher::new(limits)?;
         // Before any file changes: a Redis that is not there fails the run with nothing done.

@@ -30,6 +30,8 @@ pub struct Source {
     pub from_public: bool,
     /// Redirects followed to reach it.
     pub redirects: u32,
+    /// The HTTP version it came with, as records spell it.
+    pub version: &'static str,
 }
 
 /// The rules for one response body, fed chunk by chunk by either client: a small prefix
@@ -61,6 +63,7 @@ impl Body {
         let mut fetched = Fetched {
             final_url: Some(url.clone()),
             status: Some(status.as_u16()),
+            http_version: Some(source.version),
             content_type: header(CONTENT_TYPE),
             etag: header(ETAG),
             last_modified: header(LAST_MODIFIED),

@@ -59,6 +59,7 @@ pub fn unchanged(
     Some(Fetched {
         final_url: Some(hop.url.clone()),
         status: Some(status.as_u16()),
+        http_version: Some(source.version),
         etag: header(ETAG).or_else(|| previous.etag.clone()),
         last_modified: header(LAST_MODIFIED).or_else(|| previous.last_modified.clone()),
         previous: Some(previous),

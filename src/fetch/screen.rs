@@ -31,7 +31,7 @@ pub struct Screen {
 
 impl Screen {
     pub fn new(limits: &Limits) -> Screen {
-        let proxies = Arc::new(Proxies::from_env());
+        let proxies = Arc::new(Proxies::new(&limits.proxy));
         let pins = limits
             .resolve
             .iter()

@@ -28,6 +28,9 @@ pub struct Record {
     /// Where the last redirect landed; null when nothing was fetched.
     pub final_url: Option<String>,
     pub status: Option<u16>,
+    /// The HTTP version the answering response came with ("1.1", "2"); null when nothing was
+    /// fetched.
+    pub http_version: Option<&'static str>,
     /// The response's ETag and Last-Modified headers as received: what --since asks with.
     pub etag: Option<String>,
     pub last_modified: Option<String>,

@@ -1,7 +1,9 @@
 //! The shared test harness: a counting HTTP server on 127.0.0.1:0 and a helper that runs the crawl binary.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod redis;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -149,6 +151,10 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn port(&self) -> u16 {

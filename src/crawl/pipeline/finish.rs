@@ -190,6 +190,7 @@ impl Shared<'_> {
             url: job.line,
             final_url: fetched.final_url.map(String::from),
             status: fetched.status,
+            http_version: fetched.http_version,
             etag: fetched.etag,
             last_modified: fetched.last_modified,
             unchanged: fetched.previous.is_some(),
