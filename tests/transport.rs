@@ -304,3 +304,18 @@ fn the_proxy_variables_are_honoured_and_noproxy_overrides_no_proxy() {
     assert_eq!(run_with(&https_only, &[], "/plain"), "origin /plain");
     assert_eq!(proxy.requests(), 2);
 }
+
+#[test]
+fn an_http2_exchange_is_archived_as_http2_on_both_sides() {
+    let server = TlsServer::start(tls_page);
+    let cert = cert_file(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("h2.warc");
+    let args = ["--no-robots", "--cacert", cert.path().to_str().unwrap()];
+    let args = [&args[..], &["--warc", warc.to_str().unwrap()]].concat();
+    let (record, _) = one(&args, &server.url("/w"));
+    assert_eq!(record["http_version"], "2", "{record}");
+    let archive = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    assert!(archive.contains("\r\n\r\nGET /w HTTP/2\r\n"), "{archive}");
+    assert!(archive.contains("\r\n\r\nHTTP/2 200 "), "{archive}");
+}

@@ -234,10 +234,15 @@ pub struct Exchange<'a> {
 }
 
 /// The request line and headers of a GET for `url`: the path and query, Host first.
-pub fn request_block(url: &Url, sent: &[(&str, &str)]) -> Vec<u8> {
+pub fn request_block(url: &Url, version: Version, sent: &[(&str, &str)]) -> Vec<u8> {
     let mut block = String::with_capacity(256);
     let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let _ = write!(block, "GET {path} HTTP/1.1\r\n");
+    // crawl asks in HTTP/1.1 unless HTTP/2 was agreed on, whatever version the server answers.
+    let asked = match version {
+        Version::HTTP_2 => Version::HTTP_2,
+        _ => Version::HTTP_11,
+    };
+    let _ = write!(block, "GET {path} {}\r\n", http_version(asked));
     let host = url.host_str().unwrap_or_default();
     match url.port() {
         Some(port) => {
@@ -254,6 +259,17 @@ pub fn request_block(url: &Url, sent: &[(&str, &str)]) -> Vec<u8> {
     block.into_bytes()
 }
 
+/// How a message's start line names its HTTP version.
+fn http_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_2 => "HTTP/2",
+        Version::HTTP_3 => "HTTP/3",
+        _ => "HTTP/1.1",
+    }
+}
+
 /// The status line and headers as received (names lower-cased, as hyper gives them), less the
 /// ones that describe the bytes on the wire rather than the body stored (Content-Encoding,
 /// Transfer-Encoding, Content-Length), with one Content-Length for the stored body, so that the
@@ -265,13 +281,7 @@ pub fn response_head(
     headers: &HeaderMap,
     body_len: usize,
 ) -> Vec<u8> {
-    let version = match version {
-        Version::HTTP_09 => "HTTP/0.9",
-        Version::HTTP_10 => "HTTP/1.0",
-        Version::HTTP_2 => "HTTP/2",
-        Version::HTTP_3 => "HTTP/3",
-        _ => "HTTP/1.1",
-    };
+    let version = http_version(version);
     let mut head = Vec::with_capacity(512);
     // hyper keeps a reason phrase only when it is not the standard one for the status.
     let reason = reason.unwrap_or(status.canonical_reason().unwrap_or("").as_bytes());
@@ -305,7 +315,7 @@ pub fn exchange(exchange: &Exchange, gzip: bool) -> Vec<u8> {
     let ip = exchange.ip.map(|ip| ip.to_string());
     let mut sink = Sink::with_capacity(gzip, exchange.body.len());
     let write = |sink: &mut Sink| -> io::Result<()> {
-        let request = request_block(exchange.url, exchange.sent);
+        let request = request_block(exchange.url, exchange.version, exchange.sent);
         let mut fields = vec![
             ("WARC-Type", "request"),
             ("WARC-Record-ID", request_id.as_str()),
