@@ -81,13 +81,11 @@ impl Planned {
 
 /// The warcinfo fields: what wrote the file, and the options that shaped the crawl.
 fn info(args: &CrawlArgs) -> Vec<(&'static str, String)> {
-    let command: Vec<String> = std::env::args()
-        .map(|arg| redact::mask(&arg).into_owned())
-        .collect();
+    let command = command_line(std::env::args());
     vec![
         ("software", format!("crawl/{}", env!("CARGO_PKG_VERSION"))),
         ("format", "WARC File Format 1.1".into()),
-        ("command", command.join(" ")),
+        ("command", command),
         ("mode", format!("{:?}", args.mode).to_lowercase()),
         ("crawlers", args.crawlers.to_string()),
         ("depth", args.depth.to_string()),
@@ -104,4 +102,82 @@ fn info(args: &CrawlArgs) -> Vec<(&'static str, String)> {
         ),
         ("user-agent", args.user_agent.clone()),
     ]
+}
+
+/// The options whose values may be secrets: a header (a token), cookies (a session), a proxy
+/// (its password, which may come without a scheme, so URL masking misses it).
+const SECRET: [(&str, &str); 3] = [("-H", "--header"), ("-b", "--cookie"), ("-x", "--proxy")];
+
+/// The command line as the archive tells it, without the secrets an archive passed on must not
+/// carry: URL passwords masked, and the values of -H, -b and -x replaced by `***` (a header
+/// keeps its name, so the archive still says what was sent).
+fn command_line(args: impl Iterator<Item = String>) -> String {
+    let hidden = |option: &str, value: &str| match option {
+        "-H" => match value.split_once(':') {
+            Some((name, _)) => format!("{name}: ***"),
+            None => "***".to_string(),
+        },
+        _ => "***".to_string(),
+    };
+    let mut out = Vec::new();
+    let mut secret: Option<&str> = None;
+    for arg in args {
+        if let Some(option) = secret.take() {
+            out.push(hidden(option, &arg));
+            continue;
+        }
+        let found = SECRET.iter().find_map(|&(short, long)| {
+            if arg == short || arg == long {
+                return Some((short, None));
+            }
+            let attached = arg.strip_prefix(&format!("{long}=")).or_else(|| {
+                arg.strip_prefix(short)
+                    .filter(|rest| !rest.is_empty() && !arg.starts_with("--"))
+            });
+            attached.map(|value| (short, Some(value)))
+        });
+        match found {
+            Some((short, None)) => {
+                secret = Some(short);
+                out.push(arg);
+            }
+            Some((short, Some(value))) => {
+                let option = &arg[..arg.len() - value.len()];
+                out.push(format!("{option}{}", hidden(short, value)));
+            }
+            None => out.push(redact::mask(&arg).into_owned()),
+        }
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_archived_command_line_keeps_no_secret() {
+        let args = [
+            "crawl",
+            "-H",
+            "Authorization: Bearer TOKEN",
+            "--header=X-Key: K",
+            "-HX-Other: O",
+            "-b",
+            "sid=SESSION",
+            "--cookie=a=b",
+            "-x",
+            "user:pa55@127.0.0.1:3128",
+            "--proxy=http://u:p@127.0.0.1:3128",
+            "http://user:secret@blog.example/",
+            "--depth",
+            "2",
+        ];
+        let line = command_line(args.iter().map(|s| s.to_string()));
+        assert_eq!(
+            line,
+            "crawl -H Authorization: *** --header=X-Key: *** -HX-Other: *** -b *** --cookie=*** \
+             -x *** --proxy=*** http://user:***@blog.example/ --depth 2"
+        );
+    }
 }
