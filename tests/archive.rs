@@ -765,3 +765,47 @@ fn the_file_stdout_or_stderr_goes_to_is_not_the_archive() {
     });
     assert_eq!(server.requests(), 0, "nothing was fetched");
 }
+
+/// The warcinfo record's command line holds no -H, -b or bare -x secret (found by review).
+#[test]
+fn the_warcinfo_record_carries_no_header_or_cookie_value() {
+    let server = Server::start(|req: &support::Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        _ => support::page("p", &[]),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let args = [
+        "-q",
+        "-H",
+        "Authorization: Bearer TOPSECRET",
+        "-b",
+        "sid=SESSIONSECRET",
+        "--warc",
+        warc.to_str().unwrap(),
+        "-",
+    ];
+    let run = crawl(&args, &format!("{}\n", server.url("/p")));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    let archive = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    assert!(!archive.contains("TOPSECRET"), "{archive}");
+    assert!(!archive.contains("SESSIONSECRET"), "{archive}");
+}
+
+#[test]
+fn the_warcinfo_record_masks_a_bare_proxy_password() {
+    let origin = Server::start(|req: &support::Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        _ => support::page("p", &[]),
+    });
+    let proxy = support::proxy::http(origin.addr());
+    let dir = tempfile::tempdir().unwrap();
+    let warc = dir.path().join("a.warc");
+    let x = format!("user:pa55word@127.0.0.1:{}", proxy.port());
+    let args = ["-q", "-x", &x, "--warc", warc.to_str().unwrap(), "-"];
+    let run = crawl(&args, &format!("{}\n", origin.url("/p")));
+    assert_eq!(run.code(), 0, "{}", run.stderr);
+    assert_eq!(run.records()[0]["status"], 200, "{}", run.stdout);
+    let archive = String::from_utf8_lossy(&std::fs::read(&warc).unwrap()).into_owned();
+    assert!(!archive.contains("pa55word"), "{archive}");
+}

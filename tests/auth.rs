@@ -306,3 +306,28 @@ fn a_bad_cookie_flag_or_jar_is_a_usage_error_before_anything_is_fetched() {
         format!("{}\n", server.url("/"))
     );
 }
+
+/// compare runs the crawl once per mode and writes no jar: it refuses the option.
+#[test]
+fn compare_refuses_a_cookie_jar_it_would_not_write() {
+    let server = Server::start(|req: &support::Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        _ => support::page("p", &[]).header("Set-Cookie", "srv=set1"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls.txt");
+    std::fs::write(&urls, format!("{}\n", server.url("/p"))).unwrap();
+    let jar = dir.path().join("jar.txt");
+    let out = support::bin()
+        .args(["compare", "--cookie-jar", jar.to_str().unwrap()])
+        .arg(&urls)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let written = std::fs::read_to_string(&jar).unwrap_or_default();
+    assert!(
+        code == 2 && written.is_empty(),
+        "exit {code}, jar {written:?}, stderr {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

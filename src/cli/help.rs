@@ -63,8 +63,17 @@ crawl --select a.post-item-title local.txt | jq -r '.title'",
 
 /// The options `compare` takes but refuses or overrides (it runs every mode itself and prints
 /// its own figures): hidden from its help. `compare` itself says why when one is given.
-pub const NOT_FOR_COMPARE: [&str; 9] = [
-    "mode", "resume", "stats", "timeline", "warc", "redis", "job", "lease", "status",
+pub const NOT_FOR_COMPARE: [&str; 10] = [
+    "mode",
+    "resume",
+    "stats",
+    "timeline",
+    "warc",
+    "cookie_jar",
+    "redis",
+    "job",
+    "lease",
+    "status",
 ];
 
 /// The options `-h` shows, by id: one screen of the common ones (and compare's own two). Every

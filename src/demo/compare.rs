@@ -82,6 +82,7 @@ pub fn compare(args: CompareArgs, stop: &Stop) -> anyhow::Result<ExitCode> {
         (crawl.timeline.is_some(), "--timeline"),
         (crawl.redis.is_some(), "--redis"),
         (crawl.warc.is_some(), "--warc"),
+        (crawl.auth.cookie_jar.is_some(), "--cookie-jar"),
     ] {
         if given {
             let why = "compare runs every mode on the same URLs and prints its own figures";
