@@ -187,6 +187,12 @@ fn requests_go_through_an_http_proxy_unless_noproxy_names_their_host() {
     }
     assert_eq!(proxy.requests(), 3, "bypassed: {:?}", proxy.paths());
     assert_eq!(origin.requests(), 6);
+
+    // `*` is every host, an IP address too, as curl reads it.
+    let by_ip = format!("http://127.0.0.1:{}/by-ip", origin.port());
+    let (record, _) = one(&["--no-robots", "-x", &x, "--noproxy", "*"], &by_ip);
+    assert_eq!(record["title"], "origin /by-ip", "{record}");
+    assert_eq!(proxy.requests(), 3, "bypassed: {:?}", proxy.paths());
 }
 
 #[test]

@@ -32,6 +32,11 @@ impl Rules {
             Some(no) => no.clone(),
             None => env(&["NO_PROXY", "no_proxy"]),
         };
+        // `*` is every host, IP addresses too, as curl reads it; the matchers would leave IP
+        // addresses to the proxy, so no proxy is set up at all.
+        if no.trim() == "*" {
+            return Rules::default();
+        }
         if let Some(proxy) = &setting.proxy {
             return Rules {
                 all: normalized(proxy),
