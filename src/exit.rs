@@ -40,7 +40,7 @@ impl ExitCode {
                 "the crawl completed, even if some pages failed (they are records); or stdout closed early"
             }
             ExitCode::Failure => {
-                "the output, the archive or a report (--stats, --timeline, --cookie-jar) could not be written, or a shared crawl lost its Redis"
+                "an output, archive or end report could not be written, or a shared crawl lost its Redis"
             }
             ExitCode::Usage => {
                 "usage error: a bad option value, selector or file; nothing was fetched, no file changed"
