@@ -306,3 +306,70 @@ fn a_bad_cookie_flag_or_jar_is_a_usage_error_before_anything_is_fetched() {
         format!("{}\n", server.url("/"))
     );
 }
+
+// --- what --resume sends -------------------------------------------------------------------
+
+/// A crawl whose line redirects to other.test and another whose page links to b.test, each a
+/// level deeper than the first run went: the resumed run must send -H and -b where a fresh
+/// one would, and nowhere else.
+#[test]
+fn a_resumed_crawl_sends_headers_and_cookies_to_the_seeds_host_only() {
+    let server = Server::start(|req: &Request, _| {
+        let port = req.port();
+        match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/start" => {
+                Response::status(302).header("Location", &format!("http://other.test:{port}/land"))
+            }
+            "/land" => page("land", &["/d1"]),
+            "/d1" => page("d1", &["/d2"]),
+            "/home" => page("home", &["/a1", &format!("http://b.test:{port}/b1")]),
+            "/a1" => page("a1", &["/a2"]),
+            "/b1" => page("b1", &["/b2"]),
+            _ => page("leaf", &[]),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls.txt");
+    let lines = format!(
+        "{}\n{}\n",
+        on(&server, "a.test", "/start"),
+        on(&server, "a.test", "/home")
+    );
+    std::fs::write(&urls, lines).unwrap();
+    each_case(MODES, |mode| {
+        let out = dir.path().join(format!("{mode}.jsonl"));
+        let pins = [pin("a.test"), pin("other.test"), pin("b.test")];
+        let run = |depth: &str, resume: bool| {
+            let mut args = vec!["--mode", mode, "-q", "--all-hosts", "--depth", depth];
+            args.extend(pins.iter().map(String::as_str));
+            args.extend(["-H", "X-Token: s3cret", "-b", "sid=abc"]);
+            if resume {
+                args.push("--resume");
+            }
+            args.extend(["-o", out.to_str().unwrap(), urls.to_str().unwrap()]);
+            let before = server.requests_seen().len();
+            ok(&crawl(&args, ""));
+            let tokens = seen(&server, "x-token")[before..].to_vec();
+            let cookies = seen(&server, "cookie")[before..].to_vec();
+            (tokens, cookies)
+        };
+        run("1", false);
+        let (tokens, cookies) = run("2", true);
+        let mut paths: Vec<String> = tokens.iter().map(|(h, p, _)| format!("{h}{p}")).collect();
+        paths.sort();
+        assert!(
+            paths.contains(&"other.test/d2".to_string())
+                && paths.contains(&"b.test/b2".to_string())
+                && paths.contains(&"a.test/a2".to_string()),
+            "{mode}: the resumed run went a level deeper: {paths:?}"
+        );
+        for ((host, path, token), (.., cookie)) in tokens.iter().zip(&cookies) {
+            let seeds = host == "a.test";
+            let want = seeds.then_some("s3cret");
+            assert_eq!(token.as_deref(), want, "{mode}: X-Token to {host}{path}");
+            let want = seeds.then_some("sid=abc");
+            assert_eq!(cookie.as_deref(), want, "{mode}: Cookie to {host}{path}");
+        }
+    });
+}

@@ -21,8 +21,9 @@ pub struct Job {
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
     pub scope: Option<Arc<str>>,
-    /// The host of the URL line this page descends from, when a redirect of that line took
-    /// the crawl to another host (`scope`); None when it is `scope`. -H's headers go there.
+    /// The host of the URL line this page descends from, where -H's headers go: None for a
+    /// URL line (its own host) and for a page whose line is not known (--resume), which
+    /// sends them nowhere.
     pub seed: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
     pub sitemaps: u8,
@@ -48,8 +49,12 @@ struct Wire<'a> {
     parent: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<Arc<str>>,
+    /// Left out when it is `scope`, as it mostly is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     seed: Option<Arc<str>>,
+    /// A page below a line whose seed is not known.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    unseeded: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     sitemaps: u8,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -69,7 +74,11 @@ impl Serialize for Job {
             depth: self.depth,
             parent: self.parent.clone(),
             scope: self.scope.clone(),
-            seed: self.seed.clone(),
+            seed: self
+                .seed
+                .clone()
+                .filter(|seed| Some(seed) != self.scope.as_ref()),
+            unseeded: self.parent.is_some() && self.seed.is_none(),
             sitemaps: self.sitemaps,
             guarded: self.guarded,
         }
@@ -86,13 +95,17 @@ impl<'de> Deserialize<'de> for Job {
             Some(target) => target,
             None => Ok(Url::parse(&line).map_err(serde::de::Error::custom)?),
         };
+        let seed = match wire.parent {
+            Some(_) if !wire.unseeded => wire.seed.or(wire.scope.clone()),
+            _ => None,
+        };
         Ok(Job {
             line,
             target,
             depth: wire.depth,
             parent: wire.parent,
             scope: wire.scope,
-            seed: wire.seed,
+            seed,
             sitemaps: wire.sitemaps,
             guarded: wire.guarded,
             ticket: Ticket::default(),

@@ -167,11 +167,12 @@ pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
 }
 
-/// The host whose requests carry -H's headers for `job`: the host of the URL line it
-/// descends from (which is where its crawl stays, unless a redirect of the line moved it).
+/// The host whose requests carry -H's headers and -b's pairs for `job`: the host of the URL
+/// line it descends from. None when that is not known (a page --resume read back whose
+/// parents' records do not lead to one line): then no host gets them.
 pub(super) fn seed<'a>(job: &'a Job, url: &'a Url) -> Option<&'a str> {
     match job.parent {
         None => url.host_str(),
-        Some(_) => job.seed.as_deref().or(job.scope.as_deref()),
+        Some(_) => job.seed.as_deref(),
     }
 }
