@@ -373,3 +373,60 @@ fn a_resumed_crawl_sends_headers_and_cookies_to_the_seeds_host_only() {
         }
     });
 }
+
+// --- cookies and public suffixes -----------------------------------------------------------
+
+/// A cookie for a whole top-level domain would reach every site under it: it is refused, as
+/// curl refuses it without a public suffix list. One for the host's own parent domain, or a
+/// single-label host's own name, is kept.
+#[test]
+fn a_cookie_for_a_single_label_domain_is_refused() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        "/set" => page("set", &[])
+            .header("Set-Cookie", "track=1; Domain=com; Path=/")
+            .header("Set-Cookie", "dotted=1; Domain=.test; Path=/")
+            .header("Set-Cookie", "parent=1; Domain=example.com; Path=/"),
+        "/single" => page("single", &[]).header("Set-Cookie", "own=1; Domain=localhost; Path=/"),
+        _ => page("other", &[]),
+    });
+    let lines = [
+        on(&server, "shop.example.com", "/set"),
+        on(&server, "shop.a.test", "/set"),
+        on(&server, "www.example.com", "/after"),
+        on(&server, "bank.other.com", "/after"),
+        on(&server, "b.test", "/after"),
+        on(&server, "localhost", "/single"),
+        on(&server, "localhost", "/again"),
+    ];
+    let pins = [
+        pin("shop.example.com"),
+        pin("shop.a.test"),
+        pin("www.example.com"),
+        pin("bank.other.com"),
+        pin("b.test"),
+        pin("localhost"),
+    ];
+    let mut args = vec!["--mode", "single", "-q", "--cookie-jar", "/dev/null"];
+    args.extend(pins.iter().map(String::as_str));
+    args.push("-");
+    ok(&crawl(&args, &(lines.join("\n") + "\n")));
+    let got: Vec<(String, String, Option<String>)> = seen(&server, "cookie")
+        .into_iter()
+        .filter(|(_, path, _)| path != "/robots.txt")
+        .collect();
+    let want = [
+        ("shop.example.com", "/set", None),
+        ("shop.a.test", "/set", None),
+        ("www.example.com", "/after", Some("parent=1")),
+        ("bank.other.com", "/after", None),
+        ("b.test", "/after", None),
+        ("localhost", "/single", None),
+        ("localhost", "/again", Some("own=1")),
+    ];
+    let want: Vec<(String, String, Option<String>)> = want
+        .iter()
+        .map(|(h, p, c)| (h.to_string(), p.to_string(), c.map(str::to_string)))
+        .collect();
+    assert_eq!(got, want);
+}
