@@ -430,3 +430,60 @@ fn a_cookie_for_a_single_label_domain_is_refused() {
         .collect();
     assert_eq!(got, want);
 }
+
+// --- https seeds ---------------------------------------------------------------------------
+
+/// The plain server's port, for the TLS server's page (a fn, which captures nothing).
+static PLAIN_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+fn https_page(path: &str) -> String {
+    let port = PLAIN_PORT.load(std::sync::atomic::Ordering::SeqCst);
+    match path {
+        "/" => format!("<title>secure</title><a href=\"http://a.test:{port}/plain\">down</a>"),
+        _ => "<title>secure</title>".to_string(),
+    }
+}
+
+/// A line given as https keeps -H's headers and -b's pairs off plain http, on its own host
+/// too: a link down to http would carry them in clear (curl keeps custom headers to one
+/// scheme since CVE-2022-27776).
+#[test]
+fn an_https_seeds_headers_and_cookies_never_go_over_plain_http() {
+    let plain = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        _ => page("plain", &[]),
+    });
+    PLAIN_PORT.store(plain.port(), std::sync::atomic::Ordering::SeqCst);
+    let tls = support::tls::TlsServer::start(https_page);
+    let line = format!("https://a.test:{}/\n", tls.addr.port());
+    each_case(MODES, |mode| {
+        let before = plain.requests_seen().len();
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "-k",
+            "--depth",
+            "1",
+            &pin("a.test"),
+            "-H",
+            "X-Token: s3cret",
+            "-b",
+            "sid=abc",
+            "-",
+        ];
+        ok(&crawl(&args, &line));
+        let tokens = &seen(&plain, "x-token")[before..];
+        let cookies = &seen(&plain, "cookie")[before..];
+        let paths: Vec<&str> = tokens.iter().map(|(_, p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/robots.txt", "/plain"], "{mode}");
+        assert!(
+            tokens.iter().all(|(.., v)| v.is_none()),
+            "{mode}: {tokens:?}"
+        );
+        assert!(
+            cookies.iter().all(|(.., v)| v.is_none()),
+            "{mode}: {cookies:?}"
+        );
+    });
+}

@@ -9,6 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use cookie_store::{Cookie, CookieDomain, CookieExpiration, CookieStore, RawCookie};
 use reqwest::header::HeaderValue;
+
+use super::headers::to_seed;
 use reqwest_cookie_store::CookieStoreMutex;
 use url::Url;
 
@@ -18,7 +20,7 @@ use url::Url;
 pub struct Cookies {
     store: Arc<CookieStoreMutex>,
     given: Vec<(String, String)>,
-    /// Hosts -b's pairs were put in the store for: once each, so that a value the server sets
+    /// Seeds -b's pairs were put in the store for: once each, so that a value the server sets
     /// later stands, as it would in a browser.
     seeded: Mutex<HashSet<String>>,
 }
@@ -81,15 +83,18 @@ impl Cookies {
         Arc::new(Guarded(self.store.clone()))
     }
 
-    /// Before a request to `url`, on behalf of a page whose seed's host is `seed`: -b's pairs
-    /// join the store for the seed's host the first time it is asked.
+    /// Before a request to `url`, on behalf of a page whose seed is `seed` (see
+    /// `headers::to_seed`): -b's pairs join the store for the seed's host the first time it
+    /// is asked, as secure cookies when the seed's line was https, so that the store never
+    /// sends them over plain http.
     pub fn before(&self, url: &Url, seed: Option<&str>) {
-        let Some(host) = url.host_str().filter(|host| Some(*host) == seed) else {
+        let Some(seed) = seed.filter(|_| to_seed(url, seed)) else {
             return;
         };
-        if self.given.is_empty() || !self.seeded.lock().unwrap().insert(host.to_string()) {
+        if self.given.is_empty() || !self.seeded.lock().unwrap().insert(seed.to_string()) {
             return;
         }
+        let secure = seed.starts_with("https:");
         let Ok(at) = Url::parse(&format!("{}://{}/", url.scheme(), url.authority())) else {
             return;
         };
@@ -97,6 +102,7 @@ impl Cookies {
         for (name, value) in &self.given {
             let mut raw = RawCookie::new(name.clone(), value.clone());
             raw.set_path("/");
+            raw.set_secure(secure);
             // Refused only for an impossible host, which is then sent none.
             let _ = store.insert_raw(&raw, &at);
         }

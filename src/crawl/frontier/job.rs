@@ -49,12 +49,8 @@ struct Wire<'a> {
     parent: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<Arc<str>>,
-    /// Left out when it is `scope`, as it mostly is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     seed: Option<Arc<str>>,
-    /// A page below a line whose seed is not known.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    unseeded: bool,
     #[serde(default, skip_serializing_if = "is_zero")]
     sitemaps: u8,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -74,11 +70,7 @@ impl Serialize for Job {
             depth: self.depth,
             parent: self.parent.clone(),
             scope: self.scope.clone(),
-            seed: self
-                .seed
-                .clone()
-                .filter(|seed| Some(seed) != self.scope.as_ref()),
-            unseeded: self.parent.is_some() && self.seed.is_none(),
+            seed: self.seed.clone(),
             sitemaps: self.sitemaps,
             guarded: self.guarded,
         }
@@ -95,17 +87,13 @@ impl<'de> Deserialize<'de> for Job {
             Some(target) => target,
             None => Ok(Url::parse(&line).map_err(serde::de::Error::custom)?),
         };
-        let seed = match wire.parent {
-            Some(_) if !wire.unseeded => wire.seed.or(wire.scope.clone()),
-            _ => None,
-        };
         Ok(Job {
             line,
             target,
             depth: wire.depth,
             parent: wire.parent,
             scope: wire.scope,
-            seed,
+            seed: wire.seed,
             sitemaps: wire.sitemaps,
             guarded: wire.guarded,
             ticket: Ticket::default(),

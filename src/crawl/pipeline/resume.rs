@@ -9,6 +9,7 @@ use url::Url;
 
 use super::Work;
 use crate::crawl::frontier::{Frontier, Lineage, MAX_SITEMAP_NESTING};
+use crate::fetch::headers::seed_of;
 use crate::output::resume::{self, Recorded};
 
 /// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
@@ -193,7 +194,7 @@ impl Seeds {
     }
 }
 
-/// The host of a URL line as recorded.
+/// The seed of a URL line as recorded.
 fn line_host(line: &str) -> Option<Arc<str>> {
-    Url::parse(line).ok()?.host_str().map(Arc::from)
+    seed_of(&Url::parse(line).ok()?)
 }
