@@ -198,3 +198,66 @@ impl Seeds {
 fn line_host(line: &str) -> Option<Arc<str>> {
     seed_of(&Url::parse(line).ok()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(url: &str, final_url: &str, parent: Option<&str>) -> Recorded {
+        Recorded {
+            url: url.into(),
+            final_url: Some(final_url.into()),
+            depth: u32::from(parent.is_some()),
+            parent: parent.map(str::to_string),
+            links: Vec::new(),
+            encoding: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_pages_seed_is_its_lines_and_unknown_where_the_records_do_not_agree() {
+        let mut seeds = Seeds::default();
+        for page in [
+            record("https://a.test/start", "http://other.test/land", None),
+            record(
+                "http://other.test/d1",
+                "http://other.test/d1",
+                Some("http://other.test/land"),
+            ),
+            // Reached from lines on two hosts: whose it is, the records cannot say.
+            record("http://c.test/", "http://shared.test/", None),
+            record("http://d.test/", "http://shared.test/", None),
+            record(
+                "http://shared.test/x",
+                "http://shared.test/x",
+                Some("http://shared.test/"),
+            ),
+            // A parent no record holds, and a loop of parents.
+            record(
+                "http://e.test/y",
+                "http://e.test/y",
+                Some("http://e.test/gone"),
+            ),
+            record(
+                "http://f.test/1",
+                "http://f.test/1",
+                Some("http://f.test/2"),
+            ),
+            record(
+                "http://f.test/2",
+                "http://f.test/2",
+                Some("http://f.test/1"),
+            ),
+        ] {
+            seeds.note(&page);
+        }
+        let seed = |seeds: &mut Seeds, at| seeds.of(at).map(|s| s.to_string());
+        let a = Some("https://a.test".to_string());
+        assert_eq!(seed(&mut seeds, "http://other.test/land"), a);
+        assert_eq!(seed(&mut seeds, "http://other.test/d1"), a);
+        assert_eq!(seed(&mut seeds, "http://shared.test/x"), None);
+        assert_eq!(seed(&mut seeds, "http://e.test/y"), None);
+        assert_eq!(seed(&mut seeds, "http://f.test/1"), None);
+    }
+}
