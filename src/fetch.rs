@@ -158,13 +158,14 @@ pub struct Request<'a> {
     pub hops: &'a dyn Hops,
     /// Where the page stands in the crawl, for --warc's metadata.
     pub place: Place<'a>,
-    /// The host of the URL line the page descends from (the host its crawl stays on), which
-    /// -H's headers may go to; None for none.
+    /// The URL line the page descends from, as `headers::seed_of` spells it, whose host
+    /// -H's headers and -b's pairs may go to; None for none.
     pub seed: Option<&'a str>,
 }
 
 impl<'a> Request<'a> {
-    /// A URL line's request: unguarded, unpaced, its redirects judged by the fetcher alone.
+    /// A URL line's request: unguarded, unpaced, its redirects judged by the fetcher alone,
+    /// and with no -H header or -b pair (the benchmark, its only user, takes neither).
     pub fn plain(url: &'a Url, stop: &'a Stop) -> Request<'a> {
         Request {
             url,
@@ -173,7 +174,7 @@ impl<'a> Request<'a> {
             pace: &|t| t,
             hops: &NoRules,
             place: Place::default(),
-            seed: url.host_str(),
+            seed: None,
         }
     }
 }

@@ -331,3 +331,184 @@ fn compare_refuses_a_cookie_jar_it_would_not_write() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// --- what --resume sends -------------------------------------------------------------------
+
+/// A crawl whose line redirects to other.test and another whose page links to b.test, each a
+/// level deeper than the first run went: the resumed run must send -H and -b where a fresh
+/// one would, and nowhere else.
+#[test]
+fn a_resumed_crawl_sends_headers_and_cookies_to_the_seeds_host_only() {
+    let server = Server::start(|req: &Request, _| {
+        let port = req.port();
+        match req.path.as_str() {
+            "/robots.txt" => Response::status(404),
+            "/start" => {
+                Response::status(302).header("Location", &format!("http://other.test:{port}/land"))
+            }
+            "/land" => page("land", &["/d1"]),
+            "/d1" => page("d1", &["/d2"]),
+            "/home" => page("home", &["/a1", &format!("http://b.test:{port}/b1")]),
+            "/a1" => page("a1", &["/a2"]),
+            "/b1" => page("b1", &["/b2"]),
+            _ => page("leaf", &[]),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls.txt");
+    let lines = format!(
+        "{}\n{}\n",
+        on(&server, "a.test", "/start"),
+        on(&server, "a.test", "/home")
+    );
+    std::fs::write(&urls, lines).unwrap();
+    each_case(MODES, |mode| {
+        let out = dir.path().join(format!("{mode}.jsonl"));
+        let pins = [pin("a.test"), pin("other.test"), pin("b.test")];
+        let run = |depth: &str, resume: bool| {
+            let mut args = vec!["--mode", mode, "-q", "--all-hosts", "--depth", depth];
+            args.extend(pins.iter().map(String::as_str));
+            args.extend(["-H", "X-Token: s3cret", "-b", "sid=abc"]);
+            if resume {
+                args.push("--resume");
+            }
+            args.extend(["-o", out.to_str().unwrap(), urls.to_str().unwrap()]);
+            let before = server.requests_seen().len();
+            ok(&crawl(&args, ""));
+            let tokens = seen(&server, "x-token")[before..].to_vec();
+            let cookies = seen(&server, "cookie")[before..].to_vec();
+            (tokens, cookies)
+        };
+        run("1", false);
+        let (tokens, cookies) = run("2", true);
+        let mut paths: Vec<String> = tokens.iter().map(|(h, p, _)| format!("{h}{p}")).collect();
+        paths.sort();
+        assert!(
+            paths.contains(&"other.test/d2".to_string())
+                && paths.contains(&"b.test/b2".to_string())
+                && paths.contains(&"a.test/a2".to_string()),
+            "{mode}: the resumed run went a level deeper: {paths:?}"
+        );
+        for ((host, path, token), (.., cookie)) in tokens.iter().zip(&cookies) {
+            let seeds = host == "a.test";
+            let want = seeds.then_some("s3cret");
+            assert_eq!(token.as_deref(), want, "{mode}: X-Token to {host}{path}");
+            let want = seeds.then_some("sid=abc");
+            assert_eq!(cookie.as_deref(), want, "{mode}: Cookie to {host}{path}");
+        }
+    });
+}
+
+// --- cookies and public suffixes -----------------------------------------------------------
+
+/// A cookie for a whole top-level domain would reach every site under it: it is refused, as
+/// curl refuses it without a public suffix list. One for the host's own parent domain, or a
+/// single-label host's own name, is kept.
+#[test]
+fn a_cookie_for_a_single_label_domain_is_refused() {
+    let server = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        "/set" => page("set", &[])
+            .header("Set-Cookie", "track=1; Domain=com; Path=/")
+            .header("Set-Cookie", "dotted=1; Domain=.test; Path=/")
+            .header("Set-Cookie", "parent=1; Domain=example.com; Path=/"),
+        "/single" => page("single", &[]).header("Set-Cookie", "own=1; Domain=localhost; Path=/"),
+        _ => page("other", &[]),
+    });
+    let lines = [
+        on(&server, "shop.example.com", "/set"),
+        on(&server, "shop.a.test", "/set"),
+        on(&server, "www.example.com", "/after"),
+        on(&server, "bank.other.com", "/after"),
+        on(&server, "b.test", "/after"),
+        on(&server, "localhost", "/single"),
+        on(&server, "localhost", "/again"),
+    ];
+    let pins = [
+        pin("shop.example.com"),
+        pin("shop.a.test"),
+        pin("www.example.com"),
+        pin("bank.other.com"),
+        pin("b.test"),
+        pin("localhost"),
+    ];
+    let mut args = vec!["--mode", "single", "-q", "--cookie-jar", "/dev/null"];
+    args.extend(pins.iter().map(String::as_str));
+    args.push("-");
+    ok(&crawl(&args, &(lines.join("\n") + "\n")));
+    let got: Vec<(String, String, Option<String>)> = seen(&server, "cookie")
+        .into_iter()
+        .filter(|(_, path, _)| path != "/robots.txt")
+        .collect();
+    let want = [
+        ("shop.example.com", "/set", None),
+        ("shop.a.test", "/set", None),
+        ("www.example.com", "/after", Some("parent=1")),
+        ("bank.other.com", "/after", None),
+        ("b.test", "/after", None),
+        ("localhost", "/single", None),
+        ("localhost", "/again", Some("own=1")),
+    ];
+    let want: Vec<(String, String, Option<String>)> = want
+        .iter()
+        .map(|(h, p, c)| (h.to_string(), p.to_string(), c.map(str::to_string)))
+        .collect();
+    assert_eq!(got, want);
+}
+
+// --- https seeds ---------------------------------------------------------------------------
+
+/// The plain server's port, for the TLS server's page (a fn, which captures nothing).
+static PLAIN_PORT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+
+fn https_page(path: &str) -> String {
+    let port = PLAIN_PORT.load(std::sync::atomic::Ordering::SeqCst);
+    match path {
+        "/" => format!("<title>secure</title><a href=\"http://a.test:{port}/plain\">down</a>"),
+        _ => "<title>secure</title>".to_string(),
+    }
+}
+
+/// A line given as https keeps -H's headers and -b's pairs off plain http, on its own host
+/// too: a link down to http would carry them in clear (curl keeps custom headers to one
+/// scheme since CVE-2022-27776).
+#[test]
+fn an_https_seeds_headers_and_cookies_never_go_over_plain_http() {
+    let plain = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        _ => page("plain", &[]),
+    });
+    PLAIN_PORT.store(plain.port(), std::sync::atomic::Ordering::SeqCst);
+    let tls = support::tls::TlsServer::start(https_page);
+    let line = format!("https://a.test:{}/\n", tls.addr.port());
+    each_case(MODES, |mode| {
+        let before = plain.requests_seen().len();
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "-k",
+            "--depth",
+            "1",
+            &pin("a.test"),
+            "-H",
+            "X-Token: s3cret",
+            "-b",
+            "sid=abc",
+            "-",
+        ];
+        ok(&crawl(&args, &line));
+        let tokens = &seen(&plain, "x-token")[before..];
+        let cookies = &seen(&plain, "cookie")[before..];
+        let paths: Vec<&str> = tokens.iter().map(|(_, p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["/robots.txt", "/plain"], "{mode}");
+        assert!(
+            tokens.iter().all(|(.., v)| v.is_none()),
+            "{mode}: {tokens:?}"
+        );
+        assert!(
+            cookies.iter().all(|(.., v)| v.is_none()),
+            "{mode}: {cookies:?}"
+        );
+    });
+}

@@ -325,3 +325,48 @@ fn an_http2_exchange_is_archived_as_http2_on_both_sides() {
     assert!(archive.contains("\r\n\r\nGET /w HTTP/2\r\n"), "{archive}");
     assert!(archive.contains("\r\n\r\nHTTP/2 200 "), "{archive}");
 }
+
+/// The same, spelled with a trailing dot (`intranet.example.`): the system resolver may not
+/// answer for such a spelling (glibc does not, for a hosts-file name), which must not make it
+/// public; the guard looks it up as the name it is, without the dot.
+#[cfg(debug_assertions)]
+#[test]
+fn through_a_proxy_a_trailing_dot_does_not_escape_the_guard() {
+    let origin = Server::start(|req: &Request, _| match req.path.as_str() {
+        "/robots.txt" => Response::status(404),
+        "/" => page(
+            "public",
+            &[&format!("http://intranet.example.:{}/secret", req.port())],
+        ),
+        _ => page("INTERNAL SECRET", &[]),
+    });
+    let proxy = proxy::http(origin.addr());
+    let dns = ("CRAWL_TEST_DNS", "intranet.example=10.1.2.3");
+    let line = format!("http://blog.example:{}/", origin.port());
+    let x = format!("http://127.0.0.1:{}", proxy.port());
+    for mode in MODES {
+        let args = [
+            "--mode",
+            mode,
+            "-q",
+            "--depth",
+            "1",
+            "--all-hosts",
+            "-x",
+            &x,
+            "--resolve=blog.example:127.0.0.1",
+            "-",
+        ];
+        let run = crawl_with(&args, &line, &[dns]);
+        assert_eq!(run.code(), 0, "{}", run.stderr);
+        let records = run.records();
+        assert_eq!(records.len(), 2, "{mode}: {}", run.stdout);
+        let secret = &records.iter().find(|r| r["depth"] == 1).unwrap();
+        assert_eq!(secret["error"]["kind"], "blocked", "{mode}: {secret}");
+    }
+    assert!(
+        !proxy.paths().iter().any(|p| p.contains("intranet")),
+        "{:?}",
+        proxy.paths()
+    );
+}

@@ -56,7 +56,7 @@ pub struct Scope {
 }
 
 /// Whose links a page's are: the host they must stay on, and the host of the URL line they
-/// descend from when a redirect of that line took the crawl to another (-H's headers go there).
+/// descend from, where -H's headers go (None: not known, so they go nowhere).
 #[derive(Clone, Copy)]
 pub struct Lineage<'a> {
     pub scope: &'a Arc<str>,
@@ -66,7 +66,10 @@ pub struct Lineage<'a> {
 impl<'a> Lineage<'a> {
     /// Links of a line that stayed on its host, or of a page below one.
     pub fn on(scope: &'a Arc<str>) -> Lineage<'a> {
-        Lineage { scope, seed: None }
+        Lineage {
+            scope,
+            seed: Some(scope),
+        }
     }
 }
 

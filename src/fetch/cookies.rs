@@ -8,6 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cookie_store::{Cookie, CookieDomain, CookieExpiration, CookieStore, RawCookie};
+use reqwest::header::HeaderValue;
+
+use super::headers::to_seed;
 use reqwest_cookie_store::CookieStoreMutex;
 use url::Url;
 
@@ -17,9 +20,42 @@ use url::Url;
 pub struct Cookies {
     store: Arc<CookieStoreMutex>,
     given: Vec<(String, String)>,
-    /// Hosts -b's pairs were put in the store for: once each, so that a value the server sets
+    /// Seeds -b's pairs were put in the store for: once each, so that a value the server sets
     /// later stands, as it would in a browser.
     seeded: Mutex<HashSet<String>>,
+}
+
+/// The store as the clients see it. cookie_store knows no public suffix without a list (which
+/// would have to be downloaded and kept up to date), so a server could set a cookie for
+/// `com` that every `.com` site would then get; as curl does without libpsl, a Set-Cookie
+/// whose Domain is a single label is refused, unless that label is the host itself.
+pub struct Guarded(Arc<CookieStoreMutex>);
+
+impl reqwest::cookie::CookieStore for Guarded {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, url: &Url) {
+        let host = url.host_str().unwrap_or_default();
+        let mut kept = headers.filter(|value| !too_wide(value, host));
+        self.0.set_cookies(&mut kept, url);
+    }
+
+    fn cookies(&self, url: &Url) -> Option<HeaderValue> {
+        self.0.cookies(url)
+    }
+}
+
+/// Whether a Set-Cookie value names a single-label domain other than `host`.
+fn too_wide(value: &HeaderValue, host: &str) -> bool {
+    let Some(cookie) = value.to_str().ok().and_then(|v| RawCookie::parse(v).ok()) else {
+        // The store parses it the same way and drops it too.
+        return false;
+    };
+    let Some(domain) = cookie.domain() else {
+        return false;
+    };
+    let domain = domain.trim_start_matches('.').trim_end_matches('.');
+    !domain.is_empty()
+        && !domain.contains('.')
+        && !domain.eq_ignore_ascii_case(host.trim_end_matches('.'))
 }
 
 /// A cookies.txt line that is not one, by its number (from 1).
@@ -41,20 +77,24 @@ impl Cookies {
         read(&mut self.store.lock().unwrap(), text)
     }
 
-    /// What the clients are given as their cookie provider.
-    pub fn provider(&self) -> Arc<CookieStoreMutex> {
-        self.store.clone()
+    /// What the clients are given as their cookie provider: the store, behind the check
+    /// that keeps a cookie off a whole top-level domain.
+    pub fn provider(&self) -> Arc<Guarded> {
+        Arc::new(Guarded(self.store.clone()))
     }
 
-    /// Before a request to `url`, on behalf of a page whose seed's host is `seed`: -b's pairs
-    /// join the store for the seed's host the first time it is asked.
+    /// Before a request to `url`, on behalf of a page whose seed is `seed` (see
+    /// `headers::to_seed`): -b's pairs join the store for the seed's host the first time it
+    /// is asked, as secure cookies when the seed's line was https, so that the store never
+    /// sends them over plain http.
     pub fn before(&self, url: &Url, seed: Option<&str>) {
-        let Some(host) = url.host_str().filter(|host| Some(*host) == seed) else {
+        let Some(seed) = seed.filter(|_| to_seed(url, seed)) else {
             return;
         };
-        if self.given.is_empty() || !self.seeded.lock().unwrap().insert(host.to_string()) {
+        if self.given.is_empty() || !self.seeded.lock().unwrap().insert(seed.to_string()) {
             return;
         }
+        let secure = seed.starts_with("https:");
         let Ok(at) = Url::parse(&format!("{}://{}/", url.scheme(), url.authority())) else {
             return;
         };
@@ -62,6 +102,7 @@ impl Cookies {
         for (name, value) in &self.given {
             let mut raw = RawCookie::new(name.clone(), value.clone());
             raw.set_path("/");
+            raw.set_secure(secure);
             // Refused only for an impossible host, which is then sent none.
             let _ = store.insert_raw(&raw, &at);
         }

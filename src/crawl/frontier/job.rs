@@ -21,8 +21,9 @@ pub struct Job {
     pub parent: Option<Arc<str>>,
     /// The host links from this page must stay on; None until the seed's final host is known.
     pub scope: Option<Arc<str>>,
-    /// The host of the URL line this page descends from, when a redirect of that line took
-    /// the crawl to another host (`scope`); None when it is `scope`. -H's headers go there.
+    /// The host of the URL line this page descends from, where -H's headers go: None for a
+    /// URL line (its own host) and for a page whose line is not known (--resume), which
+    /// sends them nowhere.
     pub seed: Option<Arc<str>>,
     /// How many sitemaps in a row listed this URL: 0 for lines and links.
     pub sitemaps: u8,

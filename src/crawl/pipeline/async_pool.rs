@@ -124,6 +124,7 @@ impl Pool {
                 let lane = free.lock().unwrap().pop().unwrap_or(0);
                 let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
                 let t0 = Instant::now();
+                let seed = super::crawler::seed(&job, &url);
                 let request = Request {
                     url: &url,
                     guarded: job.guarded,
@@ -134,7 +135,7 @@ impl Pool {
                         depth: job.depth,
                         parent: job.parent.as_deref(),
                     },
-                    seed: super::crawler::seed(&job, &url),
+                    seed: seed.as_deref(),
                 };
                 let fetched = fetcher.fetch(&request).await;
                 let t1 = Instant::now();

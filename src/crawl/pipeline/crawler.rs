@@ -1,6 +1,7 @@
 //! The crawler's half of the work: robots.txt, the host's turn and the network, for one job.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -9,6 +10,7 @@ use super::lanes::Track;
 use super::{Crawled, Page, Shared};
 use crate::crawl::fleet::MAX_DELIVERIES;
 use crate::crawl::frontier::{Job, Standing};
+use crate::fetch::headers::seed_of;
 use crate::fetch::{Fetched, Place, Request};
 use crate::host::polite::Slot;
 use crate::host::robots::Rules;
@@ -42,6 +44,7 @@ impl Shared<'_> {
             return Crawled::Skipped;
         }
         let gate = &*self.work.gate;
+        let seed = seed(&job, &url);
         let request = Request {
             url: &url,
             guarded: job.guarded,
@@ -52,7 +55,7 @@ impl Shared<'_> {
                 depth: job.depth,
                 parent: job.parent.as_deref(),
             },
-            seed: seed(&job, &url),
+            seed: seed.as_deref(),
         };
         let fetched = track.time(SpanKind::Fetch, || gate.fetcher.fetch(&request));
         drop(slot);
@@ -97,7 +100,8 @@ impl Shared<'_> {
         };
         let (gate, stop) = (&self.work.gate, &self.work.plan.stop);
         let host = url.host_str().unwrap_or_default().to_string();
-        let rules = gate.rules(&url, job.guarded, seed(&job, &url), track);
+        let seed = seed(&job, &url);
+        let rules = gate.rules(&url, job.guarded, seed.as_deref(), track);
         if let Some(rules) = rules.as_deref().filter(|r| !r.allowed(&url)) {
             // Rules fetched while stopping may be a cut-off retry's; let --resume judge again.
             if stop.is_requested() {
@@ -167,11 +171,12 @@ pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
 }
 
-/// The host whose requests carry -H's headers for `job`: the host of the URL line it
-/// descends from (which is where its crawl stays, unless a redirect of the line moved it).
-pub(super) fn seed<'a>(job: &'a Job, url: &'a Url) -> Option<&'a str> {
+/// The host whose requests carry -H's headers and -b's pairs for `job`: the host of the URL
+/// line it descends from. None when that is not known (a page --resume read back whose
+/// parents' records do not lead to one line): then no host gets them.
+pub(super) fn seed(job: &Job, url: &Url) -> Option<Arc<str>> {
     match job.parent {
-        None => url.host_str(),
-        Some(_) => job.seed.as_deref().or(job.scope.as_deref()),
+        None => seed_of(url),
+        Some(_) => job.seed.clone(),
     }
 }

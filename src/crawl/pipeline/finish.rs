@@ -12,6 +12,7 @@ use url::Url;
 use super::hold::Held;
 use super::{Line, Page, Shared};
 use crate::crawl::frontier::{Job, Lineage, Standing, Ticket};
+use crate::fetch::headers::seed_of;
 use crate::fetch::Fetched;
 use crate::output::record::{millis, ErrorKind, PageError, Record};
 use crate::output::since::Previous;
@@ -158,7 +159,7 @@ impl Shared<'_> {
             .scope
             .clone()
             .unwrap_or_else(|| base.host_str().unwrap_or_default().into());
-        let seed = seed_apart(job, &scope);
+        let seed = seed_of_job(job);
         let lineage = Lineage {
             scope: &scope,
             seed: seed.as_ref(),
@@ -231,12 +232,11 @@ impl Line {
     }
 }
 
-/// The host of the URL line `job` descends from, when it is not `scope`: a line that a
-/// redirect took to another host. Its links carry it on, so that -H's headers stay with it.
-fn seed_apart(job: &Job, scope: &Arc<str>) -> Option<Arc<str>> {
-    let seed = match job.parent {
-        None => job.target.as_ref().ok()?.host_str()?.into(),
-        Some(_) => job.seed.clone()?,
-    };
-    (seed != *scope).then_some(seed)
+/// The host of the URL line `job` descends from, which its links carry on, so that -H's
+/// headers and -b's pairs stay with it, wherever a redirect took the crawl.
+fn seed_of_job(job: &Job) -> Option<Arc<str>> {
+    match job.parent {
+        None => seed_of(job.target.as_ref().ok()?),
+        Some(_) => job.seed.clone(),
+    }
 }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::Work;
 use crate::crawl::frontier::{Frontier, Lineage, MAX_SITEMAP_NESTING};
+use crate::fetch::headers::seed_of;
 use crate::output::resume::{self, Recorded};
 
 /// --resume follows the entries of the sitemaps FILE recorded and, with --depth, the links of
@@ -53,20 +54,28 @@ impl Work {
         for url in &self.plan.done {
             frontier.recorded(url);
         }
+        let mut seeds = Seeds::default();
+        resume::recorded(&refollow.path, |page| seeds.note(&page))?;
         // The records are taken level by level, as the crawl took them, whatever order earlier
         // runs wrote them in: where a redirect landed holds back the links of deeper levels
         // only, and a link gets the depth of the shallowest page that has it.
         for &depth in &refollow.depths {
             resume::recorded(&refollow.path, |page| {
                 if page.depth == depth {
-                    self.follow_again(frontier, refollow, page);
+                    self.follow_again(frontier, refollow, &mut seeds, page);
                 }
             })?;
         }
         Ok(())
     }
 
-    fn follow_again(&self, frontier: &Frontier, refollow: &Refollow, page: Recorded) {
+    fn follow_again(
+        &self,
+        frontier: &Frontier,
+        refollow: &Refollow,
+        seeds: &mut Seeds,
+        page: Recorded,
+    ) {
         let landed = page.final_url.as_deref().filter(|u| *u != page.url);
         if let Some(landed) = landed.and_then(|u| Url::parse(u).ok()) {
             frontier.landed(&landed, page.depth);
@@ -83,14 +92,11 @@ impl Work {
                 .and_then(|u| u.host_str().map(str::to_owned)),
         };
         let scope: Arc<str> = host.unwrap_or_default().into();
-        // A line's own host, when it landed on another; a deeper page's is not recorded, and
-        // its links carry -H's headers to the host they stay on.
+        // A deeper page's seed is not recorded: its parents' records lead up to it, and where
+        // they do not, its links carry no -H header and no -b pair.
         let seed: Option<Arc<str>> = match &page.parent {
-            None => Url::parse(&page.url)
-                .ok()
-                .and_then(|u| u.host_str().map(Arc::from))
-                .filter(|seed| *seed != scope),
-            Some(_) => None,
+            None => line_host(&page.url),
+            Some(parent) => seeds.of(parent),
         };
         let lineage = Lineage {
             scope: &scope,
@@ -112,5 +118,146 @@ impl Work {
         } else {
             frontier.discovered(&base, from_public, page.depth, lineage, &page.links);
         }
+    }
+}
+
+/// The host of the URL line each recorded page descends from, found from the records alone: a
+/// page's `parent` is the `final_url` of the page that had the link, and so on up to a URL
+/// line, whose `url` names the seed. A page reached from pages of different seeds, or from one
+/// the file does not hold, has none.
+#[derive(Default)]
+pub(super) struct Seeds {
+    /// Every page's final URL, with what each of its records came from.
+    up: HashMap<String, Vec<Up>>,
+    known: HashMap<String, Option<Arc<str>>>,
+}
+
+#[derive(PartialEq)]
+enum Up {
+    Line(Option<Arc<str>>),
+    Parent(String),
+}
+
+/// How many parents up a walk goes before it gives up: well past --depth's levels and the
+/// sitemaps nested in each, so only a loop of parents (a file edited by hand) reaches it.
+const MAX_WALK: u32 = 1_000;
+
+impl Seeds {
+    fn note(&mut self, page: &Recorded) {
+        let Some(at) = &page.final_url else { return };
+        let up = match &page.parent {
+            None => Up::Line(line_host(&page.url)),
+            Some(parent) => Up::Parent(parent.clone()),
+        };
+        let ups = self.up.entry(at.clone()).or_default();
+        if !ups.contains(&up) {
+            ups.push(up);
+        }
+    }
+
+    /// The seed's host of the links found on the page at `at` (its final URL).
+    fn of(&mut self, at: &str) -> Option<Arc<str>> {
+        self.walk(at, MAX_WALK)
+    }
+
+    fn walk(&mut self, at: &str, left: u32) -> Option<Arc<str>> {
+        if let Some(known) = self.known.get(at) {
+            return known.clone();
+        }
+        // Unknown while it is walked: a loop of parents ends there.
+        self.known.insert(at.to_string(), None);
+        let ups: Vec<Option<String>> = match self.up.get(at) {
+            Some(ups) if left > 0 => ups
+                .iter()
+                .map(|up| match up {
+                    Up::Line(_) => None,
+                    Up::Parent(parent) => Some(parent.clone()),
+                })
+                .collect(),
+            _ => return None,
+        };
+        let lines: Vec<Option<Arc<str>>> = self.up[at]
+            .iter()
+            .filter_map(|up| match up {
+                Up::Line(host) => Some(host.clone()),
+                Up::Parent(_) => None,
+            })
+            .collect();
+        let mut found = lines;
+        for parent in ups.into_iter().flatten() {
+            found.push(self.walk(&parent, left - 1));
+        }
+        let first = found.first().cloned().flatten();
+        let seed = first.filter(|seed| found.iter().all(|f| f.as_ref() == Some(seed)));
+        self.known.insert(at.to_string(), seed.clone());
+        seed
+    }
+}
+
+/// The seed of a URL line as recorded.
+fn line_host(line: &str) -> Option<Arc<str>> {
+    seed_of(&Url::parse(line).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(url: &str, final_url: &str, parent: Option<&str>) -> Recorded {
+        Recorded {
+            url: url.into(),
+            final_url: Some(final_url.into()),
+            depth: u32::from(parent.is_some()),
+            parent: parent.map(str::to_string),
+            links: Vec::new(),
+            encoding: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_pages_seed_is_its_lines_and_unknown_where_the_records_do_not_agree() {
+        let mut seeds = Seeds::default();
+        for page in [
+            record("https://a.test/start", "http://other.test/land", None),
+            record(
+                "http://other.test/d1",
+                "http://other.test/d1",
+                Some("http://other.test/land"),
+            ),
+            // Reached from lines on two hosts: whose it is, the records cannot say.
+            record("http://c.test/", "http://shared.test/", None),
+            record("http://d.test/", "http://shared.test/", None),
+            record(
+                "http://shared.test/x",
+                "http://shared.test/x",
+                Some("http://shared.test/"),
+            ),
+            // A parent no record holds, and a loop of parents.
+            record(
+                "http://e.test/y",
+                "http://e.test/y",
+                Some("http://e.test/gone"),
+            ),
+            record(
+                "http://f.test/1",
+                "http://f.test/1",
+                Some("http://f.test/2"),
+            ),
+            record(
+                "http://f.test/2",
+                "http://f.test/2",
+                Some("http://f.test/1"),
+            ),
+        ] {
+            seeds.note(&page);
+        }
+        let seed = |seeds: &mut Seeds, at| seeds.of(at).map(|s| s.to_string());
+        let a = Some("https://a.test".to_string());
+        assert_eq!(seed(&mut seeds, "http://other.test/land"), a);
+        assert_eq!(seed(&mut seeds, "http://other.test/d1"), a);
+        assert_eq!(seed(&mut seeds, "http://shared.test/x"), None);
+        assert_eq!(seed(&mut seeds, "http://e.test/y"), None);
+        assert_eq!(seed(&mut seeds, "http://f.test/1"), None);
     }
 }

@@ -72,9 +72,13 @@ impl Resolver {
     /// resolver lets through. Blocks; a name that does not resolve here is left for the proxy
     /// to try.
     pub fn check(&self, host: &str) -> Result<(), PrivateAnswer> {
+        // `name.` is `name`, and the proxy will reach it so, but a resolver may not answer for
+        // that spelling (glibc does not for a hosts-file name): look up the name itself, as a
+        // --resolve pin matches it.
+        let name = host.trim_end_matches('.');
         let found = match &self.fixed {
-            Some(fixed) => answers(fixed, host).unwrap_or_default(),
-            None => (host, 0)
+            Some(fixed) => answers(fixed, name).unwrap_or_default(),
+            None => (name, 0)
                 .to_socket_addrs()
                 .map_or(Vec::new(), Iterator::collect),
         };
