@@ -13,6 +13,7 @@ pub mod exit;
 pub mod fetch;
 pub mod hooks;
 pub mod host;
+pub mod loopback;
 pub mod mode;
 pub mod observe;
 pub mod output;

@@ -6,17 +6,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::fs::File;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::ext::ReasonPhrase;
@@ -25,10 +22,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpStream};
 use url::{Host, Url};
 
 use super::read::{Damage, Reader, Record};
+use crate::loopback;
 
 /// The path that lists the archive's seeds, one URL a line.
 pub const URLS_PATH: &str = "/urls.txt";
@@ -434,15 +432,13 @@ fn http_response(block: &[u8]) -> Option<(StatusCode, Option<ReasonPhrase>, Head
 
 /// A replay serving in the background until shut down or dropped.
 pub struct RunningReplay {
-    addr: SocketAddr,
+    server: loopback::Running,
     requests: Arc<AtomicU64>,
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl RunningReplay {
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// Requests answered or being answered so far, /urls.txt included.
@@ -450,76 +446,20 @@ impl RunningReplay {
         self.requests.load(Ordering::SeqCst)
     }
 
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        // Hanging up wakes the serving thread, which drops its runtime and every connection.
-        self.stop.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    pub fn shutdown(self) {
+        self.server.shutdown();
     }
 }
 
-impl Drop for RunningReplay {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Binds 127.0.0.1:port (0: any free port) before returning, then serves `archive` from a
-/// thread of its own that owns a small runtime, so the caller needs none.
+/// Binds 127.0.0.1:port (0: any free port) before returning, then serves `archive` in the
+/// background (see `loopback`), so the caller needs no runtime.
 pub fn start(archive: Arc<Archive>, timing: Timing, port: u16) -> anyhow::Result<RunningReplay> {
-    let socket = TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
-    socket
-        .bind((Ipv4Addr::LOCALHOST, port).into())
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = socket.local_addr()?;
     let requests = Arc::new(AtomicU64::new(0));
     let counted = requests.clone();
-    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-    let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let thread = thread::Builder::new()
-        .name("crawl-replay".into())
-        .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("crawl-replay-worker")
-                .enable_all()
-                .build();
-            let listening = runtime.and_then(|runtime| {
-                let listener = {
-                    let _context = runtime.enter();
-                    socket.listen(1024)?
-                };
-                runtime.spawn(accept(listener, archive, timing, counted));
-                Ok(runtime)
-            });
-            match listening {
-                Ok(runtime) => {
-                    let _ = ready_tx.send(Ok(()));
-                    let _ = stop_rx.recv();
-                    drop(runtime);
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            }
-        })
-        .context("cannot start the replay thread")?;
-    ready_rx
-        .recv()
-        .context("the replay thread died while starting")?
-        .context("cannot start the replay's runtime")?;
-    Ok(RunningReplay {
-        addr,
-        requests,
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    })
+    let server = loopback::start("crawl-replay", port, move |listener| {
+        accept(listener, archive, timing, counted)
+    })?;
+    Ok(RunningReplay { server, requests })
 }
 
 async fn accept(

@@ -1,14 +1,10 @@
 //! A generated blog on 127.0.0.1: a realistic, repeatable crawl target for demos, tests and benchmarks.
 
 use std::convert::Infallible;
-use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -20,8 +16,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::runtime::Runtime;
+use tokio::net::TcpListener;
+
+use crate::loopback;
 
 mod pages;
 
@@ -35,15 +32,13 @@ pub struct SiteOptions {
 
 /// A site serving in the background until shut down or dropped.
 pub struct RunningSite {
-    addr: SocketAddr,
+    server: loopback::Running,
     pages: usize,
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl RunningSite {
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     pub fn base_url(&self) -> String {
@@ -54,22 +49,8 @@ impl RunningSite {
         list_urls(&self.base_url(), self.pages)
     }
 
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        // Hanging up the channel wakes the site thread, which drops the runtime and every connection with it.
-        self.stop.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for RunningSite {
-    fn drop(&mut self) {
-        self.stop();
+    pub fn shutdown(self) {
+        self.server.shutdown();
     }
 }
 
@@ -83,74 +64,28 @@ pub const MAX_PAGES: usize = 100_000;
 const CACHED_LISTS: usize = 5_000;
 const CACHED_POSTS: usize = 20_000;
 
-/// Binds 127.0.0.1:port (0 = any free port) before returning, then serves on a dedicated thread
-/// that owns a small tokio runtime, so callers need no runtime of their own and may be inside one.
+/// Binds 127.0.0.1:port (0 = any free port) before returning, then serves in the background
+/// (see `loopback`), so callers need no runtime of their own and may be inside one.
 pub fn start(opts: SiteOptions, port: u16) -> anyhow::Result<RunningSite> {
     anyhow::ensure!(
         (1..=MAX_PAGES).contains(&opts.pages),
         "the site needs between 1 and {MAX_PAGES} list pages, not {}",
         opts.pages
     );
-    let socket = TcpSocket::new_v4()?;
-    // Lets `crawl serve` restart on the same port while old connections linger in TIME_WAIT.
-    socket.set_reuseaddr(true)?;
-    socket
-        .bind((Ipv4Addr::LOCALHOST, port).into())
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = socket.local_addr()?;
-    let site = Arc::new(Site::new(opts, addr));
-    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-    let (stop_tx, stop_rx) = mpsc::channel();
-    let thread = thread::Builder::new()
-        .name("crawl-site".into())
-        .spawn(move || run(socket, site, ready_tx, stop_rx))
-        .context("cannot start the site thread")?;
-    ready_rx
-        .recv()
-        .context("the site thread died while starting")?
-        .context("cannot start the site runtime")?;
-    Ok(RunningSite {
-        addr,
-        pages: opts.pages,
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    })
+    let pages = opts.pages;
+    let server = loopback::start("crawl-site", port, move |listener| {
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        accept(listener, Arc::new(Site::new(opts, addr)))
+    })?;
+    Ok(RunningSite { server, pages })
 }
 
 fn list_urls(base: &str, pages: usize) -> Vec<String> {
     (1..=pages)
         .map(|n| format!("{base}/list/{n}.html"))
         .collect()
-}
-
-/// Body of the site thread: the runtime is created and dropped here, never on a caller's thread,
-/// which might be inside another runtime where either would panic.
-fn run(socket: TcpSocket, site: Arc<Site>, ready: SyncSender<io::Result<()>>, stop: Receiver<()>) {
-    let runtime = match launch(socket, site) {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    let _ = ready.send(Ok(()));
-    let _ = stop.recv();
-    drop(runtime);
-}
-
-fn launch(socket: TcpSocket, site: Arc<Site>) -> io::Result<Runtime> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("crawl-site-worker")
-        .enable_all()
-        .build()?;
-    let listener = {
-        let _context = runtime.enter();
-        // Room for a crawler opening hundreds of connections at once; the default 128 would drop some SYNs.
-        socket.listen(1024)?
-    };
-    runtime.spawn(accept(listener, site));
-    Ok(runtime)
 }
 
 async fn accept(listener: TcpListener, site: Arc<Site>) {
