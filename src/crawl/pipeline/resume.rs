@@ -132,7 +132,7 @@ pub(super) struct Seeds {
     known: HashMap<String, Option<Arc<str>>>,
 }
 
-#[derive(PartialEq)]
+#[derive(Clone, PartialEq)]
 enum Up {
     Line(Option<Arc<str>>),
     Parent(String),
@@ -166,27 +166,17 @@ impl Seeds {
         }
         // Unknown while it is walked: a loop of parents ends there.
         self.known.insert(at.to_string(), None);
-        let ups: Vec<Option<String>> = match self.up.get(at) {
-            Some(ups) if left > 0 => ups
-                .iter()
-                .map(|up| match up {
-                    Up::Line(_) => None,
-                    Up::Parent(parent) => Some(parent.clone()),
-                })
-                .collect(),
+        let ups = match self.up.get(at) {
+            Some(ups) if left > 0 => ups.clone(),
             _ => return None,
         };
-        let lines: Vec<Option<Arc<str>>> = self.up[at]
-            .iter()
-            .filter_map(|up| match up {
-                Up::Line(host) => Some(host.clone()),
-                Up::Parent(_) => None,
+        let found: Vec<Option<Arc<str>>> = ups
+            .into_iter()
+            .map(|up| match up {
+                Up::Line(host) => host,
+                Up::Parent(parent) => self.walk(&parent, left - 1),
             })
             .collect();
-        let mut found = lines;
-        for parent in ups.into_iter().flatten() {
-            found.push(self.walk(&parent, left - 1));
-        }
         let first = found.first().cloned().flatten();
         let seed = first.filter(|seed| found.iter().all(|f| f.as_ref() == Some(seed)));
         self.known.insert(at.to_string(), seed.clone());
