@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::runtime::Runtime;
 use tokio::sync::Semaphore;
 
-use super::crawler::cut_short;
+use super::crawler::{cut_short, Admitted};
 use super::pools::next_job;
 use super::{Crawled, Page, Shared, Work};
 use crate::crawl::frontier::{Job, Msg};
@@ -81,7 +81,12 @@ impl Pool {
                     shared.later(job, wait);
                 }
             };
-            let (job, url, slot) = match shared.admit(job, None) {
+            let Admitted {
+                job,
+                url,
+                slot,
+                seed,
+            } = match shared.admit(job, None) {
                 Ok(admitted) => admitted,
                 Err(Crawled::Page(page)) => {
                     if pages.send(page).is_err() {
@@ -124,7 +129,6 @@ impl Pool {
                 let lane = free.lock().unwrap().pop().unwrap_or(0);
                 let since = |t: Instant| t.duration_since(started).as_secs_f64() * 1000.0;
                 let t0 = Instant::now();
-                let seed = super::crawler::seed(&job, &url);
                 let request = Request {
                     url: &url,
                     guarded: job.guarded,

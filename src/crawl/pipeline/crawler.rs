@@ -34,7 +34,12 @@ impl Shared<'_> {
     }
 
     fn crawl_job(self, job: Job, track: &mut Track) -> Crawled {
-        let (job, url, slot) = match self.admit(job, Some(&mut *track)) {
+        let Admitted {
+            job,
+            url,
+            slot,
+            seed,
+        } = match self.admit(job, Some(&mut *track)) {
             Ok(admitted) => admitted,
             Err(crawled) => return crawled,
         };
@@ -44,7 +49,6 @@ impl Shared<'_> {
             return Crawled::Skipped;
         }
         let gate = &*self.work.gate;
-        let seed = seed(&job, &url);
         let request = Request {
             url: &url,
             guarded: job.guarded,
@@ -66,16 +70,12 @@ impl Shared<'_> {
         Crawled::Page(Page { job, fetched })
     }
 
-    /// Everything before the request: the URL, robots.txt, and a slot on its host. Err is
-    /// what becomes of a job that will not be fetched now. `track`, when the caller keeps one,
-    /// times the robots.txt fetch as waiting on the network.
+    /// Everything before the request: the URL, robots.txt, a slot on its host, and the seed the
+    /// requests carry -H and -b for. Err is what becomes of a job that will not be fetched now.
+    /// `track`, when the caller keeps one, times the robots.txt fetch as waiting on the network.
     // Err carries the page on, by value, like the channel it goes to next.
     #[allow(clippy::result_large_err)]
-    pub(super) fn admit(
-        self,
-        job: Job,
-        track: Option<&mut Track>,
-    ) -> Result<(Job, Url, Slot), Crawled> {
+    pub(super) fn admit(self, job: Job, track: Option<&mut Track>) -> Result<Admitted, Crawled> {
         let job = self.stands(job)?;
         // Redis is lost: no record of this job could be acked, so the worker that takes it up
         // after the restart would record it again.
@@ -122,7 +122,14 @@ impl Shared<'_> {
         let crawl_delay = rules.as_deref().and_then(Rules::crawl_delay);
         loop {
             match gate.politeness.try_start(&host, crawl_delay) {
-                Ok(slot) => return Ok((job, url, slot)),
+                Ok(slot) => {
+                    return Ok(Admitted {
+                        job,
+                        url,
+                        slot,
+                        seed,
+                    })
+                }
                 // Other hosts' jobs, or later ones, can go first while this host waits.
                 Err(wait) if self.frontier.others_waiting() => {
                     return Err(Crawled::Later(job, wait))
@@ -171,10 +178,19 @@ pub(super) fn cut_short(fetched: &Fetched, stop: &Stop) -> bool {
     fetched.interrupted || (stop.is_requested() && fetched.redirects > 0 && fetched.error.is_some())
 }
 
+/// A job cleared to go: its URL, its slot on its host, and the seed its requests carry -H and
+/// -b for (see `seed`).
+pub(super) struct Admitted {
+    pub job: Job,
+    pub url: Url,
+    pub slot: Slot,
+    pub seed: Option<Arc<str>>,
+}
+
 /// The host whose requests carry -H's headers and -b's pairs for `job`: the host of the URL
 /// line it descends from. None when that is not known (a page --resume read back whose
 /// parents' records do not lead to one line): then no host gets them.
-pub(super) fn seed(job: &Job, url: &Url) -> Option<Arc<str>> {
+fn seed(job: &Job, url: &Url) -> Option<Arc<str>> {
     match job.parent {
         None => seed_of(url),
         Some(_) => job.seed.clone(),
